@@ -1,0 +1,35 @@
+"""Variational autoencoders as first-class Keras 3 models on TensorFlow."""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import keras  # noqa: E402
+
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(
+        "keras_vae needs the TensorFlow backend of Keras 3. Set KERAS_BACKEND=tensorflow. "
+        f"Received: KERAS_BACKEND={keras.backend.backend()}"
+    )
+
+__version__ = "0.1.0"
+
+from keras_vae import data, distributions, networks, objectives  # noqa: E402
+from keras_vae.distributions.likelihoods import Bernoulli, Gaussian, Likelihood  # noqa: E402
+from keras_vae.layers.sampling import Sampling  # noqa: E402
+from keras_vae.models.vae import VAE  # noqa: E402
+from keras_vae.networks import build_decoder, build_encoder  # noqa: E402
+
+__all__ = [
+    "VAE",
+    "Sampling",
+    "Likelihood",
+    "Bernoulli",
+    "Gaussian",
+    "build_encoder",
+    "build_decoder",
+    "data",
+    "distributions",
+    "networks",
+    "objectives",
+]

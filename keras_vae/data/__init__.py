@@ -1,0 +1,20 @@
+"""Datasets and tf.data pipelines for keras_vae.
+
+`load(name, ...)` returns in-memory images scaled to [0, 1] with a train and a validation
+split; `make_dataset(images, ...)` turns images into a batched, shuffled, optionally
+dynamically binarized `tf.data.Dataset`.
+"""
+
+from keras_vae.data.idx import read_idx
+from keras_vae.data.pipeline import make_dataset
+from keras_vae.data.sources import Splits, available_datasets, load, load_digits, load_mnist
+
+__all__ = [
+    "Splits",
+    "available_datasets",
+    "load",
+    "load_digits",
+    "load_mnist",
+    "make_dataset",
+    "read_idx",
+]

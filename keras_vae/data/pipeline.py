@@ -1,0 +1,76 @@
+"""tf.data pipelines: cache, seeded shuffle, batch, dynamic binarization, prefetch."""
+
+import numpy as np
+import tensorflow as tf
+
+
+def binarize(images, seed):
+    """Draws x_bin ~ Bernoulli(x) pixel-wise, with a stateless seed of shape (2,).
+
+    Dynamic binarization (Salakhutdinov & Murray 2008): grey levels are read as probabilities
+    and a fresh binary image is drawn every time the image is seen.
+    """
+    noise = tf.random.stateless_uniform(tf.shape(images), seed=seed, dtype=images.dtype)
+    return tf.cast(noise < images, images.dtype)
+
+
+def _check_images(images):
+    images = np.asarray(images)
+    if images.ndim < 2 or not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(
+            "Argument `images` must be a float array (n, *example_shape) scaled to [0, 1]. "
+            f"Received: dtype={images.dtype}, shape={images.shape}"
+        )
+    if not np.all(np.isfinite(images)):
+        raise ValueError("Argument `images` must hold finite values. Received: NaN or inf")
+    if images.size and (images.min() < 0 or images.max() > 1):
+        raise ValueError(
+            "Argument `images` must be scaled to [0, 1]. Received: values in "
+            f"[{images.min():g}, {images.max():g}]"
+        )
+    return images
+
+
+def make_dataset(
+    images,
+    batch_size,
+    shuffle=True,
+    binarize_images=False,
+    resample_each_epoch=True,
+    seed=0,
+    cache=True,
+):
+    """A batched `tf.data.Dataset` of images for `fit`, `evaluate` and `predict`.
+
+    Args:
+        images: float array `(n, *example_shape)` in [0, 1].
+        batch_size: int. Examples per batch (the last batch may be smaller).
+        shuffle: bool. Shuffle the whole set, with `seed`, anew every epoch. Defaults to True.
+        binarize_images: bool. Dynamic binarization: draw binary images with pixel
+            probabilities equal to the grey levels. Defaults to False.
+        resample_each_epoch: bool. With binarization, draw new binary images every epoch
+            (training) or the same ones every time (a fixed validation set). Defaults to True.
+        seed: int. Seed of the shuffling and of the binarization. Defaults to 0.
+        cache: bool. Cache the scaled images after the first epoch. Defaults to True.
+
+    Returns:
+        A `tf.data.Dataset` of float32 batches `(batch, *example_shape)`.
+    """
+    images = _check_images(images)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(
+            f"Argument `batch_size` must be an int >= 1. Received: batch_size={batch_size!r}"
+        )
+    dataset = tf.data.Dataset.from_tensor_slices(images.astype(np.float32))
+    if cache:
+        dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size)
+    if binarize_images:
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=resample_each_epoch)
+        seeds = seeds.batch(2)
+        dataset = tf.data.Dataset.zip(dataset, seeds).map(
+            binarize, num_parallel_calls=tf.data.AUTOTUNE
+        )
+    return dataset.prefetch(tf.data.AUTOTUNE)

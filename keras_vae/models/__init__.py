@@ -1,0 +1,5 @@
+"""Model families of keras_vae."""
+
+from keras_vae.models.vae import VAE
+
+__all__ = ["VAE"]

@@ -1,0 +1,280 @@
+"""The variational autoencoder as a subclassed `keras.Model`."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_vae.distributions.likelihoods import Likelihood, get_likelihood
+from keras_vae.layers.sampling import Sampling
+from keras_vae.models import input_checks
+from keras_vae.networks import build_decoder, build_encoder
+from keras_vae.objectives import (
+    bounded_log_variance,
+    kl_standard_normal,
+    negative_log_likelihood,
+)
+
+
+def _built_network(network, arg_name):
+    """Returns the input shape (without batch axis) of a built functional network."""
+    inputs = getattr(network, "inputs", None)
+    if not isinstance(network, keras.Model) or not inputs or len(inputs) != 1:
+        raise ValueError(
+            f"Argument `{arg_name}` must be a built Keras model with one known input, such as "
+            "a functional model or a Sequential starting with keras.Input. "
+            f"Received: {arg_name}={network!r}"
+        )
+    return tuple(inputs[0].shape[1:])
+
+
+def _weighted_mean(values, sample_weight):
+    if sample_weight is None:
+        return ops.mean(values)
+    sample_weight = ops.cast(ops.reshape(sample_weight, ops.shape(values)), values.dtype)
+    return ops.sum(values * sample_weight) / ops.maximum(ops.sum(sample_weight), 1e-12)
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class VAE(keras.Model):
+    """Variational autoencoder (Kingma & Welling 2014) trained by maximizing the ELBO.
+
+    #### Mathematical details
+
+    q(z|x) = N(mu(x), diag sigma^2(x)) from the encoder, p(z) = N(0, I), p(x|z) from the
+    decoder through `likelihood`. Each step draws z = mu + sigma * eps and minimizes the
+    negative ELBO in nats per example,
+    `loss = reconstruction_loss + kl_loss` with `reconstruction_loss = -log p(x|z)` (summed
+    over data dimensions) and the closed-form `kl_loss = KL(q(z|x) || p(z))` (summed over
+    latent dimensions). `elbo = -loss` is logged too. The encoder's log-variance passes through
+    `keras_vae.objectives.bounded_log_variance`, so nothing overflows for extreme outputs.
+
+    Args:
+        encoder: `keras.Model`. Built network from `(batch, *input_shape)` to
+            `[z_mean, z_log_var]`, each `(batch, latent_dim)`.
+        decoder: `keras.Model`. Built network from `(batch, latent_dim)` to the likelihood's
+            parameters `(batch, *input_shape[:-1], channels * likelihood.num_params)`.
+        likelihood: str, dict or `keras_vae.Likelihood`. `"bernoulli"` (logits) or
+            `"gaussian"`. Defaults to `"bernoulli"`.
+        seed: int or None. Seed of the sampling layer's noise. Defaults to `None`.
+        **kwargs: standard `keras.Model` arguments (`name`, ...).
+
+    Example:
+
+    ```python
+    vae = keras_vae.VAE.from_architecture(input_shape=(28, 28, 1), latent_dim=20)
+    vae.compile(optimizer=keras.optimizers.Adam(1e-3))
+    vae.fit(x_train, epochs=10, batch_size=100, validation_data=x_val)
+    reconstructions = vae.predict(x_val)
+    images = vae.sample(16, seed=0)
+    ```
+
+    References:
+        Kingma, D. P. and Welling, M. Auto-Encoding Variational Bayes. ICLR 2014.
+    """
+
+    metric_names = ("loss", "reconstruction_loss", "kl_loss", "elbo")
+
+    def __init__(self, encoder, decoder, likelihood="bernoulli", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        # Networks.
+        self.input_shape_ = _built_network(encoder, "encoder")
+        decoder_input = _built_network(decoder, "decoder")
+        self.latent_dim = int(decoder_input[-1])
+        self.likelihood = get_likelihood(likelihood)
+        self._check_networks(encoder, decoder)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.sampling = Sampling(seed=seed, name="sampling")
+        # Config.
+        self.seed = seed
+        # Loss trackers, reset by Keras at each epoch through `metrics`.
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
+        self.built = True
+
+    @classmethod
+    def from_architecture(
+        cls,
+        input_shape,
+        latent_dim,
+        architecture="mlp",
+        hidden_units=None,
+        activation="relu",
+        likelihood="bernoulli",
+        seed=None,
+        **kwargs,
+    ):
+        """Builds a VAE with a ready-made MLP or convolutional encoder and decoder.
+
+        Args:
+            input_shape: tuple of ints. Shape of one example, e.g. `(28, 28, 1)`.
+            latent_dim: int. Size of z, at least 1.
+            architecture: str. `"mlp"` or `"conv"`. Defaults to `"mlp"`.
+            hidden_units: list of ints or None. Hidden widths (MLP) or filters (conv), from
+                the data side. Defaults to the builder's default (`[500]`, `[32, 64]`).
+            activation: str. Hidden activation. Defaults to `"relu"`.
+            likelihood: str, dict or `keras_vae.Likelihood`. Defaults to `"bernoulli"`.
+            seed: int or None. Seed of the sampling noise and of the weight initializers.
+        """
+        likelihood = get_likelihood(likelihood)
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+        encoder = build_encoder(architecture, input_shape, latent_dim, hidden_units, activation)
+        decoder = build_decoder(
+            architecture,
+            input_shape,
+            latent_dim,
+            hidden_units,
+            activation,
+            num_params=likelihood.num_params,
+        )
+        return cls(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)
+
+    def _check_networks(self, encoder, decoder):
+        outputs = encoder.outputs
+        if len(outputs) != 2 or any(tuple(o.shape[1:]) != (self.latent_dim,) for o in outputs):
+            raise ValueError(
+                "Argument `encoder` must output [z_mean, z_log_var], each of shape "
+                f"(batch, {self.latent_dim}) to match the decoder's input. Received: outputs "
+                f"of shapes {[tuple(o.shape) for o in outputs]}"
+            )
+        channels = self.input_shape_[-1] * self.likelihood.num_params
+        expected = (*self.input_shape_[:-1], channels)
+        received = tuple(decoder.outputs[0].shape[1:])
+        if len(decoder.outputs) != 1 or received != expected:
+            raise ValueError(
+                f"Argument `decoder` must output one tensor of shape (batch, *{expected}) for "
+                f"the {self.likelihood.name} likelihood ({self.likelihood.num_params} "
+                f"parameter(s) per data dimension). Received: output shapes "
+                f"{[tuple(o.shape) for o in decoder.outputs]}"
+            )
+
+    # ----------------------------------------------------------------- the model's functions
+
+    def encode(self, x, training=False):
+        """Returns `(z_mean, z_log_var)` of q(z|x)."""
+        z_mean, raw_log_var = self.encoder(x, training=training)
+        return z_mean, bounded_log_variance(raw_log_var)
+
+    def decoder_params(self, z, training=False):
+        """Returns the likelihood's parameters for latent vectors `z`, in float32."""
+        return ops.cast(self.decoder(z, training=training), "float32")
+
+    def decode(self, z):
+        """Returns the mean of p(x|z) for latent vectors `z`."""
+        return self.likelihood.mean(self.decoder_params(z))
+
+    def call(self, inputs, training=False):
+        """Deterministic reconstruction: the mean of p(x|z) at z = E_q[z] = z_mean."""
+        z_mean, _ = self.encode(inputs, training=training)
+        return self.likelihood.mean(self.decoder_params(z_mean, training=training))
+
+    def sample(self, n, seed=None):
+        """Draws `n` latent vectors from the prior N(0, I) and returns their decoder means."""
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"Argument `n` must be an int >= 1. Received: n={n!r}")
+        z = keras.random.normal((n, self.latent_dim), seed=seed)
+        return self.decode(z)
+
+    def loss_terms(self, x, training=False):
+        """The per-example loss terms, in nats: the one method every step reports from.
+
+        Subclasses change the objective here (weights, other priors, other bounds) and keep
+        the returned keys.
+
+        Returns:
+            dict of `(batch,)` tensors: `reconstruction_loss` (-log p(x|z) at one sample
+            z ~ q(z|x)), `kl_loss` (KL(q(z|x) || p(z)), closed form), `loss` (what is
+            minimized) and `elbo`.
+        """
+        x = ops.cast(x, "float32")
+        z_mean, z_log_var = self.encode(x, training=training)
+        z = self.sampling([z_mean, z_log_var])
+        params = self.decoder_params(z, training=training)
+        reconstruction = negative_log_likelihood(self.likelihood(params), x)
+        kl = kl_standard_normal(ops.cast(z_mean, "float32"), ops.cast(z_log_var, "float32"))
+        return {
+            "loss": reconstruction + kl,
+            "reconstruction_loss": reconstruction,
+            "kl_loss": kl,
+            "elbo": -(reconstruction + kl),
+        }
+
+    # ------------------------------------------------------------------------ Keras steps
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def _update_trackers(self, terms, sample_weight):
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name], sample_weight=sample_weight)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms(x, training=True)
+            loss = _weighted_mean(terms["loss"], sample_weight)
+            if self.losses:
+                loss = loss + ops.sum(self.losses)
+            scaled_loss = self.optimizer.scale_loss(loss)
+        gradients = tape.gradient(scaled_loss, self.trainable_weights)
+        self.optimizer.apply(gradients, self.trainable_weights)
+        return self._update_trackers(terms, sample_weight)
+
+    def test_step(self, data):
+        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        terms = self.loss_terms(x, training=False)
+        return self._update_trackers(terms, sample_weight)
+
+    def predict_step(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self(x, training=False)
+
+    # ------------------------------------------------------------- checked entry points
+
+    def _checked(self, x, arg_name):
+        return input_checks.check_inputs(x, self.input_shape_, self.likelihood, arg_name)
+
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        x = self._checked(x, "x")
+        if isinstance(validation_data, (tuple, list)):
+            validation_data = (self._checked(validation_data[0], "validation_data"),
+                               *validation_data[1:])
+        else:
+            validation_data = self._checked(validation_data, "validation_data")
+        with input_checks.reraise_input_errors():
+            return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        x = self._checked(x, "x")
+        with input_checks.reraise_input_errors():
+            return super().evaluate(x, y, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        x = self._checked(x, "x")
+        with input_checks.reraise_input_errors():
+            return super().predict(x, *args, **kwargs)
+
+    # ----------------------------------------------------------------------- config
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "likelihood": keras.saving.serialize_keras_object(self.likelihood),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        config["likelihood"] = get_likelihood(config["likelihood"])
+        return cls(**config)
+
+
+__all__ = ["VAE", "Likelihood"]

@@ -1,0 +1,74 @@
+"""Fully connected encoder and decoder."""
+
+import math
+
+import keras
+
+from keras_vae.networks.checks import (
+    check_hidden_units,
+    check_latent_dim,
+    check_num_params,
+    check_shape,
+)
+
+
+def mlp_encoder(input_shape, latent_dim, hidden_units=(500,), activation="relu", name="encoder"):
+    """A multilayer perceptron encoder: flatten, dense layers, two linear heads.
+
+    Args:
+        input_shape: tuple of ints. Shape of one example, e.g. `(28, 28, 1)`.
+        latent_dim: int. Size of z.
+        hidden_units: int or list of ints. Widths of the hidden layers. Defaults to `(500,)`.
+        activation: str. Keras activation of the hidden layers. Defaults to `"relu"`.
+        name: str. Name of the model.
+
+    Returns:
+        A functional `keras.Model` from `input_shape` to `[z_mean, z_log_var]`.
+    """
+    input_shape = check_shape("input_shape", input_shape)
+    latent_dim = check_latent_dim(latent_dim)
+    hidden_units = check_hidden_units(hidden_units)
+    inputs = keras.Input(shape=input_shape, name="x")
+    h = keras.layers.Flatten()(inputs)
+    for i, units in enumerate(hidden_units):
+        h = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")(h)
+    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(h)
+    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(h)
+    return keras.Model(inputs, [z_mean, z_log_var], name=name)
+
+
+def mlp_decoder(
+    output_shape,
+    latent_dim,
+    hidden_units=(500,),
+    activation="relu",
+    num_params=1,
+    name="decoder",
+):
+    """A multilayer perceptron decoder, mirror image of `mlp_encoder`.
+
+    Args:
+        output_shape: tuple of ints. Shape of one example, e.g. `(28, 28, 1)`.
+        latent_dim: int. Size of z.
+        hidden_units: int or list of ints. Widths of the hidden layers, listed from the data
+            side as for the encoder (they are applied in reverse). Defaults to `(500,)`.
+        activation: str. Keras activation of the hidden layers. Defaults to `"relu"`.
+        num_params: int. Likelihood parameters per data dimension. Defaults to `1`.
+        name: str. Name of the model.
+
+    Returns:
+        A functional `keras.Model` from `(latent_dim,)` to
+        `(*output_shape[:-1], channels * num_params)`.
+    """
+    output_shape = check_shape("output_shape", output_shape)
+    latent_dim = check_latent_dim(latent_dim)
+    hidden_units = check_hidden_units(hidden_units)
+    num_params = check_num_params(num_params)
+    inputs = keras.Input(shape=(latent_dim,), name="z")
+    h = inputs
+    for i, units in enumerate(reversed(hidden_units)):
+        h = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")(h)
+    h = keras.layers.Dense(math.prod(output_shape) * num_params, name="params")(h)
+    params_shape = (*output_shape[:-1], output_shape[-1] * num_params)
+    outputs = keras.layers.Reshape(params_shape)(h)
+    return keras.Model(inputs, outputs, name=name)

@@ -1,0 +1,175 @@
+"""A training run from a configuration: data, model, fit, and a run directory of results.
+
+`scripts/train.py` is the command line of `train(config)`; everything it does lives here.
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+
+import keras
+import numpy as np
+
+from keras_vae import data, plotting
+from keras_vae.distributions.likelihoods import get_likelihood
+from keras_vae.models.vae import VAE
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Settings of one training run; `config.json` in a run directory holds them.
+
+    `binarize=None` means: dynamic binarization for the Bernoulli likelihood, none otherwise.
+    `output_dir=None` means `runs/<dataset>-<date>-<time>`.
+    """
+
+    dataset: str = "digits"
+    data_dir: str = None
+    architecture: str = "mlp"
+    hidden_units: list = None
+    activation: str = "relu"
+    latent_dim: int = 20
+    likelihood: str = "bernoulli"
+    binarize: bool = None
+    epochs: int = 20
+    batch_size: int = 100
+    learning_rate: float = 1e-3
+    seed: int = 0
+    validation_fraction: float = 0.1
+    max_train_examples: int = None
+    output_dir: str = None
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown configuration key(s) {unknown}: expected keys among {sorted(known)}. "
+                f"Received: {dict((k, values[k]) for k in unknown)}"
+            )
+        return cls(**values)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+def _check_positive_int(config, name):
+    value = getattr(config, name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"Argument `{name}` must be an int >= 1. Received: {name}={value!r}")
+
+
+def check_config(config: TrainConfig) -> None:
+    """Raises `ValueError` for any bad setting, before data is read or a model is built."""
+    for name in ("latent_dim", "epochs", "batch_size"):
+        _check_positive_int(config, name)
+    if config.max_train_examples is not None:
+        _check_positive_int(config, "max_train_examples")
+    get_likelihood(config.likelihood)
+    if not (isinstance(config.learning_rate, (int, float)) and config.learning_rate > 0):
+        raise ValueError(
+            "Argument `learning_rate` must be a positive number. "
+            f"Received: learning_rate={config.learning_rate!r}"
+        )
+
+
+def _json_ready(values):
+    return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in values.items()}
+
+
+def evaluate_splits(model, datasets):
+    """Returns `{split: {loss, reconstruction_loss, kl_loss, elbo}}` in nats per example."""
+    return {
+        split: _json_ready(model.evaluate(dataset, verbose=0, return_dict=True))
+        for split, dataset in datasets.items()
+    }
+
+
+def train(config: TrainConfig, verbose=1):
+    """Trains a VAE as `config` says and writes its run directory; returns `(run_dir, metrics)`.
+
+    The run directory holds `config.json` (reruns the run), `model.keras` (saved after every
+    epoch), `history.csv`, `logs/` (TensorBoard), `metrics.json` (final train and validation
+    loss terms) and `reconstructions.png`, `samples.png`.
+    """
+    check_config(config)
+    likelihood = get_likelihood(config.likelihood)
+    binarize = likelihood.name == "bernoulli" if config.binarize is None else config.binarize
+    splits = data.load(config.dataset, config.data_dir, config.validation_fraction, config.seed)
+    x_train = splits.x_train
+    if config.max_train_examples is not None:
+        x_train = x_train[: config.max_train_examples]
+    run_dir = config.output_dir or os.path.join(
+        "runs", f"{config.dataset}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    )
+    if os.path.isdir(run_dir) and os.listdir(run_dir):
+        raise ValueError(
+            "Argument `output_dir` must be a new or empty directory, so that no earlier run is "
+            f"overwritten. Received: output_dir={run_dir!r}, which holds files"
+        )
+    os.makedirs(run_dir, exist_ok=True)
+    saved_config = {k: v for k, v in config.to_dict().items() if k != "output_dir"}
+    with open(os.path.join(run_dir, "config.json"), "w") as f:
+        json.dump(saved_config, f, indent=2)
+
+    keras.utils.set_random_seed(config.seed)
+    model = VAE.from_architecture(
+        input_shape=splits.image_shape,
+        latent_dim=config.latent_dim,
+        architecture=config.architecture,
+        hidden_units=config.hidden_units,
+        activation=config.activation,
+        likelihood=likelihood,
+        seed=config.seed,
+    )
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+    train_ds = data.make_dataset(
+        x_train, config.batch_size, binarize_images=binarize, seed=config.seed
+    )
+    val_ds = data.make_dataset(
+        splits.x_val, config.batch_size, shuffle=False, binarize_images=binarize,
+        resample_each_epoch=False, seed=config.seed + 1,
+    )
+    if verbose:
+        print(f"Training on {len(x_train)} {config.dataset} images {splits.image_shape}; "
+              f"validation: {splits.validation}")
+    model.fit(
+        train_ds,
+        epochs=config.epochs,
+        validation_data=val_ds,
+        verbose=verbose,
+        shuffle=False,  # the pipeline shuffles, seeded
+        callbacks=[
+            keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "model.keras")),
+            keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
+            keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
+        ],
+    )
+    model.save(os.path.join(run_dir, "model.keras"))
+
+    fixed_train_ds = data.make_dataset(
+        x_train, config.batch_size, shuffle=False, binarize_images=binarize,
+        resample_each_epoch=False, seed=config.seed + 2,
+    )
+    metrics = evaluate_splits(model, {"train": fixed_train_ds, "validation": val_ds})
+    metrics.update({
+        "units": "nats per example",
+        "dataset": config.dataset,
+        "num_train_images": int(len(x_train)),
+        "num_validation_images": int(len(splits.x_val)),
+        "validation_source": splits.validation,
+        "binarized": bool(binarize),
+        "epochs": config.epochs,
+    })
+    with open(os.path.join(run_dir, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    reference = splits.x_val[:20]
+    plotting.save_reconstructions(model, reference, os.path.join(run_dir, "reconstructions.png"), 20)
+    plotting.save_samples(model, os.path.join(run_dir, "samples.png"), n=100, seed=config.seed)
+    if verbose:
+        val = metrics["validation"]
+        print(f"Validation: loss {val['loss']:.2f} = reconstruction {val['reconstruction_loss']:.2f}"
+              f" + KL {val['kl_loss']:.2f} nats per example. Run directory: {run_dir}")
+    return run_dir, metrics

@@ -1,0 +1,67 @@
+#!/usr/bin/env python
+"""Train a VAE and write a run directory.
+
+    python scripts/train.py                                    # bundled 8x8 digits, no download
+    python scripts/train.py --dataset mnist --data-dir ../shared/data/mnist --epochs 20
+    python scripts/train.py --config runs/<run>/config.json    # rerun a run
+
+Flags given on the command line override the values in `--config`.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from keras_vae.training import TrainConfig, train  # noqa: E402
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     argument_default=argparse.SUPPRESS)
+    add = parser.add_argument
+    add("--config", help="JSON file of settings with the keys below (underscores for dashes)")
+    add("--dataset", help="digits (default, bundled), mnist, or a TensorFlow Datasets name")
+    add("--data-dir", help="directory of MNIST IDX files (mnist); TFDS data dir otherwise")
+    add("--architecture", choices=["mlp", "conv"], help="encoder/decoder family (default mlp)")
+    add("--hidden-units", type=int, nargs="+", help="hidden widths or conv filters")
+    add("--activation", help="hidden activation (default relu)")
+    add("--latent-dim", type=int, help="size of z (default 20)")
+    add("--likelihood", help="bernoulli (default) or gaussian")
+    add("--binarize", action=argparse.BooleanOptionalAction,
+        help="dynamic binarization (default: on for bernoulli)")
+    add("--epochs", type=int, help="default 20")
+    add("--batch-size", type=int, help="default 100")
+    add("--learning-rate", type=float, help="Adam learning rate (default 1e-3)")
+    add("--seed", type=int, help="default 0")
+    add("--validation-fraction", type=float, help="held out when there is no test split")
+    add("--max-train-examples", type=int, help="train on the first N training images only")
+    add("--output-dir", help="run directory (default runs/<dataset>-<date>-<time>)")
+    add("--verbose", type=int, choices=[0, 1, 2], help="Keras verbosity (default 1)")
+    return vars(parser.parse_args(argv))
+
+
+def config_from_args(args):
+    """Defaults, overridden by the `--config` file, overridden by explicit flags."""
+    values = {}
+    path = args.pop("config", None)
+    if path is not None:
+        if not os.path.isfile(path):
+            raise ValueError(f"Argument `--config` must name a JSON file. Received: {path!r}")
+        with open(path) as f:
+            values.update(json.load(f))
+    values.update(args)
+    return TrainConfig.from_dict(values)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    verbose = args.pop("verbose", 1)
+    run_dir, _ = train(config_from_args(args), verbose=verbose)
+    return run_dir
+
+
+if __name__ == "__main__":
+    main()
