@@ -1,6 +1,7 @@
 """The variational autoencoder as a subclassed `keras.Model`."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -236,8 +237,17 @@ class VAE(keras.Model):
     def _checked(self, x, arg_name):
         return input_checks.check_inputs(x, self.input_shape_, self.likelihood, arg_name)
 
+    @staticmethod
+    def _target_for_weights(x, y, kwargs):
+        # Keras drops `sample_weight` given without `y`; a VAE has no target, so a
+        # placeholder keeps the weights (train_step and test_step ignore y).
+        if y is None and kwargs.get("sample_weight") is not None:
+            return np.zeros((len(x),), "float32")
+        return y
+
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
         x = self._checked(x, "x")
+        y = self._target_for_weights(x, y, kwargs)
         if isinstance(validation_data, (tuple, list)):
             validation_data = (self._checked(validation_data[0], "validation_data"),
                                *validation_data[1:])
@@ -248,6 +258,7 @@ class VAE(keras.Model):
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
         x = self._checked(x, "x")
+        y = self._target_for_weights(x, y, kwargs)
         with input_checks.reraise_input_errors():
             return super().evaluate(x, y, *args, **kwargs)
 

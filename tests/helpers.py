@@ -1,0 +1,45 @@
+"""Helpers shared by the tests: small models, images, and the path of the shared MNIST."""
+
+import os
+
+import keras
+import numpy as np
+
+import keras_vae
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MNIST_DIR = os.path.join(REPO, "..", "shared", "data", "mnist")
+SHAPE = (8, 8, 1)
+
+
+def images(n=64, shape=SHAPE, seed=0):
+    """Grey-level images in [0, 1]."""
+    return np.random.default_rng(seed).random((n, *shape)).astype("float32")
+
+
+def binary_images(n=64, shape=SHAPE, seed=0):
+    return (images(n, shape, seed) > 0.5).astype("float32")
+
+
+def small_vae(likelihood="bernoulli", architecture="mlp", shape=SHAPE, latent_dim=3, seed=1,
+              compile=True, **compile_kwargs):
+    units = [16] if architecture == "mlp" else [4, 8]
+    model = keras_vae.VAE.from_architecture(
+        shape, latent_dim, architecture=architecture, hidden_units=units,
+        likelihood=likelihood, seed=seed,
+    )
+    if compile:
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), **compile_kwargs)
+    return model
+
+
+def weights_of(model):
+    return [np.array(w) for w in model.get_weights()]
+
+
+def assert_loss_identity(logs, prefix=""):
+    """loss == reconstruction_loss + kl_loss and elbo == -loss, as Keras logged them."""
+    for loss, rec, kl, elbo in zip(logs[prefix + "loss"], logs[prefix + "reconstruction_loss"],
+                                   logs[prefix + "kl_loss"], logs[prefix + "elbo"]):
+        np.testing.assert_allclose(loss, rec + kl, rtol=1e-5)
+        np.testing.assert_allclose(elbo, -loss, rtol=1e-6)
