@@ -24,6 +24,7 @@ def binary_images(n=64, shape=SHAPE, seed=0):
 def small_vae(likelihood="bernoulli", architecture="mlp", shape=SHAPE, latent_dim=3, seed=1,
               compile=True, **compile_kwargs):
     units = [16] if architecture == "mlp" else [4, 8]
+    keras.utils.set_random_seed(seed)
     model = keras_vae.VAE.from_architecture(
         shape, latent_dim, architecture=architecture, hidden_units=units,
         likelihood=likelihood, seed=seed,

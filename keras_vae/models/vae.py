@@ -78,7 +78,7 @@ class VAE(keras.Model):
     def __init__(self, encoder, decoder, likelihood="bernoulli", seed=None, **kwargs):
         super().__init__(**kwargs)
         # Networks.
-        self.input_shape_ = _built_network(encoder, "encoder")
+        self.data_shape = _built_network(encoder, "encoder")
         decoder_input = _built_network(decoder, "decoder")
         self.latent_dim = int(decoder_input[-1])
         self.likelihood = get_likelihood(likelihood)
@@ -114,11 +114,10 @@ class VAE(keras.Model):
                 the data side. Defaults to the builder's default (`[500]`, `[32, 64]`).
             activation: str. Hidden activation. Defaults to `"relu"`.
             likelihood: str, dict or `keras_vae.Likelihood`. Defaults to `"bernoulli"`.
-            seed: int or None. Seed of the sampling noise and of the weight initializers.
+            seed: int or None. Seed of the sampling noise. Weight initialization follows
+                Keras' global seed (`keras.utils.set_random_seed`).
         """
         likelihood = get_likelihood(likelihood)
-        if seed is not None:
-            keras.utils.set_random_seed(seed)
         encoder = build_encoder(architecture, input_shape, latent_dim, hidden_units, activation)
         decoder = build_decoder(
             architecture,
@@ -138,8 +137,8 @@ class VAE(keras.Model):
                 f"(batch, {self.latent_dim}) to match the decoder's input. Received: outputs "
                 f"of shapes {[tuple(o.shape) for o in outputs]}"
             )
-        channels = self.input_shape_[-1] * self.likelihood.num_params
-        expected = (*self.input_shape_[:-1], channels)
+        channels = self.data_shape[-1] * self.likelihood.num_params
+        expected = (*self.data_shape[:-1], channels)
         received = tuple(decoder.outputs[0].shape[1:])
         if len(decoder.outputs) != 1 or received != expected:
             raise ValueError(
@@ -235,7 +234,7 @@ class VAE(keras.Model):
     # ------------------------------------------------------------- checked entry points
 
     def _checked(self, x, arg_name):
-        return input_checks.check_inputs(x, self.input_shape_, self.likelihood, arg_name)
+        return input_checks.check_inputs(x, self.data_shape, self.likelihood, arg_name)
 
     @staticmethod
     def _target_for_weights(x, y, kwargs):

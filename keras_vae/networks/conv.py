@@ -4,7 +4,8 @@ import math
 
 import keras
 
-from keras_vae.networks.checks import (
+from keras_vae.networks.common import (
+    gaussian_encoder_model,
     check_hidden_units,
     check_latent_dim,
     check_num_params,
@@ -38,9 +39,7 @@ def conv_encoder(
             filters, 3, strides=2, padding="same", activation=activation, name=f"conv_{i}"
         )(h)
     h = keras.layers.Flatten()(h)
-    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(h)
-    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(h)
-    return keras.Model(inputs, [z_mean, z_log_var], name=name)
+    return gaussian_encoder_model(inputs, h, latent_dim, name)
 
 
 def conv_decoder(

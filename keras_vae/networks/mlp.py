@@ -4,7 +4,8 @@ import math
 
 import keras
 
-from keras_vae.networks.checks import (
+from keras_vae.networks.common import (
+    gaussian_encoder_model,
     check_hidden_units,
     check_latent_dim,
     check_num_params,
@@ -32,9 +33,7 @@ def mlp_encoder(input_shape, latent_dim, hidden_units=(500,), activation="relu",
     h = keras.layers.Flatten()(inputs)
     for i, units in enumerate(hidden_units):
         h = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")(h)
-    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(h)
-    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(h)
-    return keras.Model(inputs, [z_mean, z_log_var], name=name)
+    return gaussian_encoder_model(inputs, h, latent_dim, name)
 
 
 def mlp_decoder(

@@ -1,4 +1,6 @@
-"""Validation of network-builder arguments, shared by the builders."""
+"""What the network builders share: argument checks and the encoder's heads."""
+
+import keras
 
 
 def check_shape(name, shape, rank=None):
@@ -43,3 +45,10 @@ def check_num_params(num_params):
             f"Argument `num_params` must be an int >= 1. Received: num_params={num_params!r}"
         )
     return num_params
+
+
+def gaussian_encoder_model(inputs, features, latent_dim, name):
+    """Closes an encoder: two linear heads on `features`, for z_mean and z_log_var."""
+    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(features)
+    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(features)
+    return keras.Model(inputs, [z_mean, z_log_var], name=name)
