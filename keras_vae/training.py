@@ -21,7 +21,9 @@ class TrainConfig:
     """Settings of one training run; `config.json` in a run directory holds them.
 
     `binarize=None` means: dynamic binarization for the Bernoulli likelihood, none otherwise.
-    `output_dir=None` means `runs/<dataset>-<date>-<time>`.
+    `output_dir=None` means `runs/<dataset>-<date>-<time>`. `split_seed` chooses the held-out
+    validation images (when the dataset has no test split) apart from `seed`, so that runs
+    with different seeds are scored on the same images.
     """
 
     dataset: str = "digits"
@@ -37,6 +39,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     seed: int = 0
     validation_fraction: float = 0.1
+    split_seed: int = 0
     max_train_examples: int = None
     output_dir: str = None
 
@@ -97,7 +100,9 @@ def train(config: TrainConfig, verbose=1):
     check_config(config)
     likelihood = get_likelihood(config.likelihood)
     binarize = likelihood.name == "bernoulli" if config.binarize is None else config.binarize
-    splits = data.load(config.dataset, config.data_dir, config.validation_fraction, config.seed)
+    splits = data.load(
+        config.dataset, config.data_dir, config.validation_fraction, config.split_seed
+    )
     x_train = splits.x_train
     if config.max_train_examples is not None:
         x_train = x_train[: config.max_train_examples]

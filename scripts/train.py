@@ -37,6 +37,7 @@ def parse_args(argv):
     add("--learning-rate", type=float, help="Adam learning rate (default 1e-3)")
     add("--seed", type=int, help="default 0")
     add("--validation-fraction", type=float, help="held out when there is no test split")
+    add("--split-seed", type=int, help="seed of the held-out validation split (default 0)")
     add("--max-train-examples", type=int, help="train on the first N training images only")
     add("--output-dir", help="run directory (default runs/<dataset>-<date>-<time>)")
     add("--verbose", type=int, choices=[0, 1, 2], help="Keras verbosity (default 1)")
