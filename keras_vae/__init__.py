@@ -15,6 +15,7 @@ if keras.backend.backend() != "tensorflow":
 __version__ = "0.1.0"
 
 from keras_vae import data, distributions, networks, objectives  # noqa: E402
+from keras_vae.export import export_saved_model, export_version  # noqa: E402
 from keras_vae.distributions.likelihoods import Bernoulli, Gaussian, Likelihood  # noqa: E402
 from keras_vae.layers.sampling import Sampling  # noqa: E402
 from keras_vae.models.vae import VAE  # noqa: E402
@@ -22,6 +23,8 @@ from keras_vae.networks import build_decoder, build_encoder  # noqa: E402
 
 __all__ = [
     "VAE",
+    "export_saved_model",
+    "export_version",
     "Sampling",
     "Likelihood",
     "Bernoulli",

@@ -57,6 +57,13 @@ class TrainConfig:
     def to_dict(self):
         return dataclasses.asdict(self)
 
+    @property
+    def binarized(self) -> bool:
+        """Whether training images are dynamically binarized (`binarize`, resolved)."""
+        if self.binarize is not None:
+            return bool(self.binarize)
+        return get_likelihood(self.likelihood).name == "bernoulli"
+
 
 def _check_positive_int(config, name):
     value = getattr(config, name)
@@ -99,7 +106,7 @@ def train(config: TrainConfig, verbose=1):
     """
     check_config(config)
     likelihood = get_likelihood(config.likelihood)
-    binarize = likelihood.name == "bernoulli" if config.binarize is None else config.binarize
+    binarize = config.binarized
     splits = data.load(
         config.dataset, config.data_dir, config.validation_fraction, config.split_seed
     )

@@ -1,7 +1,27 @@
 """The reparameterization trick as a Keras layer."""
 
 import keras
+import tensorflow as tf
 from keras import ops
+
+
+def standard_normal(shape, seed=None, dtype="float32"):
+    """Draws eps ~ N(0, I) of `shape`.
+
+    Args:
+        shape: tuple or shape tensor.
+        seed: None (fresh draws from Keras' global generator), a
+            `keras.random.SeedGenerator` (fresh draws from it), or an int or integer scalar
+            tensor (stateless: the same seed gives the same draws, in Python and in an exported
+            graph alike; an int `s` draws exactly what `keras.random.normal(shape, seed=s)`
+            draws).
+        dtype: float dtype. Defaults to `"float32"`.
+    """
+    if seed is None or isinstance(seed, (int, keras.random.SeedGenerator)):
+        return keras.random.normal(shape, dtype=dtype, seed=seed)
+    seed = tf.cast(seed, "int32")
+    return tf.random.stateless_normal(shape, seed=tf.stack([seed, tf.zeros_like(seed)]),
+                                      dtype=dtype)
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -36,9 +56,11 @@ class Sampling(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def call(self, inputs):
+    def call(self, inputs, seed=None):
+        """Draws z; `seed` (int or integer scalar tensor) makes the draw reproducible."""
         z_mean, z_log_var = inputs
-        eps = keras.random.normal(ops.shape(z_mean), dtype=z_mean.dtype, seed=self.seed_generator)
+        seed = self.seed_generator if seed is None else seed
+        eps = standard_normal(ops.shape(z_mean), seed=seed, dtype=z_mean.dtype)
         return z_mean + ops.exp(0.5 * z_log_var) * eps
 
     def compute_output_shape(self, input_shape):

@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_vae.distributions.likelihoods import Likelihood, get_likelihood
-from keras_vae.layers.sampling import Sampling
+from keras_vae.layers.sampling import Sampling, standard_normal
 from keras_vae.models import input_checks
 from keras_vae.networks import build_decoder, build_encoder
 from keras_vae.objectives import (
@@ -169,17 +169,29 @@ class VAE(keras.Model):
         return self.likelihood.mean(self.decoder_params(z_mean, training=training))
 
     def sample(self, n, seed=None):
-        """Draws `n` latent vectors from the prior N(0, I) and returns their decoder means."""
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"Argument `n` must be an int >= 1. Received: n={n!r}")
-        z = keras.random.normal((n, self.latent_dim), seed=seed)
-        return self.decode(z)
+        """Draws `n` latent vectors from the prior N(0, I) and returns their decoder means.
 
-    def loss_terms(self, x, training=False):
+        The same int `seed` gives the same images, here and in an exported SavedModel.
+        """
+        if isinstance(n, int) and (isinstance(n, bool) or n < 1):
+            raise ValueError(f"Argument `n` must be an int >= 1. Received: n={n!r}")
+        if isinstance(n, int):
+            shape = (n, self.latent_dim)
+        else:  # a scalar tensor, as in the exported `sample` signature
+            shape = ops.stack([ops.cast(n, "int32"), self.latent_dim])
+        return self.decode(standard_normal(shape, seed=seed))
+
+    def loss_terms(self, x, training=False, seed=None):
         """The per-example loss terms, in nats: the one method every step reports from.
 
         Subclasses change the objective here (weights, other priors, other bounds) and keep
         the returned keys.
+
+        Args:
+            x: images `(batch, *data_shape)`.
+            training: bool. Training mode of the networks.
+            seed: None (fresh noise from the sampling layer) or an int or integer scalar
+                tensor (reproducible noise).
 
         Returns:
             dict of `(batch,)` tensors: `reconstruction_loss` (-log p(x|z) at one sample
@@ -188,7 +200,7 @@ class VAE(keras.Model):
         """
         x = ops.cast(x, "float32")
         z_mean, z_log_var = self.encode(x, training=training)
-        z = self.sampling([z_mean, z_log_var])
+        z = self.sampling([z_mean, z_log_var], seed=seed)
         params = self.decoder_params(z, training=training)
         reconstruction = negative_log_likelihood(self.likelihood(params), x)
         kl = kl_standard_normal(ops.cast(z_mean, "float32"), ops.cast(z_log_var, "float32"))
@@ -265,6 +277,61 @@ class VAE(keras.Model):
         x = self._checked(x, "x")
         with input_checks.reraise_input_errors():
             return super().predict(x, *args, **kwargs)
+
+    # ----------------------------------------------------------------------- serving
+
+    def serving_endpoints(self):
+        """The signatures `keras_vae.export_saved_model` writes: `{name: (fn, input specs)}`."""
+        images = tf.TensorSpec((None, *self.data_shape), tf.float32, name="images")
+        latents = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
+        count = tf.TensorSpec((), tf.int32, name="n")
+        seed = tf.TensorSpec((), tf.int32, name="seed")
+
+        def reconstruct(images):
+            return {"reconstructions": self(images, training=False)}
+
+        def encode(images):
+            z_mean, z_log_var = self.encode(images)
+            return {"z_mean": z_mean, "z_log_var": z_log_var}
+
+        def decode(z):
+            return {"images": self.decode(z)}
+
+        def sample(n, seed):
+            return {"images": self.sample(n, seed=seed)}
+
+        def elbo(images, seed):
+            terms = self.loss_terms(images, seed=seed)
+            return {key: terms[key] for key in ("elbo", "reconstruction_loss", "kl_loss")}
+
+        return {
+            "serving_default": (reconstruct, [images]),
+            "encode": (encode, [images]),
+            "decode": (decode, [latents]),
+            "sample": (sample, [count, seed]),
+            "elbo": (elbo, [images, seed]),
+        }
+
+    def serving_metadata(self):
+        """What a client of an export needs to know, as JSON-ready values."""
+        low, high = self.likelihood.support
+        return {
+            "model": type(self).__name__,
+            "input_shape": list(self.data_shape),
+            "input_dtype": "float32",
+            "latent_dim": self.latent_dim,
+            "likelihood": keras.saving.serialize_keras_object(self.likelihood),
+            "preprocessing": f"images scaled to {self.likelihood.describe_support()} "
+            f"(uint8 pixels divided by 255)" if high != float("inf") else "none required",
+            "signatures": {
+                "serving_default": "images -> reconstructions (decoder mean at z = z_mean)",
+                "encode": "images -> z_mean, z_log_var of q(z|x)",
+                "decode": "z -> images (decoder mean)",
+                "sample": "n (int32), seed (int32) -> images (decoder means of z ~ N(0, I))",
+                "elbo": "images, seed (int32) -> elbo, reconstruction_loss, kl_loss "
+                "(nats per example, one z ~ q(z|x) drawn with seed)",
+            },
+        }
 
     # ----------------------------------------------------------------------- config
 
