@@ -143,25 +143,13 @@ def load_for_export(model_path):
 
     From a run directory, the metadata says how the training images were prepared.
     """
-    model_path = os.fspath(model_path)
+    from keras_vae.training import load_run
+
+    model, config = load_run(model_path)
     metadata = {}
-    if os.path.isdir(model_path):
-        run_dir, model_path = model_path, os.path.join(model_path, "model.keras")
-        config_path = os.path.join(run_dir, "config.json")
-        if os.path.isfile(config_path):
-            from keras_vae.training import TrainConfig
-
-            with open(config_path) as f:
-                config = TrainConfig.from_dict(json.load(f))
-            metadata["training_data"] = {
-                "dataset": config.dataset,
-                "dynamically_binarized": config.binarized,
-            }
-    if not (os.path.isfile(model_path) and model_path.endswith(".keras")):
-        raise ValueError(
-            "Argument `model` must be a .keras file or a run directory holding model.keras. "
-            f"Received: model={model_path!r}"
-        )
-    import keras_vae  # noqa: F401  (registers the package's classes for deserialization)
-
-    return keras.models.load_model(model_path), metadata
+    if config is not None:
+        metadata["training_data"] = {
+            "dataset": config.dataset,
+            "dynamically_binarized": config.binarized,
+        }
+    return model, metadata

@@ -55,3 +55,98 @@ def save_samples(model, path, n=100, seed=0):
     samples = np.asarray(model.sample(n, seed=seed))
     title = f"decoder means of {n} draws z ~ N(0, I) (seed {seed})"
     return save_image_grid(samples, path, title, ncols=min(n, 10))
+
+
+def save_latent_manifold(model, path, n=20):
+    """Decodes a grid of prior quantiles for a 2-D latent space (Kingma & Welling 2014, Fig. 4).
+
+    The grid points are z = (Phi^-1(u), Phi^-1(v)) for u, v evenly spaced in (0, 1), so that
+    equal areas of the picture hold equal prior mass. Shows decoder means.
+    """
+    if model.latent_dim != 2:
+        raise ValueError(
+            "The latent manifold needs a 2-D latent space. Received: a model with "
+            f"latent_dim={model.latent_dim}"
+        )
+    from statistics import NormalDist
+
+    quantiles = np.linspace(0.5 / n, 1 - 0.5 / n, n)
+    values = np.array([NormalDist().inv_cdf(q) for q in quantiles], np.float32)
+    z = np.array([[x, y] for y in values[::-1] for x in values], np.float32)
+    images = np.asarray(model.decode(z))
+    title = f"decoder means on a {n}x{n} grid of prior quantiles of z (2-D latent manifold)"
+    return save_image_grid(images, path, title, ncols=n)
+
+
+def _principal_components(z, k=2):
+    centred = z - z.mean(0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:k].T
+
+
+def save_latent_scatter(z_mean, labels, path):
+    """Posterior means of images coloured by label; the first two principal components when
+    the latent space is wider than 2-D."""
+    z_mean = np.asarray(z_mean, np.float64)
+    if z_mean.shape[1] > 2:
+        points, axes = _principal_components(z_mean), ("PC 1 of E[z|x]", "PC 2 of E[z|x]")
+    else:
+        points = z_mean if z_mean.shape[1] == 2 else np.c_[z_mean, np.zeros(len(z_mean))]
+        axes = ("E[z_1|x]", "E[z_2|x]")
+    fig, ax = plt.subplots(figsize=(7, 6))
+    colour = None if labels is None else np.asarray(labels)
+    scatter = ax.scatter(points[:, 0], points[:, 1], c=colour, cmap="tab10", s=4, alpha=0.7)
+    if labels is not None:
+        fig.colorbar(scatter, ax=ax, label="label")
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
+    ax.set_title(f"posterior means of {len(z_mean)} images")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def save_interpolations(model, images, path, pairs=5, steps=10):
+    """Decoder means along straight lines between the posterior means of pairs of images."""
+    images = np.asarray(images[: 2 * pairs], np.float32)
+    z_mean = np.asarray(model.encode(images)[0])
+    weights = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    rows = [(1 - weights) * z_mean[2 * i] + weights * z_mean[2 * i + 1] for i in range(pairs)]
+    decoded = np.asarray(model.decode(np.concatenate(rows)))
+    title = "decoder means along lines between the posterior means of two images"
+    return save_image_grid(decoded, path, title, ncols=steps)
+
+
+def save_training_curves(history, path):
+    """Loss, reconstruction and KL per epoch (train and validation) from a history dict."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for ax, key in zip(axes, ("loss", "reconstruction_loss", "kl_loss")):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            if prefix + key in history:
+                values = history[prefix + key]
+                ax.plot(range(1, len(values) + 1), values, style,
+                        label="validation" if prefix else "train")
+        ax.set_title(f"{key} (nats per example)")
+        ax.set_xlabel("epoch")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def save_kl_per_dimension(kl_per_dim, activity, path, threshold=0.01):
+    """Bar chart of the KL per latent dimension, active units (Burda et al.) highlighted."""
+    kl_per_dim = np.asarray(kl_per_dim)
+    active = np.asarray(activity) > threshold
+    fig, ax = plt.subplots(figsize=(max(6, 0.25 * len(kl_per_dim) + 2), 4))
+    ax.bar(np.arange(len(kl_per_dim)), kl_per_dim,
+           color=np.where(active, "tab:blue", "tab:gray"))
+    ax.set_xlabel("latent dimension (blue: active, Cov_x E[z_j|x] > 0.01)")
+    ax.set_ylabel("E_x KL(q(z_j|x) || N(0, 1)), nats")
+    ax.set_title(f"KL per latent dimension: {int(active.sum())} of {len(active)} units active")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -11,8 +11,10 @@ import os
 import keras
 import numpy as np
 
-from keras_vae import data, plotting
+from keras_vae import data
+from keras_vae.callbacks import ImageLogger
 from keras_vae.distributions.likelihoods import get_likelihood
+from keras_vae.evaluation.run import evaluate_model
 from keras_vae.models.vae import VAE
 
 
@@ -21,6 +23,8 @@ class TrainConfig:
     """Settings of one training run; `config.json` in a run directory holds them.
 
     `binarize=None` means: dynamic binarization for the Bernoulli likelihood, none otherwise.
+    At the end the validation images are evaluated (`keras_vae.evaluation.evaluate_model`) with
+    `eval_k` importance samples; TensorBoard gets image grids every `image_log_every` epochs.
     `output_dir=None` means `runs/<dataset>-<date>-<time>`. `split_seed` chooses the held-out
     validation images (when the dataset has no test split) apart from `seed`, so that runs
     with different seeds are scored on the same images.
@@ -41,6 +45,9 @@ class TrainConfig:
     validation_fraction: float = 0.1
     split_seed: int = 0
     max_train_examples: int = None
+    eval_k: int = 100
+    amortization_images: int = 100
+    image_log_every: int = 5
     output_dir: str = None
 
     @classmethod
@@ -73,7 +80,7 @@ def _check_positive_int(config, name):
 
 def check_config(config: TrainConfig) -> None:
     """Raises `ValueError` for any bad setting, before data is read or a model is built."""
-    for name in ("latent_dim", "epochs", "batch_size"):
+    for name in ("latent_dim", "epochs", "batch_size", "eval_k", "image_log_every"):
         _check_positive_int(config, name)
     if config.max_train_examples is not None:
         _check_positive_int(config, "max_train_examples")
@@ -101,8 +108,13 @@ def train(config: TrainConfig, verbose=1):
     """Trains a VAE as `config` says and writes its run directory; returns `(run_dir, metrics)`.
 
     The run directory holds `config.json` (reruns the run), `model.keras` (saved after every
-    epoch), `history.csv`, `logs/` (TensorBoard), `metrics.json` (final train and validation
-    loss terms) and `reconstructions.png`, `samples.png`.
+    epoch), `history.csv`, `logs/` (TensorBoard scalars and image grids), `metrics.json` (final
+    train and validation loss terms, and the evaluation of `evaluate_model`: importance-sampled
+    log-likelihood, active units, KL per dimension, amortization gap), the figures and
+    `report.html`.
+
+    With binarization, validation images are binarized once (seed `seed + 1`) and the same
+    binary images serve the per-epoch validation and the final evaluation.
     """
     check_config(config)
     likelihood = get_likelihood(config.likelihood)
@@ -140,14 +152,12 @@ def train(config: TrainConfig, verbose=1):
     train_ds = data.make_dataset(
         x_train, config.batch_size, binarize_images=binarize, seed=config.seed
     )
-    val_ds = data.make_dataset(
-        splits.x_val, config.batch_size, shuffle=False, binarize_images=binarize,
-        resample_each_epoch=False, seed=config.seed + 1,
-    )
+    val_images = data.binarize_once(splits.x_val, config.seed + 1) if binarize else splits.x_val
+    val_ds = data.make_dataset(val_images, config.batch_size, shuffle=False)
     if verbose:
         print(f"Training on {len(x_train)} {config.dataset} images {splits.image_shape}; "
               f"validation: {splits.validation}")
-    model.fit(
+    history = model.fit(
         train_ds,
         epochs=config.epochs,
         validation_data=val_ds,
@@ -157,31 +167,62 @@ def train(config: TrainConfig, verbose=1):
             keras.callbacks.ModelCheckpoint(os.path.join(run_dir, "model.keras")),
             keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv")),
             keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
+            ImageLogger(os.path.join(run_dir, "logs"), splits.x_val,
+                        every_n_epochs=config.image_log_every, seed=config.seed),
         ],
     )
     model.save(os.path.join(run_dir, "model.keras"))
 
-    fixed_train_ds = data.make_dataset(
-        x_train, config.batch_size, shuffle=False, binarize_images=binarize,
-        resample_each_epoch=False, seed=config.seed + 2,
+    train_images = data.binarize_once(x_train, config.seed + 2) if binarize else x_train
+    fixed_train_ds = data.make_dataset(train_images, config.batch_size, shuffle=False)
+    terms = evaluate_splits(model, {"train": fixed_train_ds, "validation": val_ds})
+    metrics = evaluate_model(
+        model,
+        val_images,
+        run_dir,
+        labels=splits.y_val,
+        k=config.eval_k,
+        split="validation",
+        split_source=splits.validation + (", binarized once" if binarize else ""),
+        amortization_images=config.amortization_images,
+        history=history.history,
+        config=saved_config,
+        extra_metrics={
+            **terms,
+            "dataset": config.dataset,
+            "num_train_images": int(len(x_train)),
+            "num_validation_images": int(len(splits.x_val)),
+            "validation_source": splits.validation,
+            "binarized": bool(binarize),
+            "epochs": config.epochs,
+        },
+        seed=config.seed,
+        verbose=verbose,
     )
-    metrics = evaluate_splits(model, {"train": fixed_train_ds, "validation": val_ds})
-    metrics.update({
-        "units": "nats per example",
-        "dataset": config.dataset,
-        "num_train_images": int(len(x_train)),
-        "num_validation_images": int(len(splits.x_val)),
-        "validation_source": splits.validation,
-        "binarized": bool(binarize),
-        "epochs": config.epochs,
-    })
-    with open(os.path.join(run_dir, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=2)
-    reference = splits.x_val[:20]
-    plotting.save_reconstructions(model, reference, os.path.join(run_dir, "reconstructions.png"), 20)
-    plotting.save_samples(model, os.path.join(run_dir, "samples.png"), n=100, seed=config.seed)
     if verbose:
         val = metrics["validation"]
         print(f"Validation: loss {val['loss']:.2f} = reconstruction {val['reconstruction_loss']:.2f}"
               f" + KL {val['kl_loss']:.2f} nats per example. Run directory: {run_dir}")
     return run_dir, metrics
+
+
+def load_run(path):
+    """Loads a `.keras` file, or a run directory's `model.keras` and `config.json`.
+
+    Returns:
+        `(model, config)`: config is a `TrainConfig`, or None for a bare `.keras` file.
+    """
+    path = os.fspath(path)
+    config = None
+    if os.path.isdir(path):
+        config_path = os.path.join(path, "config.json")
+        if os.path.isfile(config_path):
+            with open(config_path) as f:
+                config = TrainConfig.from_dict(json.load(f))
+        path = os.path.join(path, "model.keras")
+    if not (os.path.isfile(path) and path.endswith(".keras")):
+        raise ValueError(
+            "Argument `model` must be a .keras file or a run directory holding model.keras. "
+            f"Received: model={path!r}"
+        )
+    return keras.models.load_model(path), config

@@ -39,6 +39,10 @@ def parse_args(argv):
     add("--validation-fraction", type=float, help="held out when there is no test split")
     add("--split-seed", type=int, help="seed of the held-out validation split (default 0)")
     add("--max-train-examples", type=int, help="train on the first N training images only")
+    add("--eval-k", type=int, help="importance samples of the final evaluation (default 100)")
+    add("--amortization-images", type=int,
+        help="validation images for the amortization gap (default 100, 0 skips)")
+    add("--image-log-every", type=int, help="TensorBoard image grids every N epochs (default 5)")
     add("--output-dir", help="run directory (default runs/<dataset>-<date>-<time>)")
     add("--verbose", type=int, choices=[0, 1, 2], help="Keras verbosity (default 1)")
     return vars(parser.parse_args(argv))

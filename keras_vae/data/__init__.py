@@ -6,12 +6,13 @@ dynamically binarized `tf.data.Dataset`.
 """
 
 from keras_vae.data.idx import read_idx
-from keras_vae.data.pipeline import make_dataset
+from keras_vae.data.pipeline import binarize_once, make_dataset
 from keras_vae.data.sources import Splits, available_datasets, load, load_digits, load_mnist
 
 __all__ = [
     "Splits",
     "available_datasets",
+    "binarize_once",
     "load",
     "load_digits",
     "load_mnist",

@@ -14,6 +14,13 @@ def binarize(images, seed):
     return tf.cast(noise < images, images.dtype)
 
 
+def binarize_once(images, seed=0):
+    """One fixed draw of binary images x_bin ~ Bernoulli(x), as a float32 numpy array: how a
+    held-out set is binarized for evaluation."""
+    images = np.asarray(images, np.float32)
+    return (np.random.default_rng(seed).random(images.shape) < images).astype(np.float32)
+
+
 def _check_images(images):
     images = np.asarray(images)
     if images.ndim < 2 or not np.issubdtype(images.dtype, np.floating):

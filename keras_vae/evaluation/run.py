@@ -1,0 +1,170 @@
+"""Evaluates a trained model on a set of images and writes metrics, figures and a report.
+
+`scripts/evaluate.py` and the end of `scripts/train.py` both call `evaluate_model`.
+"""
+
+import json
+import os
+
+import numpy as np
+
+from keras_vae import plotting
+from keras_vae.evaluation import report
+from keras_vae.evaluation.amortization import amortization_gap
+from keras_vae.evaluation.latents import active_units, kl_per_dimension, posterior_parameters
+from keras_vae.evaluation.likelihood import importance_sampled_log_likelihood
+
+
+def evaluate_model(
+    model,
+    images,
+    output_dir,
+    labels=None,
+    k=5000,
+    split="validation",
+    split_source="",
+    amortization_images=100,
+    history=None,
+    config=None,
+    extra_metrics=None,
+    seed=0,
+    verbose=1,
+):
+    """Writes `metrics.json`, the figures and `report.html` into `output_dir`; returns the metrics.
+
+    Args:
+        model: a trained `keras_vae.VAE`.
+        images: float array `(n, *data_shape)`, preprocessed as for training (binarize them
+            first when the model was trained on binarized images).
+        output_dir: str. Created if missing.
+        labels: int array `(n,)` or None. Colours of the latent scatter plot.
+        k: int. Importance samples per image. Defaults to 5000.
+        split: str. Name of the split, recorded in the metrics.
+        split_source: str. Where the images come from, in words.
+        amortization_images: int. Images on which the amortization gap is measured (0: skip).
+        history: dict or None. Per-epoch logs, for the training curves.
+        config: dict or None. The run's configuration, shown in the report.
+        extra_metrics: dict or None. More entries for `metrics.json` and the report.
+        seed: int. Seed of every estimate.
+        verbose: int. 1 prints progress.
+    """
+    os.makedirs(output_dir, exist_ok=True)
+    images = np.asarray(images, np.float32)
+    if verbose:
+        print(f"Evaluating on {len(images)} {split} images ({split_source}) with K = {k}")
+    estimate = importance_sampled_log_likelihood(model, images, k=k, seed=seed, verbose=verbose)
+    z_mean, z_log_var = posterior_parameters(model, images)
+    count, activity = active_units(z_mean)
+    kl_dims = kl_per_dimension(z_mean, z_log_var)
+    recon_terms = model.evaluate(images, batch_size=500, verbose=0, return_dict=True)
+    metrics = {
+        "units": "nats per image",
+        "split": split,
+        "split_source": split_source,
+        "num_images": int(len(images)),
+        "k": k,
+        "log_likelihood": float(estimate["log_likelihood"].mean()),
+        "log_likelihood_stderr": float(estimate["log_likelihood"].std() / np.sqrt(len(images))),
+        "elbo": float(estimate["elbo"].mean()),
+        "elbo_one_sample": float(recon_terms["elbo"]),
+        "reconstruction_loss": float(recon_terms["reconstruction_loss"]),
+        "kl_loss": float(recon_terms["kl_loss"]),
+        "active_units": count,
+        "latent_dim": int(model.latent_dim),
+        "kl_per_dim": [float(v) for v in kl_dims],
+        "activity_per_dim": [float(v) for v in activity],
+    }
+    if amortization_images:
+        gap = amortization_gap(model, images[:amortization_images], seed=seed)
+        metrics.update({
+            "amortization_gap": gap["amortization_gap"],
+            "amortization_elbo_encoder": gap["elbo_encoder"],
+            "amortization_elbo_refined": gap["elbo_refined"],
+            "amortization_images": int(min(amortization_images, len(images))),
+        })
+    metrics.update(extra_metrics or {})
+    with open(os.path.join(output_dir, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    figures = save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir,
+                           history, seed)
+    report.write_report(os.path.join(output_dir, "report.html"), metrics, figures, config)
+    if verbose:
+        print(f"{split}: log p(x) ~ {metrics['log_likelihood']:.2f} (K = {k}), ELBO "
+              f"{metrics['elbo']:.2f}, active units {count}/{model.latent_dim}. "
+              f"Written to {output_dir}")
+    return metrics
+
+
+def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, history=None,
+                 seed=0):
+    """Saves every figure of a model into `output_dir`; returns `{caption: file name}`."""
+    def path(name):
+        return os.path.join(output_dir, name)
+
+    figures = {
+        "Originals (odd rows) and reconstructions": plotting.save_reconstructions(
+            model, images, path("reconstructions.png"), n=20),
+        "Samples from the prior (decoder means)": plotting.save_samples(
+            model, path("samples.png"), n=100, seed=seed),
+        "Latent space": plotting.save_latent_scatter(
+            z_mean[:5000], None if labels is None else labels[:5000], path("latent_space.png")),
+        "Interpolations": plotting.save_interpolations(model, images, path("interpolations.png")),
+        "KL per latent dimension": plotting.save_kl_per_dimension(
+            kl_dims, activity, path("kl_per_dim.png")),
+    }
+    if model.latent_dim == 2:
+        figures["2-D latent manifold"] = plotting.save_latent_manifold(
+            model, path("latent_manifold.png"))
+    if history:
+        figures["Training curves"] = plotting.save_training_curves(
+            history, path("training_curves.png"))
+    return {caption: os.path.basename(file) for caption, file in figures.items()}
+
+
+def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
+                  output_dir=None, binarize=None, amortization_images=100, max_images=None,
+                  validation_fraction=0.1, split_seed=0, seed=0, verbose=1):
+    """Evaluates a `.keras` file or a run directory on a dataset split (see `evaluate_model`).
+
+    `split="test"` takes the dataset's test split (MNIST's `t10k-*` files) when there is one
+    and otherwise the held-out validation split, and says which. Dataset, binarization and
+    split settings default to the run's own `config.json`. Returns `(output_dir, metrics)`.
+    """
+    from keras_vae import data
+    from keras_vae.training import load_run
+
+    if split not in ("train", "validation", "test"):
+        raise ValueError("Argument `split` must be one of ['train', 'validation', 'test']. "
+                         f"Received: split={split!r}")
+    model, config = load_run(model_path)
+    if config is not None:
+        dataset = dataset or config.dataset
+        data_dir = data_dir or config.data_dir
+        validation_fraction, split_seed = config.validation_fraction, config.split_seed
+        binarize = config.binarized if binarize is None else binarize
+    dataset = dataset or "digits"
+    if binarize is None:
+        binarize = model.likelihood.name == "bernoulli"
+    splits = data.load(dataset, data_dir, validation_fraction, split_seed)
+    if split == "train":
+        images, labels, source = splits.x_train, splits.y_train, f"{dataset} training images"
+    else:
+        images, labels, source = splits.x_val, splits.y_val, splits.validation
+        has_test = "test" in splits.validation
+        if split == "test" and not has_test:
+            source = "no test split here; the held-out validation split instead: " + source
+    if max_images is not None:
+        images = images[:max_images]
+        labels = None if labels is None else labels[:max_images]
+    if binarize:
+        images = data.binarize_once(images, seed=seed + 1)
+        source += ", binarized once"
+    if output_dir is None:
+        base = model_path if os.path.isdir(model_path) else os.path.dirname(
+            os.path.abspath(model_path))
+        output_dir = os.path.join(base, f"evaluation-{split}-k{k}")
+    metrics = evaluate_model(model, images, output_dir, labels=labels, k=k, split=split,
+                             split_source=source, amortization_images=amortization_images,
+                             config=None if config is None else config.to_dict(),
+                             extra_metrics={"dataset": dataset}, seed=seed, verbose=verbose)
+    return output_dir, metrics

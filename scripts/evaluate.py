@@ -1,0 +1,51 @@
+#!/usr/bin/env python
+"""Evaluate a trained model: ELBO, importance-sampled log-likelihood, latent diagnostics,
+figures and report.html.
+
+    python scripts/evaluate.py runs/<run> --split test --k 5000
+    python scripts/evaluate.py model.keras --dataset mnist --data-dir ../shared/data/mnist
+
+With `--split test` the dataset's test split is used when it has one (MNIST: the `t10k-*`
+files), and otherwise the held-out validation split; the output says which.
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from keras_vae.evaluation.run import evaluate_path  # noqa: E402
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add = parser.add_argument
+    add("model", help="a run directory or a .keras file")
+    add("--dataset", help="default: the run's dataset, else digits")
+    add("--data-dir", help="directory of MNIST IDX files (default: the run's)")
+    add("--split", default="test", choices=["train", "validation", "test"])
+    add("--k", type=int, default=5000, help="importance samples per image (default 5000)")
+    add("--output-dir", help="default: <run>/evaluation-<split>-k<k>")
+    add("--binarize", action=argparse.BooleanOptionalAction,
+        help="binarize the images once (default: as in training)")
+    add("--amortization-images", type=int, default=100, help="0 skips the amortization gap")
+    add("--max-images", type=int, help="evaluate the first N images of the split only")
+    add("--seed", type=int, default=0)
+    add("--verbose", type=int, default=1, choices=[0, 1])
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    output_dir, _ = evaluate_path(
+        args.model, dataset=args.dataset, data_dir=args.data_dir, split=args.split, k=args.k,
+        output_dir=args.output_dir, binarize=args.binarize,
+        amortization_images=args.amortization_images, max_images=args.max_images,
+        seed=args.seed, verbose=args.verbose,
+    )
+    return output_dir
+
+
+if __name__ == "__main__":
+    main()
