@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -94,9 +95,11 @@ def save_latent_scatter(z_mean, labels, path):
         points = z_mean if z_mean.shape[1] == 2 else np.c_[z_mean, np.zeros(len(z_mean))]
         axes = ("E[z_1|x]", "E[z_2|x]")
     fig, ax = plt.subplots(figsize=(7, 6))
-    colour = None if labels is None else np.asarray(labels)
-    scatter = ax.scatter(points[:, 0], points[:, 1], c=colour, cmap="tab10", s=4, alpha=0.7)
-    if labels is not None:
+    if labels is None:
+        ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.7)
+    else:
+        scatter = ax.scatter(points[:, 0], points[:, 1], c=np.asarray(labels), cmap="tab10",
+                             s=4, alpha=0.7)
         fig.colorbar(scatter, ax=ax, label="label")
     ax.set_xlabel(axes[0])
     ax.set_ylabel(axes[1])
@@ -129,6 +132,7 @@ def save_training_curves(history, path):
                         label="validation" if prefix else "train")
         ax.set_title(f"{key} (nats per example)")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -144,6 +148,7 @@ def save_kl_per_dimension(kl_per_dim, activity, path, threshold=0.01):
     ax.bar(np.arange(len(kl_per_dim)), kl_per_dim,
            color=np.where(active, "tab:blue", "tab:gray"))
     ax.set_xlabel("latent dimension (blue: active, Cov_x E[z_j|x] > 0.01)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("E_x KL(q(z_j|x) || N(0, 1)), nats")
     ax.set_title(f"KL per latent dimension: {int(active.sum())} of {len(active)} units active")
     fig.tight_layout()

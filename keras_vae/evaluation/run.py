@@ -133,6 +133,8 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
     from keras_vae import data
     from keras_vae.training import load_run
 
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"Argument `k` must be an int >= 1. Received: k={k!r}")
     if split not in ("train", "validation", "test"):
         raise ValueError("Argument `split` must be one of ['train', 'validation', 'test']. "
                          f"Received: split={split!r}")

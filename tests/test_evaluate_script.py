@@ -1,0 +1,81 @@
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_vae.callbacks import ImageLogger
+from scripts import evaluate, train
+from tests.helpers import MNIST_DIR, binary_images, small_vae
+
+REPORT_FIGURES = ["reconstructions.png", "samples.png", "latent_space.png",
+                  "interpolations.png", "kl_per_dim.png"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "run"
+    return train.main(["--epochs", "2", "--latent-dim", "2", "--eval-k", "20",
+                       "--amortization-images", "10", "--image-log-every", "1",
+                       "--output-dir", str(out), "--verbose", "0"])
+
+
+def test_training_ends_with_the_evaluation_and_a_report(run_dir):
+    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    for key in ("elbo", "log_likelihood", "active_units", "kl_per_dim", "split", "k",
+                "num_images", "amortization_gap", "train", "validation"):
+        assert key in metrics, key
+    assert metrics["k"] == 20 and metrics["num_images"] == 180
+    assert metrics["log_likelihood"] >= metrics["elbo"]
+    np.testing.assert_allclose(sum(metrics["kl_per_dim"]), metrics["kl_loss"], rtol=0.02)
+    files = set(os.listdir(run_dir))
+    assert set(REPORT_FIGURES + ["latent_manifold.png", "training_curves.png",
+                                 "report.html"]) <= files
+    report = open(os.path.join(run_dir, "report.html")).read()
+    assert "log_likelihood" in report and "latent_manifold.png" in report
+    assert "Configuration" in report and "latent_dim" in report
+
+
+def test_tensorboard_gets_image_grids(run_dir):
+    event_dir = os.path.join(run_dir, "logs", "images")
+    tags = set()
+    for name in os.listdir(event_dir):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(event_dir, name)):
+            tags |= {value.tag for value in event.summary.value}
+    assert {"originals_then_reconstructions", "prior_samples_decoder_means"} <= tags
+
+
+def test_image_logger_rejects_a_bad_period(tmp_path):
+    with pytest.raises(ValueError, match="every_n_epochs"):
+        ImageLogger(str(tmp_path), binary_images(4), every_n_epochs=0)
+
+
+def test_evaluate_script_on_a_run_directory(run_dir, tmp_path):
+    out = evaluate.main([run_dir, "--split", "test", "--k", "50", "--amortization-images", "0",
+                         "--output-dir", str(tmp_path / "eval"), "--verbose", "0"])
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    assert metrics["split"] == "test" and metrics["k"] == 50
+    assert "no test split here" in metrics["split_source"]
+    assert "amortization_gap" not in metrics
+    assert set(REPORT_FIGURES) <= set(os.listdir(out))
+
+
+def test_evaluate_script_on_a_keras_file_with_real_mnist(tmp_path):
+    model = small_vae(shape=(28, 28, 1), latent_dim=4)
+    path = str(tmp_path / "mnist.keras")
+    model.save(path)
+    out = evaluate.main([path, "--dataset", "mnist", "--data-dir", MNIST_DIR, "--split", "test",
+                         "--k", "10", "--max-images", "60", "--amortization-images", "0",
+                         "--verbose", "0"])
+    assert out == os.path.join(str(tmp_path), "evaluation-test-k10")
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    assert metrics["num_images"] == 60 and metrics["dataset"] == "mnist"
+    assert "held out" in metrics["split_source"] and "binarized" in metrics["split_source"]
+
+
+def test_evaluate_script_rejects_bad_arguments(run_dir):
+    with pytest.raises(SystemExit):
+        evaluate.main([run_dir, "--split", "dev"])
+    with pytest.raises(ValueError, match="`k` must be an int >= 1"):
+        evaluate.main([run_dir, "--k", "0", "--verbose", "0"])
