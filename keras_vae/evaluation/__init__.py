@@ -2,27 +2,13 @@
 diagnostics and the amortization gap, as plain documented functions."""
 
 from keras_vae.evaluation.amortization import amortization_gap
+from keras_vae.evaluation.elbo import elbo_terms
 from keras_vae.evaluation.latents import active_units, kl_per_dimension, posterior_parameters
 from keras_vae.evaluation.likelihood import (
     importance_sampled_log_likelihood,
     log_importance_weights,
+    log_weights,
 )
-
-
-def elbo_terms(model, images, batch_size=500, seed=0):
-    """Mean `elbo`, `reconstruction_loss`, `kl_loss` (nats per image) over `images`, one z per
-    image drawn with `seed`, as the model's `test_step` reports them."""
-    import numpy as np
-    import tensorflow as tf
-
-    totals, n = {}, 0
-    for index, start in enumerate(range(0, len(images), batch_size)):
-        x = tf.constant(np.asarray(images[start:start + batch_size], np.float32))
-        terms = model.loss_terms(x, seed=tf.constant(seed * 1_000_003 + index))
-        for key in ("elbo", "reconstruction_loss", "kl_loss"):
-            totals[key] = totals.get(key, 0.0) + float(tf.reduce_sum(terms[key]))
-        n += len(x)
-    return {key: value / n for key, value in totals.items()}
 
 
 __all__ = [
@@ -32,5 +18,6 @@ __all__ = [
     "importance_sampled_log_likelihood",
     "kl_per_dimension",
     "log_importance_weights",
+    "log_weights",
     "posterior_parameters",
 ]

@@ -13,28 +13,16 @@ References:
     ICML 2018.
 """
 
-import math
-
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.evaluation.likelihood import log_weights
 from keras_vae.objectives import bounded_log_variance
-
-_LOG_2PI = math.log(2.0 * math.pi)
 
 
 def _elbo(model, x, z_mean, z_log_var, eps):
-    """Per-image ELBO estimate with noise eps `(samples, batch, latent_dim)`: E[log p(x,z) - log q]."""
-    samples, latent_dim = tf.shape(eps)[0], tf.shape(eps)[2]
-    z = z_mean + tf.exp(0.5 * z_log_var) * eps
-    params = model.decoder_params(tf.reshape(z, (-1, latent_dim)))
-    x_rep = tf.broadcast_to(x[None], tf.concat([[samples], tf.shape(x)], 0))
-    log_px_z = model.likelihood(params).log_prob(
-        tf.reshape(x_rep, tf.concat([[-1], tf.shape(x)[1:]], 0)))
-    log_px_z = tf.reshape(log_px_z, tf.shape(eps)[:2])
-    log_prior = -0.5 * tf.reduce_sum(tf.square(z) + _LOG_2PI, -1)
-    log_q = -0.5 * tf.reduce_sum(tf.square(eps) + z_log_var + _LOG_2PI, -1)
-    return tf.reduce_mean(log_px_z + log_prior - log_q, axis=0)
+    """Per-image ELBO estimate with noise eps `(samples, batch, latent_dim)`."""
+    return tf.reduce_mean(log_weights(model, x, z_mean, z_log_var, eps), axis=0)
 
 
 def amortization_gap(model, images, steps=300, learning_rate=1e-2, num_samples=10,

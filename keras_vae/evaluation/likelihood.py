@@ -28,28 +28,33 @@ from keras_vae.distributions.likelihoods import check_support_numpy
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
-def log_importance_weights(model, x, num_samples, seed):
-    """log w `(num_samples, batch)` for images `x`, with z ~ q(z|x) drawn from `seed` (2 ints).
+def log_weights(model, x, z_mean, z_log_var, eps):
+    """log p(x, z) - log q(z|x) `(samples, batch)` at z = z_mean + exp(z_log_var / 2) * eps.
 
     Args:
-        model: a `keras_vae.VAE` (anything with `encode`, `decoder_params`, `likelihood`).
+        model: a `keras_vae.VAE` (anything with `decoder_params` and `likelihood`).
         x: float tensor `(batch, *data_shape)`.
-        num_samples: int. Samples per image.
-        seed: int tensor of shape (2,), for `tf.random.stateless_normal`.
+        z_mean, z_log_var: float tensors `(batch, latent_dim)`, the parameters of q(z|x).
+        eps: float tensor `(samples, batch, latent_dim)` of standard normal noise.
     """
-    x = tf.cast(x, tf.float32)
-    z_mean, z_log_var = model.encode(x)
-    z_mean, z_log_var = tf.cast(z_mean, tf.float32), tf.cast(z_log_var, tf.float32)
-    batch, latent_dim = tf.shape(z_mean)[0], tf.shape(z_mean)[1]
-    eps = tf.random.stateless_normal((num_samples, batch, latent_dim), seed=seed)
+    samples, latent_dim = tf.shape(eps)[0], tf.shape(eps)[2]
     z = z_mean + tf.exp(0.5 * z_log_var) * eps
     log_q = -0.5 * tf.reduce_sum(tf.square(eps) + z_log_var + _LOG_2PI, axis=-1)
     log_prior = -0.5 * tf.reduce_sum(tf.square(z) + _LOG_2PI, axis=-1)
     params = model.decoder_params(tf.reshape(z, (-1, latent_dim)))
-    x_repeated = tf.broadcast_to(x[None], tf.concat([[num_samples], tf.shape(x)], 0))
+    x_repeated = tf.broadcast_to(x[None], tf.concat([[samples], tf.shape(x)], 0))
     x_repeated = tf.reshape(x_repeated, tf.concat([[-1], tf.shape(x)[1:]], 0))
     log_px_z = model.likelihood(params).log_prob(x_repeated)
-    return tf.reshape(log_px_z, (num_samples, batch)) + log_prior - log_q
+    return tf.reshape(log_px_z, tf.shape(eps)[:2]) + log_prior - log_q
+
+
+def log_importance_weights(model, x, num_samples, seed):
+    """log w `(num_samples, batch)` for images `x`, with z ~ q(z|x) drawn from `seed` (2 ints)."""
+    x = tf.cast(x, tf.float32)
+    z_mean, z_log_var = model.encode(x)
+    z_mean, z_log_var = tf.cast(z_mean, tf.float32), tf.cast(z_log_var, tf.float32)
+    eps = tf.random.stateless_normal((num_samples, *tf.unstack(tf.shape(z_mean))), seed=seed)
+    return log_weights(model, x, z_mean, z_log_var, eps)
 
 
 class _Estimator:

@@ -11,6 +11,7 @@ import numpy as np
 from keras_vae import plotting
 from keras_vae.evaluation import report
 from keras_vae.evaluation.amortization import amortization_gap
+from keras_vae.evaluation.elbo import elbo_terms
 from keras_vae.evaluation.latents import active_units, kl_per_dimension, posterior_parameters
 from keras_vae.evaluation.likelihood import importance_sampled_log_likelihood
 
@@ -56,7 +57,7 @@ def evaluate_model(
     z_mean, z_log_var = posterior_parameters(model, images)
     count, activity = active_units(z_mean)
     kl_dims = kl_per_dimension(z_mean, z_log_var)
-    recon_terms = model.evaluate(images, batch_size=500, verbose=0, return_dict=True)
+    recon_terms = elbo_terms(model, images, seed=seed)
     metrics = {
         "units": "nats per image",
         "split": split,
