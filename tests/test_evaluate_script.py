@@ -58,7 +58,7 @@ def test_evaluate_script_on_a_run_directory(run_dir, tmp_path):
     assert metrics["split"] == "test" and metrics["k"] == 50
     assert "no test split here" in metrics["split_source"]
     assert "amortization_gap" not in metrics
-    assert set(REPORT_FIGURES) <= set(os.listdir(out))
+    assert set(REPORT_FIGURES + ["training_curves.png"]) <= set(os.listdir(out))
 
 
 def test_evaluate_script_on_a_keras_file_with_real_mnist(tmp_path):

@@ -122,6 +122,18 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
     return {caption: os.path.basename(file) for caption, file in figures.items()}
 
 
+def _read_history(run_dir):
+    """The per-epoch logs of a run directory's `history.csv`, or None."""
+    import csv
+
+    path = os.path.join(run_dir, "history.csv")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    return {key: [float(row[key]) for row in rows] for key in rows[0]} if rows else None
+
+
 def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
                   output_dir=None, binarize=None, amortization_images=100, max_images=None,
                   validation_fraction=0.1, split_seed=0, seed=0, verbose=1):
@@ -162,12 +174,13 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
     if binarize:
         images = data.binarize_once(images, seed=seed + 1)
         source += ", binarized once"
+    history = _read_history(model_path)
     if output_dir is None:
         base = model_path if os.path.isdir(model_path) else os.path.dirname(
             os.path.abspath(model_path))
         output_dir = os.path.join(base, f"evaluation-{split}-k{k}")
     metrics = evaluate_model(model, images, output_dir, labels=labels, k=k, split=split,
                              split_source=source, amortization_images=amortization_images,
-                             config=None if config is None else config.to_dict(),
+                             history=history, config=None if config is None else config.to_dict(),
                              extra_metrics={"dataset": dataset}, seed=seed, verbose=verbose)
     return output_dir, metrics
