@@ -25,18 +25,18 @@ def kl_standard_normal(z_mean, z_log_var):
     return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
 
 
-def negative_log_likelihood(distribution, x) -> tf.Tensor:
-    """-log p(x|z) per example, for a distribution whose event covers one whole example.
+def negative_log_likelihood(likelihood, params, x) -> tf.Tensor:
+    """-log p(x|z) per example, summed over each example's data dimensions.
 
     Args:
-        distribution: a TensorFlow Probability distribution whose event shape is the shape of
-            one example (as built by `keras_vae.Likelihood`).
-        x: tensor `(batch, *event_shape)`, the data.
+        likelihood: a `keras_vae.Likelihood`, turning decoder outputs into p(x|z).
+        params: tensor `(batch, *data_shape[:-1], channels * num_params)`, decoder outputs.
+        x: tensor `(batch, *data_shape)`, the data.
 
     Returns:
         Tensor `(batch,)` in nats.
     """
-    return -distribution.log_prob(x)
+    return -likelihood.log_prob(params, x)
 
 
 def bounded_log_variance(raw, limit: float = 30.0):

@@ -51,3 +51,15 @@ def test_likelihoods_stay_finite_for_extreme_parameters_and_binary_images():
         assert np.isfinite(Bernoulli()(params).log_prob(x)).all()
         gaussian = Gaussian()(np.concatenate([params, -params], -1))
         assert np.isfinite(gaussian.log_prob(x)).all()
+
+
+@pytest.mark.parametrize("likelihood", [Bernoulli(), Gaussian(), Gaussian(scale=0.3)])
+def test_fast_log_prob_equals_tfp_and_broadcasts_over_samples(likelihood):
+    rng = np.random.default_rng(2)
+    x = (rng.random((3, 4, 4, 1)) > 0.5).astype("float32")
+    params = rng.normal(size=(5, 3, 4, 4, likelihood.num_params)).astype("float32") * 3
+    fast = np.asarray(likelihood.log_prob(params, x))
+    assert fast.shape == (5, 3)
+    for s in range(5):
+        reference = likelihood.distribution(params[s]).log_prob(x).numpy()
+        np.testing.assert_allclose(fast[s], reference, rtol=1e-5)

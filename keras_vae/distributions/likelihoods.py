@@ -32,12 +32,25 @@ class Likelihood:
     def __call__(self, params):
         return self.distribution(params)
 
-    def distribution(self, params):
+    def distribution(self, params, event_ndims=None):
+        """p(x|z) as a TFP distribution whose event is one example.
+
+        `event_ndims` (default: every axis of `params` but the first) is the number of trailing
+        axes that make up one example.
+        """
         raise NotImplementedError
 
     def mean(self, params):
         """The mean of p(x|z): what a deterministic reconstruction shows."""
         raise NotImplementedError
+
+    def log_prob(self, params, x):
+        """log p(x|z) summed over each example's data dimensions, shape `params.shape[:1]`.
+
+        `x` may have fewer leading axes than `params` and is broadcast against them. Subclasses
+        may override this with a faster formula equal to `distribution(params).log_prob(x)`.
+        """
+        return self.distribution(params, event_ndims=len(x.shape) - 1).log_prob(x)
 
     def describe_support(self):
         low, high = self.support
@@ -55,8 +68,8 @@ class Likelihood:
         return f"{type(self).__name__}({args})"
 
 
-def _event_ndims(params):
-    return len(params.shape) - 1
+def _event_ndims(params, event_ndims=None):
+    return len(params.shape) - 1 if event_ndims is None else event_ndims
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -79,12 +92,18 @@ class Bernoulli(Likelihood):
     num_params = 1
     support = (0.0, 1.0)
 
-    def distribution(self, params):
+    def distribution(self, params, event_ndims=None):
         base = tfd.Bernoulli(logits=params, dtype=params.dtype)
-        return tfd.Independent(base, reinterpreted_batch_ndims=_event_ndims(params))
+        return tfd.Independent(base, reinterpreted_batch_ndims=_event_ndims(params, event_ndims))
 
     def mean(self, params):
         return ops.sigmoid(params)
+
+    def log_prob(self, params, x):
+        """sum_i x_i l_i - softplus(l_i): the Bernoulli log-probability from logits l, in one
+        fused elementwise pass (TFP's `log_prob` takes several; the values are equal)."""
+        event_axes = tuple(range(-(len(x.shape) - 1), 0))
+        return ops.sum(x * params - ops.softplus(params), axis=event_axes)
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -121,10 +140,10 @@ class Gaussian(Likelihood):
         loc, raw_scale = ops.split(params, 2, axis=-1)
         return loc, ops.softplus(raw_scale) + self.min_scale
 
-    def distribution(self, params):
+    def distribution(self, params, event_ndims=None):
         loc, scale = self._loc_scale(params)
         base = tfd.Normal(loc=loc, scale=scale)
-        return tfd.Independent(base, reinterpreted_batch_ndims=_event_ndims(params))
+        return tfd.Independent(base, reinterpreted_batch_ndims=_event_ndims(params, event_ndims))
 
     def mean(self, params):
         return self._loc_scale(params)[0]

@@ -202,7 +202,7 @@ class VAE(keras.Model):
         z_mean, z_log_var = self.encode(x, training=training)
         z = self.sampling([z_mean, z_log_var], seed=seed)
         params = self.decoder_params(z, training=training)
-        reconstruction = negative_log_likelihood(self.likelihood(params), x)
+        reconstruction = negative_log_likelihood(self.likelihood, params, x)
         kl = kl_standard_normal(ops.cast(z_mean, "float32"), ops.cast(z_log_var, "float32"))
         return {
             "loss": reconstruction + kl,
