@@ -16,11 +16,13 @@ MNIST_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                          "data", "mnist")
 
 
-def load_mnist_images(data_dir=MNIST_DIR):
-    """The training images of an MNIST IDX directory as float32 `(n, 784)` in [0, 1]."""
+def load_mnist_images(data_dir=MNIST_DIR, limit=0):
+    """The training images of an MNIST IDX directory as float32 `(n, 784)` in [0, 1]; the
+    first `limit` of them when `limit` > 0."""
     with gzip.open(os.path.join(data_dir, "train-images-idx3-ubyte.gz"), "rb") as f:
         raw = f.read()
     n, rows, cols = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
+    n = min(n, limit) if limit else n
     images = np.frombuffer(raw, np.uint8, count=n * rows * cols, offset=16)
     return (images.reshape(n, rows * cols) / np.float32(255.0)).astype(np.float32)
 
@@ -35,6 +37,7 @@ def parse_args(argv=None, **defaults):
     parser.add_argument("--latent", type=int, default=20)
     parser.add_argument("--threads", type=int, default=0, help="0: the library's default")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train-images", type=int, default=0, help="0: all of them")
     for key, value in defaults.items():
         parser.add_argument("--" + key.replace("_", "-"), type=type(value), default=value)
     return parser.parse_args(argv)

@@ -86,7 +86,7 @@ def main(argv=None):
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     keras.utils.set_random_seed(args.seed)
-    images = load_mnist_images(args.data_dir)
+    images = load_mnist_images(args.data_dir, args.train_images)
     dataset = (tf.data.Dataset.from_tensor_slices(images)
                .shuffle(len(images), seed=args.seed)
                .batch(args.batch_size)

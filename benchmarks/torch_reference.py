@@ -43,7 +43,7 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    images = torch.from_numpy(load_mnist_images(args.data_dir))
+    images = torch.from_numpy(load_mnist_images(args.data_dir, args.train_images))
     model = VAE(args.hidden, args.latent)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     epoch_losses, timed_images, timed_seconds = [], 0, 0.0

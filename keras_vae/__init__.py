@@ -14,7 +14,7 @@ if keras.backend.backend() != "tensorflow":
 
 __version__ = "0.1.0"
 
-from keras_vae import data, distributions, networks, objectives  # noqa: E402
+from keras_vae import data, distributions, evaluation, networks, objectives, plotting  # noqa: E402
 from keras_vae.export import export_saved_model, export_version  # noqa: E402
 from keras_vae.distributions.likelihoods import Bernoulli, Gaussian, Likelihood  # noqa: E402
 from keras_vae.layers.sampling import Sampling  # noqa: E402
@@ -33,6 +33,8 @@ __all__ = [
     "build_decoder",
     "data",
     "distributions",
+    "evaluation",
+    "plotting",
     "networks",
     "objectives",
 ]

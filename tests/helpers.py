@@ -30,6 +30,9 @@ def small_vae(likelihood="bernoulli", architecture="mlp", shape=SHAPE, latent_di
         likelihood=likelihood, seed=seed,
     )
     if compile:
+        # Keras' plain settings keep the unit tests quick; the package's faster defaults
+        # (XLA, several steps per execution) run in the training-script tests.
+        compile_kwargs = {"jit_compile": False, "steps_per_execution": 1} | compile_kwargs
         model.compile(optimizer=keras.optimizers.Adam(1e-2), **compile_kwargs)
     return model
 

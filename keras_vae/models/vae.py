@@ -213,6 +213,25 @@ class VAE(keras.Model):
 
     # ------------------------------------------------------------------------ Keras steps
 
+    def compile(self, optimizer="adam", *, jit_compile=True, steps_per_execution=32, **kwargs):
+        """`keras.Model.compile` with faster defaults for a VAE's small steps.
+
+        XLA compilation and 32 steps per execution (one host round-trip per 32 batches):
+        on this project's 2-core CPU they train the MLP VAE 1.6 times faster than Keras'
+        defaults (docs/benchmarks.md), with the same loss curve. Callbacks still run at every
+        epoch's end; `on_batch_*` hooks see every 32nd batch. Pass
+        `jit_compile="auto", steps_per_execution=1` for Keras' own behaviour.
+        """
+        super().compile(optimizer=optimizer, jit_compile=jit_compile,
+                        steps_per_execution=steps_per_execution, **kwargs)
+
+    def compile_from_config(self, config):
+        """Recompiles a loaded model as it was saved (Keras skips models whose `compile` is
+        overridden), then builds the optimizer so that its saved state can be restored."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
     @property
     def metrics(self):
         return list(self.trackers.values())

@@ -1,0 +1,48 @@
+"""The package side of the training benchmark: `keras_vae.VAE` on the reference's model.
+
+MLP 784-400-20, ReLU, Bernoulli, batch 128, Adam 1e-3, dynamic binarization, through the
+package's own pipeline (`keras_vae.data.make_dataset`) and `VAE.compile` defaults. Prints one
+`RESULT {json}` line like the references.
+"""
+
+import time
+
+import keras
+import tensorflow as tf
+
+import keras_vae
+from common import load_mnist_images, parse_args, report
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds = getattr(self, "seconds", []) + [time.perf_counter() - self.start]
+
+
+def main(argv=None):
+    args = parse_args(argv, jit_compile=1, steps_per_execution=0)
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    keras.utils.set_random_seed(args.seed)
+    images = load_mnist_images(args.data_dir, args.train_images).reshape(-1, 28, 28, 1)
+    dataset = keras_vae.data.make_dataset(images, args.batch_size, binarize_images=True,
+                                          seed=args.seed)
+    model = keras_vae.VAE.from_architecture((28, 28, 1), args.latent, hidden_units=[args.hidden])
+    compile_kwargs = {"jit_compile": bool(args.jit_compile)}
+    if args.steps_per_execution:
+        compile_kwargs["steps_per_execution"] = args.steps_per_execution
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), **compile_kwargs)
+    timer = EpochTimer()
+    history = model.fit(dataset, epochs=args.warmup_epochs + args.epochs, verbose=0,
+                        shuffle=False, callbacks=[timer])
+    timed = timer.seconds[args.warmup_epochs:]
+    report(name="keras_vae", images_per_second=len(images) * len(timed) / sum(timed),
+           epoch_losses=history.history["loss"], jit_compile=bool(args.jit_compile),
+           steps_per_execution=int(model.steps_per_execution))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+#!/usr/bin/env python
+"""Benchmark the package against plain references and write docs/benchmarks.md.
+
+    pip install -e '.[benchmark]'          # PyTorch, for the references
+    python scripts/benchmark.py --rounds 3 --epochs 2
+
+Training: `benchmarks/package_run.py` (keras_vae), `keras_reference.py` (keras.io style) and
+`torch_reference.py` (pytorch/examples) train the same MLP 784-400-20 on the same dynamically
+binarized MNIST, batch 128, Adam 1e-3, each in its own process, in alternating order, for
+several rounds after a warm-up epoch. Log-likelihood: `package_is.py` and `torch_is.py` run
+importance sampling at K = 5000 on the IWAE paper's 784-200-200-50 model, the same weights and
+images on both sides.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(REPO, "benchmarks")
+TRAIN_PROGRAMS = {"keras_vae": "package_run.py", "keras_io": "keras_reference.py",
+                  "pytorch": "torch_reference.py"}
+# Multiply-adds of the MLP 784-400-20 per image, forward: encoder 784*400 + 400*20*2,
+# decoder 20*400 + 400*784. Training costs about 3 forward passes (forward, two backward).
+FORWARD_FLOPS = 2 * (784 * 400 + 400 * 20 * 2 + 20 * 400 + 400 * 784)
+TRAIN_FLOPS = 3 * FORWARD_FLOPS
+# Per importance sample of the 784-200-200-50 model: the decoder 50-200-200-784.
+IS_FLOPS = 2 * (50 * 200 + 200 * 200 + 200 * 784)
+
+
+def run(program, *args):
+    """Runs a benchmark program in its own process; returns its RESULT line as a dict."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, os.path.join(BENCH, program), *args], cwd=BENCH,
+                          env=env, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode or not lines:
+        raise RuntimeError(f"{program} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    result = json.loads(lines[-1][len("RESULT "):])
+    result["wall_seconds"] = time.perf_counter() - start
+    return result
+
+
+def matmul_peak_gflops():
+    """The machine's float32 matrix-multiply rate, GFLOP/s: the best of several 2048^3
+    products in TensorFlow, as a practical peak."""
+    code = ("import time, tensorflow as tf\n"
+            "a = tf.random.normal((2048, 2048)); f = tf.function(lambda a: tf.matmul(a, a))\n"
+            "f(a).numpy(); best = 1e9\n"
+            "for _ in range(10):\n"
+            "    t = time.perf_counter(); f(a).numpy(); best = min(best, time.perf_counter() - t)\n"
+            "print('RESULT', 2 * 2048 ** 3 / best / 1e9)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    return float(out.stdout.split("RESULT")[-1])
+
+
+def machine():
+    model = "unknown CPU"
+    if os.path.exists("/proc/cpuinfo"):
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def spread(values):
+    return f"{min(values):,.0f}-{max(values):,.0f}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per run")
+    parser.add_argument("--train-images", type=int, default=0, help="0: all 24,345")
+    parser.add_argument("--is-images", type=int, default=100)
+    parser.add_argument("--is-k", type=int, default=5000)
+    parser.add_argument("--is-model", default="", help="a trained .keras model of the IWAE "
+                        "architecture (default: freshly initialized weights)")
+    parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--output", default=os.path.join(REPO, "docs", "benchmarks.md"))
+    args = parser.parse_args(argv)
+    programs = {k: v for k, v in TRAIN_PROGRAMS.items() if not (args.skip_torch and k == "pytorch")}
+    results = {name: [] for name in programs}
+    common = ["--epochs", str(args.epochs), "--train-images", str(args.train_images)]
+    for round_index in range(args.rounds):
+        order = list(programs)
+        if round_index % 2:
+            order.reverse()
+        for name in order:
+            result = run(programs[name], *common)
+            results[name].append(result)
+            print(f"round {round_index + 1}: {name}: {result['images_per_second']:,.0f} img/s, "
+                  f"peak {result['peak_memory_mib']:.0f} MiB", flush=True)
+    peak = matmul_peak_gflops()
+    is_args = ["--images", str(args.is_images), "--k", str(args.is_k)] + (["--model", args.is_model] if args.is_model
+                                                   else [])
+    package_is = run("package_is.py", *is_args)
+    torch_is = None if args.skip_torch else run("torch_is.py", "--k", str(args.is_k),
+                                                 "--chunk", str(min(1000, args.is_k)))
+    write_report(args, argv, results, peak, package_is, torch_is)
+    print(f"Written {args.output}")
+
+
+def write_report(args, argv, results, peak, package_is, torch_is):
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {datetime.date.today()} on {machine()} (no GPU), with",
+        f"`python scripts/benchmark.py {' '.join(sys.argv[1:]) if argv is None else ' '.join(argv)}`"
+        ".",
+        f"Practical float32 matrix-multiply peak of this machine (TensorFlow, 2048^3): "
+        f"**{peak:.0f} GFLOP/s**.",
+        "",
+        "## Training throughput",
+        "",
+        "MLP 784-400-20, ReLU, Bernoulli, batch 128, Adam 1e-3, dynamic binarization, "
+        f"{args.train_images or 24345:,} MNIST images; each program in its own process, alternating order, "
+        f"{args.rounds} rounds of {args.epochs} timed epochs after a warm-up epoch. About "
+        f"{TRAIN_FLOPS / 1e6:.1f} MFLOP per training image (3 x forward).",
+        "",
+        "| program | images/s (median) | spread | GFLOP/s | fraction of peak | peak memory MiB "
+        "| loss per epoch (nats) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    medians = {}
+    for name, runs in results.items():
+        rates = [r["images_per_second"] for r in runs]
+        medians[name] = statistics.median(rates)
+        gflops = medians[name] * TRAIN_FLOPS / 1e9
+        losses = ", ".join(f"{v:.1f}" for v in runs[0]["epoch_losses"])
+        lines.append(f"| {name} | {medians[name]:,.0f} | {spread(rates)} | {gflops:.1f} | "
+                     f"{gflops / peak:.0%} | {max(r['peak_memory_mib'] for r in runs):.0f} | "
+                     f"{losses} |")
+    lines += ["", "Ratios of keras_vae to each reference, measured pair by pair (same round):", ""]
+    for reference in results:
+        if reference == "keras_vae":
+            continue
+        ratios = [a["images_per_second"] / b["images_per_second"]
+                  for a, b in zip(results["keras_vae"], results[reference])]
+        lines.append(f"- keras_vae / {reference}: median **{statistics.median(ratios):.2f}x** "
+                     f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+    lines += [
+        "",
+        f"## Importance-sampled log-likelihood (K = {args.is_k})",
+        "",
+        f"The IWAE paper's 784-200-200-50 tanh model "
+        f"({'trained: ' + args.is_model if args.is_model else 'freshly initialized weights'}), "
+        f"{package_is['images']} binarized MNIST images, the same weights and images on both "
+        f"sides. About {IS_FLOPS / 1e3:.0f} kFLOP per importance sample (decoder).",
+        "",
+        "| program | samples/s | GFLOP/s | fraction of peak | seconds | log p(x) (mean +- s.e.) "
+        "| peak memory MiB |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for result in filter(None, (package_is, torch_is)):
+        gflops = result["samples_per_second"] * IS_FLOPS / 1e9
+        lines.append(f"| {result['name']} | {result['samples_per_second']:,.0f} | {gflops:.1f} | "
+                     f"{gflops / peak:.0%} | {result['seconds']:.1f} | "
+                     f"{result['log_likelihood']:.2f} +- {result['log_likelihood_stderr']:.2f} | "
+                     f"{result['peak_memory_mib']:.0f} |")
+    if torch_is:
+        ratio = package_is["samples_per_second"] / torch_is["samples_per_second"]
+        lines += ["", f"keras_vae / pytorch: **{ratio:.2f}x** importance samples per second."]
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
