@@ -101,7 +101,8 @@ def main(argv=None):
             print(f"round {round_index + 1}: {name}: {result['images_per_second']:,.0f} img/s, "
                   f"peak {result['peak_memory_mib']:.0f} MiB", flush=True)
     peak = matmul_peak_gflops()
-    is_args = ["--images", str(args.is_images), "--k", str(args.is_k)] + (["--model", args.is_model] if args.is_model
+    is_args = ["--images", str(args.is_images), "--k", str(args.is_k)] + (
+        ["--model", os.path.abspath(args.is_model)] if args.is_model
                                                    else [])
     package_is = run("package_is.py", *is_args)
     torch_is = None if args.skip_torch else run("torch_is.py", "--k", str(args.is_k),
