@@ -53,3 +53,20 @@ def report(**values):
     values["peak_memory_mib"] = round(peak_memory_mib(), 1)
     sys.stdout.write("RESULT " + json.dumps(values) + "\n")
     sys.stdout.flush()
+
+
+def make_epoch_timer():
+    """A Keras callback recording each epoch's wall time in `.seconds` (imports Keras lazily,
+    so that the PyTorch programs never load it)."""
+    import time
+
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds = getattr(self, "seconds", []) + [time.perf_counter() - self.start]
+
+    return EpochTimer()

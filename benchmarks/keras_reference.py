@@ -7,15 +7,13 @@ dynamic binarization in the tf.data pipeline. Prints one `RESULT {json}` line.
 """
 
 import os
-import time
-
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers, ops  # noqa: E402
 
-from common import load_mnist_images, parse_args, report  # noqa: E402
+from common import load_mnist_images, make_epoch_timer, parse_args, report  # noqa: E402
 
 
 class Sampling(layers.Layer):
@@ -73,14 +71,6 @@ def build(hidden, latent):
     return VAE(encoder, decoder)
 
 
-class EpochTimer(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds = getattr(self, "seconds", []) + [time.perf_counter() - self.start]
-
-
 def main(argv=None):
     args = parse_args(argv)
     if args.threads:
@@ -94,7 +84,7 @@ def main(argv=None):
                .prefetch(tf.data.AUTOTUNE))
     vae = build(args.hidden, args.latent)
     vae.compile(optimizer=keras.optimizers.Adam(1e-3))
-    timer = EpochTimer()
+    timer = make_epoch_timer()
     history = vae.fit(dataset, epochs=args.warmup_epochs + args.epochs, verbose=0,
                       callbacks=[timer])
     timed = timer.seconds[args.warmup_epochs:]

@@ -5,21 +5,11 @@ package's own pipeline (`keras_vae.data.make_dataset`) and `VAE.compile` default
 `RESULT {json}` line like the references.
 """
 
-import time
-
 import keras
 import tensorflow as tf
 
 import keras_vae
-from common import load_mnist_images, parse_args, report
-
-
-class EpochTimer(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds = getattr(self, "seconds", []) + [time.perf_counter() - self.start]
+from common import load_mnist_images, make_epoch_timer, parse_args, report
 
 
 def main(argv=None):
@@ -35,7 +25,7 @@ def main(argv=None):
     if args.steps_per_execution:
         compile_kwargs["steps_per_execution"] = args.steps_per_execution
     model.compile(optimizer=keras.optimizers.Adam(1e-3), **compile_kwargs)
-    timer = EpochTimer()
+    timer = make_epoch_timer()
     history = model.fit(dataset, epochs=args.warmup_epochs + args.epochs, verbose=0,
                         shuffle=False, callbacks=[timer])
     timed = timer.seconds[args.warmup_epochs:]

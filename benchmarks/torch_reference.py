@@ -7,7 +7,6 @@ timed epochs, the mean loss (negative ELBO, nats per image) of every epoch, peak
 
 import time
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F

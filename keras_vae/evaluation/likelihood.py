@@ -40,7 +40,7 @@ def log_weights(model, x, z_mean, z_log_var, eps, log_prob=None):
             XLA-compiled version of it).
     """
     log_prob = log_prob or model.likelihood.log_prob
-    samples, latent_dim = tf.shape(eps)[0], tf.shape(eps)[2]
+    latent_dim = tf.shape(eps)[2]
     z = z_mean + tf.exp(0.5 * z_log_var) * eps
     log_q = -0.5 * tf.reduce_sum(tf.square(eps) + z_log_var + _LOG_2PI, axis=-1)
     log_prior = -0.5 * tf.reduce_sum(tf.square(z) + _LOG_2PI, axis=-1)
