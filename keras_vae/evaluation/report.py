@@ -14,6 +14,8 @@ def _table(rows):
 def _format(value):
     if isinstance(value, float):
         return f"{value:.4g}" if abs(value) < 1e-2 else f"{value:.2f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_format(v)}" for k, v in value.items())
     if isinstance(value, list):
         return json.dumps([round(v, 3) if isinstance(v, float) else v for v in value])
     return str(value)
