@@ -20,6 +20,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -101,12 +102,15 @@ def main(argv=None):
             print(f"round {round_index + 1}: {name}: {result['images_per_second']:,.0f} img/s, "
                   f"peak {result['peak_memory_mib']:.0f} MiB", flush=True)
     peak = matmul_peak_gflops()
-    is_args = ["--images", str(args.is_images), "--k", str(args.is_k)] + (
+    exchange = os.path.join(tempfile.mkdtemp(prefix="keras_vae_bench_"), "is_exchange.npz")
+    is_args = ["--images", str(args.is_images), "--k", str(args.is_k),
+               "--exchange", exchange] + (
         ["--model", os.path.abspath(args.is_model)] if args.is_model
                                                    else [])
     package_is = run("package_is.py", *is_args)
     torch_is = None if args.skip_torch else run("torch_is.py", "--k", str(args.is_k),
-                                                 "--chunk", str(min(1000, args.is_k)))
+                                                 "--chunk", str(min(1000, args.is_k)),
+                                                 "--exchange", exchange)
     write_report(args, argv, results, peak, package_is, torch_is)
     print(f"Written {args.output}")
 
