@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_vae.distributions.likelihoods import Likelihood, get_likelihood
+from keras_vae.distributions.likelihoods import get_likelihood
 from keras_vae.layers.sampling import Sampling, standard_normal
 from keras_vae.models import input_checks
 from keras_vae.networks import build_decoder, build_encoder
@@ -373,4 +373,4 @@ class VAE(keras.Model):
         return cls(**config)
 
 
-__all__ = ["VAE", "Likelihood"]
+__all__ = ["VAE"]
