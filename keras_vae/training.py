@@ -18,6 +18,9 @@ from keras_vae.evaluation.run import evaluate_model
 from keras_vae.models.vae import VAE
 
 
+LR_SCHEDULES = ("cosine", "constant")
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Settings of one training run; `config.json` in a run directory holds them.
@@ -25,7 +28,10 @@ class TrainConfig:
     `binarize=None` means: dynamic binarization for the Bernoulli likelihood, none otherwise.
     At the end the validation images are evaluated (`keras_vae.evaluation.evaluate_model`) with
     `eval_k` importance samples; TensorBoard gets image grids every `image_log_every` epochs.
-    `output_dir=None` means `runs/<dataset>-<date>-<time>`. `split_seed` chooses the held-out
+    The learning rate starts at `learning_rate` and, with `lr_schedule="cosine"`, decays to 0
+    along a cosine over the run's steps (`"constant"` keeps it fixed). On MNIST (784-500-20,
+    20 epochs) cosine decay from 2e-3 ends about 2 nats better than Adam's constant 1e-3
+    (docs/results.md). `output_dir=None` means `runs/<dataset>-<date>-<time>`. `split_seed` chooses the held-out
     validation images (when the dataset has no test split) apart from `seed`, so that runs
     with different seeds are scored on the same images.
     """
@@ -40,7 +46,8 @@ class TrainConfig:
     binarize: bool = None
     epochs: int = 20
     batch_size: int = 100
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
+    lr_schedule: str = "cosine"
     seed: int = 0
     validation_fraction: float = 0.1
     split_seed: int = 0
@@ -90,6 +97,21 @@ def check_config(config: TrainConfig) -> None:
             "Argument `learning_rate` must be a positive number. "
             f"Received: learning_rate={config.learning_rate!r}"
         )
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(
+            f"Argument `lr_schedule` must be one of {LR_SCHEDULES}. "
+            f"Received: lr_schedule={config.lr_schedule!r}"
+        )
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int):
+    """Adam at `config.learning_rate`, decayed as `config.lr_schedule` says over the run."""
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=config.epochs * steps_per_epoch
+        )
+    return keras.optimizers.Adam(learning_rate)
 
 
 def _json_ready(values):
@@ -148,7 +170,8 @@ def train(config: TrainConfig, verbose=1):
         likelihood=likelihood,
         seed=config.seed,
     )
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+    steps_per_epoch = -(-len(x_train) // config.batch_size)
+    model.compile(optimizer=make_optimizer(config, steps_per_epoch))
     train_ds = data.make_dataset(
         x_train, config.batch_size, binarize_images=binarize, seed=config.seed
     )

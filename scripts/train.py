@@ -34,7 +34,9 @@ def parse_args(argv):
         help="dynamic binarization (default: on for bernoulli)")
     add("--epochs", type=int, help="default 20")
     add("--batch-size", type=int, help="default 100")
-    add("--learning-rate", type=float, help="Adam learning rate (default 1e-3)")
+    add("--learning-rate", type=float, help="Adam's initial learning rate (default 2e-3)")
+    add("--lr-schedule", choices=["cosine", "constant"],
+        help="cosine decay to 0 over the run (default) or a constant learning rate")
     add("--seed", type=int, help="default 0")
     add("--validation-fraction", type=float, help="held out when there is no test split")
     add("--split-seed", type=int, help="seed of the held-out validation split (default 0)")

@@ -35,6 +35,9 @@ def test_default_run_on_bundled_digits_writes_the_run_directory(tmp_path):
     assert_loss_identity(history, prefix="val_")
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     assert isinstance(model, keras_vae.VAE) and model.data_shape == (8, 8, 1)
+    # The default cosine schedule has decayed the learning rate to 0 by the last step.
+    assert int(model.optimizer.iterations) == 2 * 17
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)
     assert any(f.startswith("events") for f in os.listdir(os.path.join(run_dir, "logs", "train")))
     with open(os.path.join(run_dir, "reconstructions.png"), "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
@@ -51,9 +54,12 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
     np.testing.assert_allclose(read_history(first)["loss"], read_history(second)["loss"],
                                rtol=1e-4)  # same seed, same run
     third = train.main(["--config", config_path, "--epochs", "2", "--architecture", "conv",
+                        "--lr-schedule", "constant", "--learning-rate", "0.003",
                         "--output-dir", str(tmp_path / "c"), "--verbose", "0"])
     saved = json.load(open(os.path.join(third, "config.json")))
     assert saved["epochs"] == 2 and saved["architecture"] == "conv" and saved["latent_dim"] == 3
+    model = keras.models.load_model(os.path.join(third, "model.keras"))
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.003)
 
 
 @pytest.mark.parametrize(
@@ -77,6 +83,9 @@ def test_unknown_config_keys_and_used_output_dirs_are_rejected(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"epochs": 1, "latent_size": 2}))
     with pytest.raises(ValueError, match="latent_size"):
+        train.main(["--config", str(bad), "--verbose", "0"])
+    bad.write_text(json.dumps({"epochs": 1, "lr_schedule": "linear"}))
+    with pytest.raises(ValueError, match=r"`lr_schedule` must be one of.*'linear'"):
         train.main(["--config", str(bad), "--verbose", "0"])
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "model.keras").write_text("an earlier run")
