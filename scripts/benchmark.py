@@ -9,7 +9,8 @@ Training: `benchmarks/package_run.py` (keras_vae), `keras_reference.py` (keras.i
 binarized MNIST, batch 128, Adam 1e-3, each in its own process, in alternating order, for
 several rounds after a warm-up epoch. Log-likelihood: `package_is.py` and `torch_is.py` run
 importance sampling at K = 5000 on the IWAE paper's 784-200-200-50 model, the same weights and
-images on both sides.
+images on both sides. Memory: `package_stream.py` trains one epoch on the shared MNIST written
+1, 8, ... times over into one IDX file, streamed from disk and, for comparison, held in memory.
 """
 
 import argparse
@@ -86,6 +87,9 @@ def main(argv=None):
     parser.add_argument("--is-k", type=int, default=5000)
     parser.add_argument("--is-model", default="", help="a trained .keras model of the IWAE "
                         "architecture (default: freshly initialized weights)")
+    parser.add_argument("--memory-copies", type=int, nargs="*", default=[1, 8],
+                        help="dataset sizes of the memory benchmark, in copies of the shared "
+                             "MNIST (none: skip it)")
     parser.add_argument("--skip-torch", action="store_true")
     parser.add_argument("--output", default=os.path.join(REPO, "docs", "benchmarks.md"))
     args = parser.parse_args(argv)
@@ -111,24 +115,44 @@ def main(argv=None):
     torch_is = None if args.skip_torch else run("torch_is.py", "--k", str(args.is_k),
                                                  "--chunk", str(min(1000, args.is_k)),
                                                  "--exchange", exchange)
-    write_report(args, argv, results, peak, package_is, torch_is)
+    memory = measure_memory(args.memory_copies)
+    write_report(args, argv, results, peak, package_is, torch_is, memory)
     print(f"Written {args.output}")
 
 
-def write_report(args, argv, results, peak, package_is, torch_is):
+def measure_memory(copies_list):
+    """Peak memory of one training epoch on `copies` x the shared MNIST, streamed and in
+    memory, each in its own process; the IDX files live in a temporary directory."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="keras_vae_stream_") as directory:
+        for copies in copies_list:
+            path = os.path.join(directory, f"mnist{copies}-idx3-ubyte")
+            run("package_stream.py", "--write", path, "--copies", str(copies))
+            for in_memory in ("0", "1"):
+                result = run("package_stream.py", "--idx", path, "--in-memory", in_memory,
+                             "--epochs", "1")
+                result["copies"] = copies
+                results.append(result)
+                print(f"memory: {result['name']}, {result['images']:,} images: peak "
+                      f"{result['peak_memory_mib']:.0f} MiB", flush=True)
+            os.remove(path)
+    return results
+
+
+def write_report(args, argv, results, peak, package_is, torch_is, memory):
     lines = [
         "# Benchmarks",
         "",
         f"Measured {datetime.date.today()} on {machine()} (no GPU), with",
-        f"`python scripts/benchmark.py {' '.join(sys.argv[1:]) if argv is None else ' '.join(argv)}`"
-        ".",
+        f"`python scripts/benchmark.py {' '.join(sys.argv[1:] if argv is None else argv)}`.",
         f"Practical float32 matrix-multiply peak of this machine (TensorFlow, 2048^3): "
         f"**{peak:.0f} GFLOP/s**.",
         "",
         "## Training throughput",
         "",
         "MLP 784-400-20, ReLU, Bernoulli, batch 128, Adam 1e-3, dynamic binarization, "
-        f"{args.train_images or 24345:,} MNIST images; each program in its own process, alternating order, "
+        f"{args.train_images or 24345:,} MNIST images; each program in its own process, "
+        "alternating order, "
         f"{args.rounds} rounds of {args.epochs} timed epochs after a warm-up epoch. About "
         f"{TRAIN_FLOPS / 1e6:.1f} MFLOP per training image (3 x forward).",
         "",
@@ -175,6 +199,26 @@ def write_report(args, argv, results, peak, package_is, torch_is):
     if torch_is:
         ratio = package_is["samples_per_second"] / torch_is["samples_per_second"]
         lines += ["", f"keras_vae / pytorch: **{ratio:.2f}x** importance samples per second."]
+    if memory:
+        lines += [
+            "",
+            "## Peak memory of training: streamed against in memory",
+            "",
+            "One epoch of the training benchmark's model on the shared MNIST written N times "
+            "over into one IDX file. Streamed: `idx_dataset` + `stream_dataset` (shuffle buffer "
+            "of 10,000 images, nothing cached); in memory: `read_idx` + `make_dataset`. Peak "
+            "resident memory of the training process (TensorFlow itself takes most of it).",
+            "",
+            "| images | streamed: peak MiB | in memory: peak MiB | streamed images/s |",
+            "| --- | --- | --- | --- |",
+        ]
+        by_size = {}
+        for result in memory:
+            by_size.setdefault(result["images"], {})[result["name"]] = result
+        for images, pair in sorted(by_size.items()):
+            streamed, held = pair["keras_vae_streamed"], pair["keras_vae_in_memory"]
+            lines.append(f"| {images:,} | {streamed['peak_memory_mib']:.0f} | "
+                         f"{held['peak_memory_mib']:.0f} | {streamed['images_per_second']:,.0f} |")
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -9,10 +9,12 @@ from scripts import benchmark
 def test_benchmark_runs_the_package_and_the_keras_reference_and_writes_a_table(tmp_path):
     output = str(tmp_path / "benchmarks.md")
     benchmark.main(["--rounds", "1", "--epochs", "1", "--skip-torch", "--train-images", "1000",
-                    "--is-images", "3", "--is-k", "50", "--output", output])
+                    "--is-images", "3", "--is-k", "50", "--memory-copies", "1",
+                    "--output", output])
     text = open(output).read()
     assert "| keras_vae |" in text and "| keras_io |" in text and "| keras_vae_is |" in text
     assert "keras_vae / keras_io" in text and "GFLOP/s" in text
+    assert "| 24,345 |" in text.split("## Peak memory")[1]
     assert "pytorch" not in text.split("## Importance")[0].split("| --- |")[1]
 
 

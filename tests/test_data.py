@@ -1,20 +1,11 @@
-import gzip
-
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_vae import data
 from keras_vae.data import sources
-from tests.helpers import MNIST_DIR, images
-
-
-def write_idx(path, array):
-    array = np.asarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-        int(d).to_bytes(4, "big") for d in array.shape)
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "wb") as f:
-        f.write(header + array.tobytes())
+from keras_vae.data.idx import write_idx
+from tests.helpers import MNIST_DIR, images, small_vae
 
 
 def fake_mnist_dir(tmp_path, n=50, with_test=False):
@@ -139,3 +130,58 @@ def test_pipeline_rejects_bad_images_and_batch_sizes():
         data.make_dataset(np.full((4, 2, 2, 1), 255.0, "float32"), 2)
     with pytest.raises(ValueError, match="`batch_size`"):
         data.make_dataset(images(4), 0)
+
+
+@pytest.mark.parametrize("name", ["s-idx3-ubyte", "s-idx3-ubyte.gz"])
+def test_idx_dataset_streams_the_records_read_idx_reads(tmp_path, name):
+    array = np.random.default_rng(1).integers(0, 256, (37, 5, 6)).astype(np.uint8)
+    path = str(tmp_path / name)
+    write_idx(path, array)
+    dataset, shape = data.idx_dataset(path)
+    assert shape == (37, 5, 6)
+    streamed = np.stack([x.numpy() for x in dataset])
+    assert streamed.dtype == np.uint8 and streamed.shape == (37, 5, 6, 1)
+    np.testing.assert_array_equal(streamed[..., 0], data.read_idx(path))
+
+
+def test_stream_dataset_scales_shuffles_and_binarizes_without_losing_images(tmp_path):
+    array = np.random.default_rng(2).integers(0, 256, (250, 4, 4)).astype(np.uint8)
+    write_idx(str(tmp_path / "a-idx3-ubyte.gz"), array)
+    source, _ = data.idx_dataset(str(tmp_path / "a-idx3-ubyte.gz"))
+    in_order = np.concatenate([b.numpy() for b in data.stream_dataset(source, 64,
+                                                                       shuffle_buffer=1)])
+    assert in_order.dtype == np.float32 and in_order.shape == (250, 4, 4, 1)
+    np.testing.assert_allclose(in_order[..., 0], array / 255.0, rtol=1e-6)
+    first, second = _epochs(data.stream_dataset(source, 64, shuffle_buffer=100, seed=3))
+    assert not np.array_equal(first, second)
+    np.testing.assert_allclose(np.sort(first.ravel()), np.sort(in_order.ravel()), rtol=1e-6)
+    grey = tf.data.Dataset.from_tensor_slices(np.full((400, 4, 4, 1), 0.3, "float32"))
+    first, second = _epochs(data.stream_dataset(grey, 100, binarize_images=True))
+    assert set(np.unique(first)) == {0.0, 1.0} and abs(first.mean() - 0.3) < 0.02
+    assert (first != second).mean() > 0.3
+
+
+def test_stream_dataset_rejects_bad_arguments(tmp_path):
+    grey = tf.data.Dataset.from_tensor_slices(images(4))
+    with pytest.raises(ValueError, match=r"`images` must be an unbatched tf.data.Dataset.*ndarray"):
+        data.stream_dataset(images(4), 2)
+    with pytest.raises(ValueError, match=r"`images` must yield single uint8 or float.*int32"):
+        data.stream_dataset(tf.data.Dataset.range(4).map(lambda i: tf.cast(i, tf.int32)), 2)
+    with pytest.raises(ValueError, match=r"`shuffle_buffer` must be an int >= 1.*0"):
+        data.stream_dataset(grey, 2, shuffle_buffer=0)
+    with pytest.raises(ValueError, match="`batch_size`"):
+        data.stream_dataset(grey, 0)
+    labels = str(tmp_path / "labels-idx1-ubyte")
+    data.write_idx(labels, np.arange(10))  # one dimension: labels, not records
+    with pytest.raises(ValueError, match=r"`path` must name a uint8 IDX file of records.*\(10,\)"):
+        data.idx_dataset(labels)
+
+
+def test_a_vae_fits_on_images_streamed_from_an_idx_file(tmp_path):
+    path = str(tmp_path / "s-idx3-ubyte.gz")
+    write_idx(path, np.random.default_rng(3).integers(0, 256, (96, 8, 8)))
+    source, _ = data.idx_dataset(path)
+    model = small_vae()
+    history = model.fit(data.stream_dataset(source, 32, binarize_images=True), epochs=2,
+                        verbose=0)
+    assert len(history.history["loss"]) == 2 and np.all(np.isfinite(history.history["loss"]))

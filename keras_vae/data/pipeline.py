@@ -1,4 +1,9 @@
-"""tf.data pipelines: cache, seeded shuffle, batch, dynamic binarization, prefetch."""
+"""tf.data pipelines: cache, seeded shuffle, batch, dynamic binarization, prefetch.
+
+`make_dataset` feeds in-memory images; `stream_dataset` feeds images streamed from disk
+(`idx_dataset`, TFRecords, a generator) with a bounded shuffle buffer, so that training
+memory does not grow with the dataset.
+"""
 
 import numpy as np
 import tensorflow as tf
@@ -64,16 +69,77 @@ def make_dataset(
         A `tf.data.Dataset` of float32 batches `(batch, *example_shape)`.
     """
     images = _check_images(images)
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(
-            f"Argument `batch_size` must be an int >= 1. Received: batch_size={batch_size!r}"
-        )
+    _check_batch_size(batch_size)
     dataset = tf.data.Dataset.from_tensor_slices(images.astype(np.float32))
     if cache:
         dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size)
+    return _batched(dataset, batch_size, binarize_images, resample_each_epoch, seed)
+
+
+def stream_dataset(
+    images,
+    batch_size,
+    shuffle_buffer=10_000,
+    binarize_images=False,
+    resample_each_epoch=True,
+    seed=0,
+):
+    """A batched `tf.data.Dataset` of images streamed from a source that is never held whole.
+
+    Memory is bounded by the shuffle buffer, whatever the number of images: nothing is
+    cached, and uint8 images stay uint8 until they are batched.
+
+    Args:
+        images: an unbatched `tf.data.Dataset` of images `(*example_shape)`, uint8 in
+            [0, 255] (scaled to [0, 1] here, as from `idx_dataset`) or float in [0, 1].
+        batch_size: int. Examples per batch (the last batch may be smaller).
+        shuffle_buffer: int >= 1. Images in the shuffle buffer, reshuffled every epoch with
+            `seed`; 1 keeps the source's order. Defaults to 10,000.
+        binarize_images, resample_each_epoch, seed: as in `make_dataset`.
+
+    Returns:
+        A `tf.data.Dataset` of float32 batches `(batch, *example_shape)`.
+    """
+    if not isinstance(images, tf.data.Dataset):
+        raise ValueError(
+            "Argument `images` must be an unbatched tf.data.Dataset of images (use "
+            f"make_dataset for arrays). Received: {type(images).__name__}"
+        )
+    spec = images.element_spec
+    image_dtype = isinstance(spec, tf.TensorSpec) and (spec.dtype == tf.uint8
+                                                        or spec.dtype.is_floating)
+    if not image_dtype:
+        raise ValueError(
+            "Argument `images` must yield single uint8 or float image tensors. "
+            f"Received: element_spec={spec}"
+        )
+    _check_batch_size(batch_size)
+    if not isinstance(shuffle_buffer, int) or isinstance(shuffle_buffer, bool) \
+            or shuffle_buffer < 1:
+        raise ValueError(
+            "Argument `shuffle_buffer` must be an int >= 1. "
+            f"Received: shuffle_buffer={shuffle_buffer!r}"
+        )
+    if shuffle_buffer > 1:
+        images = images.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    scale = 1.0 / 255.0 if spec.dtype == tf.uint8 else 1.0
+    dataset = images.batch(batch_size).map(lambda x: tf.cast(x, tf.float32) * scale)
+    return _batched(dataset, None, binarize_images, resample_each_epoch, seed)
+
+
+def _check_batch_size(batch_size):
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(
+            f"Argument `batch_size` must be an int >= 1. Received: batch_size={batch_size!r}"
+        )
+
+
+def _batched(dataset, batch_size, binarize_images, resample_each_epoch, seed):
+    """Batches (unless `batch_size` is None: already batched), binarizes, prefetches."""
+    if batch_size is not None:
+        dataset = dataset.batch(batch_size)
     if binarize_images:
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=resample_each_epoch)
         seeds = seeds.batch(2)
