@@ -89,6 +89,7 @@ def main(argv=None):
                       callbacks=[timer])
     timed = timer.seconds[args.warmup_epochs:]
     report(name="keras_io", images_per_second=len(images) * len(timed) / sum(timed),
+           epoch_seconds=timed, images=len(images),
            epoch_losses=history.history["total_loss"], keras_version=keras.__version__)
 
 

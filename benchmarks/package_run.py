@@ -30,6 +30,7 @@ def main(argv=None):
                         shuffle=False, callbacks=[timer])
     timed = timer.seconds[args.warmup_epochs:]
     report(name="keras_vae", images_per_second=len(images) * len(timed) / sum(timed),
+           epoch_seconds=timed, images=len(images),
            epoch_losses=history.history["loss"], jit_compile=bool(args.jit_compile),
            steps_per_execution=int(model.steps_per_execution))
 

@@ -45,7 +45,7 @@ def main(argv=None):
     images = torch.from_numpy(load_mnist_images(args.data_dir, args.train_images))
     model = VAE(args.hidden, args.latent)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    epoch_losses, timed_images, timed_seconds = [], 0, 0.0
+    epoch_losses, timed_images, timed_seconds, epoch_seconds = [], 0, 0.0, []
     for epoch in range(args.warmup_epochs + args.epochs):
         start = time.perf_counter()
         order = torch.randperm(len(images))
@@ -63,7 +63,9 @@ def main(argv=None):
         if epoch >= args.warmup_epochs:
             timed_images += len(images)
             timed_seconds += seconds
+            epoch_seconds.append(seconds)
     report(name="pytorch", images_per_second=timed_images / timed_seconds,
+           epoch_seconds=epoch_seconds, images=len(images),
            epoch_losses=epoch_losses, torch_threads=torch.get_num_threads(),
            torch_version=torch.__version__)
 

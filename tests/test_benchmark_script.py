@@ -8,6 +8,8 @@ from scripts import benchmark
 @pytest.mark.slow
 def test_benchmark_runs_the_package_and_the_keras_reference_and_writes_a_table(tmp_path):
     output = str(tmp_path / "benchmarks.md")
+    with open(output, "w") as f:
+        f.write(f"# Old\n\n| old | table |\n\n{benchmark.NOTES_HEADING}\n\nKeep me.\n")
     benchmark.main(["--rounds", "1", "--epochs", "1", "--skip-torch", "--train-images", "1000",
                     "--is-images", "3", "--is-k", "50", "--memory-copies", "1",
                     "--output", output])
@@ -15,6 +17,8 @@ def test_benchmark_runs_the_package_and_the_keras_reference_and_writes_a_table(t
     assert "| keras_vae |" in text and "| keras_io |" in text and "| keras_vae_is |" in text
     assert "keras_vae / keras_io" in text and "GFLOP/s" in text
     assert "| 24,345 |" in text.split("## Peak memory")[1]
+    assert "| old | table |" not in text
+    assert text.endswith(f"{benchmark.NOTES_HEADING}\n\nKeep me.\n")
     assert "pytorch" not in text.split("## Importance")[0].split("| --- |")[1]
 
 
