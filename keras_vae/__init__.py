@@ -18,11 +18,13 @@ from keras_vae import data, distributions, evaluation, networks, objectives, plo
 from keras_vae.export import export_saved_model, export_version  # noqa: E402
 from keras_vae.distributions.likelihoods import Bernoulli, Gaussian, Likelihood  # noqa: E402
 from keras_vae.layers.sampling import Sampling  # noqa: E402
+from keras_vae.optimizers import FusedAdam  # noqa: E402
 from keras_vae.models.vae import VAE  # noqa: E402
 from keras_vae.networks import build_decoder, build_encoder  # noqa: E402
 
 __all__ = [
     "VAE",
+    "FusedAdam",
     "export_saved_model",
     "export_version",
     "Sampling",

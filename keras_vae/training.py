@@ -16,6 +16,7 @@ from keras_vae.callbacks import ImageLogger
 from keras_vae.distributions.likelihoods import get_likelihood
 from keras_vae.evaluation.run import evaluate_model
 from keras_vae.models.vae import VAE
+from keras_vae.optimizers import FusedAdam
 
 
 LR_SCHEDULES = ("cosine", "constant")
@@ -105,13 +106,13 @@ def check_config(config: TrainConfig) -> None:
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
-    """Adam at `config.learning_rate`, decayed as `config.lr_schedule` says over the run."""
+    """`FusedAdam` at `config.learning_rate`, decayed as `config.lr_schedule` says."""
     learning_rate = config.learning_rate
     if config.lr_schedule == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(
             config.learning_rate, decay_steps=config.epochs * steps_per_epoch
         )
-    return keras.optimizers.Adam(learning_rate)
+    return FusedAdam(learning_rate)
 
 
 def _json_ready(values):
