@@ -121,10 +121,21 @@ def main(argv=None):
                "--exchange", exchange] + (
         ["--model", os.path.abspath(args.is_model)] if args.is_model
                                                    else [])
-    package_is = run("package_is.py", *is_args)
-    torch_is = None if args.skip_torch else run("torch_is.py", "--k", str(args.is_k),
-                                                 "--chunk", str(min(1000, args.is_k)),
-                                                 "--exchange", exchange)
+    torch_args = ["--k", str(args.is_k), "--chunk", str(min(1000, args.is_k)),
+                  "--exchange", exchange]
+    package_is, torch_is = [], []
+    for round_index in range(args.rounds):  # the package first: it writes the exchange file
+        order = ["package", "torch"][:1 if args.skip_torch else 2]
+        if round_index % 2:
+            order.reverse()
+        for name in order:
+            if name == "package":
+                package_is.append(run("package_is.py", *is_args))
+            else:
+                torch_is.append(run("torch_is.py", *torch_args))
+            latest = (package_is if name == "package" else torch_is)[-1]
+            print(f"round {round_index + 1}: {name} importance sampling: "
+                  f"{latest['samples_per_second']:,.0f} samples/s", flush=True)
     memory = measure_memory(args.memory_copies)
     write_report(args, argv, results, peak, package_is, torch_is, memory)
     print(f"Written {args.output}")
@@ -197,22 +208,29 @@ def write_report(args, argv, results, peak, package_is, torch_is, memory):
         "",
         f"The IWAE paper's 784-200-200-50 tanh model "
         f"({'trained: ' + args.is_model if args.is_model else 'freshly initialized weights'}), "
-        f"{package_is['images']} binarized MNIST images, the same weights and images on both "
-        f"sides. About {IS_FLOPS / 1e3:.0f} kFLOP per importance sample (decoder).",
+        f"{package_is[0]['images']} binarized MNIST images, the same weights and images on "
+        f"both sides; {args.rounds} rounds, alternating. About {IS_FLOPS / 1e3:.0f} kFLOP per "
+        "importance sample (decoder).",
         "",
-        "| program | samples/s | GFLOP/s | fraction of peak | seconds | log p(x) (mean +- s.e.) "
-        "| peak memory MiB |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| program | samples/s (median) | spread | GFLOP/s | fraction of peak | seconds "
+        "| log p(x) (mean +- s.e.) | peak memory MiB |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for result in filter(None, (package_is, torch_is)):
-        gflops = result["samples_per_second"] * IS_FLOPS / 1e9
-        lines.append(f"| {result['name']} | {result['samples_per_second']:,.0f} | {gflops:.1f} | "
-                     f"{gflops / peak:.0%} | {result['seconds']:.1f} | "
-                     f"{result['log_likelihood']:.2f} +- {result['log_likelihood_stderr']:.2f} | "
-                     f"{result['peak_memory_mib']:.0f} |")
+    for runs in filter(None, (package_is, torch_is)):
+        rates = [r["samples_per_second"] for r in runs]
+        median = statistics.median(rates)
+        gflops = median * IS_FLOPS / 1e9
+        first = runs[0]
+        lines.append(f"| {first['name']} | {median:,.0f} | {spread(rates)} | {gflops:.1f} | "
+                     f"{gflops / peak:.0%} | {statistics.median(r['seconds'] for r in runs):.1f}"
+                     f" | {first['log_likelihood']:.2f} +- {first['log_likelihood_stderr']:.2f} | "
+                     f"{max(r['peak_memory_mib'] for r in runs):.0f} |")
     if torch_is:
-        ratio = package_is["samples_per_second"] / torch_is["samples_per_second"]
-        lines += ["", f"keras_vae / pytorch: **{ratio:.2f}x** importance samples per second."]
+        ratios = [a["samples_per_second"] / b["samples_per_second"]
+                  for a, b in zip(package_is, torch_is)]
+        lines += ["", "keras_vae / pytorch, pair by pair: median "
+                  f"**{statistics.median(ratios):.2f}x** importance samples per second (rounds: "
+                  f"{', '.join(f'{r:.2f}' for r in ratios)})."]
     if memory:
         lines += [
             "",
