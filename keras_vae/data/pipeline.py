@@ -124,8 +124,8 @@ def stream_dataset(
         )
     if shuffle_buffer > 1:
         images = images.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    scale = 1.0 / 255.0 if spec.dtype == tf.uint8 else 1.0
-    dataset = images.batch(batch_size).map(lambda x: tf.cast(x, tf.float32) * scale)
+    maximum = 255.0 if spec.dtype == tf.uint8 else 1.0  # a division keeps 255 / 255 == 1
+    dataset = images.batch(batch_size).map(lambda x: tf.cast(x, tf.float32) / maximum)
     return _batched(dataset, None, binarize_images, resample_each_epoch, seed)
 
 
