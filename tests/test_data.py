@@ -176,6 +176,10 @@ def test_stream_dataset_rejects_bad_arguments(tmp_path):
     data.write_idx(labels, np.arange(10))  # one dimension: labels, not records
     with pytest.raises(ValueError, match=r"`path` must name a uint8 IDX file of records.*\(10,\)"):
         data.idx_dataset(labels)
+    with pytest.raises(ValueError, match=r"`path` must name an existing IDX file.*nowhere"):
+        data.idx_dataset(str(tmp_path / "nowhere-idx3-ubyte"))
+    with pytest.raises(ValueError, match=r"`array` must hold integers in \[0, 255\].*float"):
+        data.write_idx(str(tmp_path / "scaled-idx3-ubyte"), images(4))
 
 
 def test_a_vae_fits_on_images_streamed_from_an_idx_file(tmp_path):

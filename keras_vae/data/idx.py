@@ -10,6 +10,8 @@ _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
 
 
 def _open(path, mode="rb"):
+    if mode == "rb" and not os.path.isfile(path):
+        raise ValueError(f"Argument `path` must name an existing IDX file. Received: path={path!r}")
     return (gzip.open if str(path).endswith(".gz") else open)(path, mode)
 
 
@@ -85,9 +87,11 @@ def write_idx(path: str, array) -> None:
     """Writes a uint8 array as an IDX file (gzip-compressed when `path` ends with `.gz`)."""
     array = np.asarray(array)
     if array.dtype != np.uint8:
-        if array.size and (array.min() < 0 or array.max() > 255):
+        integral = np.issubdtype(array.dtype, np.integer) or np.all(np.mod(array, 1) == 0)
+        if array.size and (not integral or array.min() < 0 or array.max() > 255):
             raise ValueError(
-                "Argument `array` must hold integers in [0, 255]. Received: values in "
+                "Argument `array` must hold integers in [0, 255] (uint8 pixels, not images "
+                f"scaled to [0, 1]). Received: dtype {array.dtype}, values in "
                 f"[{array.min()}, {array.max()}]"
             )
         array = array.astype(np.uint8)
