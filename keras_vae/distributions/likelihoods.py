@@ -52,6 +52,11 @@ class Likelihood:
         """
         return self.distribution(params, event_ndims=len(x.shape) - 1).log_prob(x)
 
+    def fused_log_prob(self, params, x):
+        """`log_prob`'s values, in the form fastest when XLA fuses it into one pass (no
+        gradient needed): what importance sampling compiles. Defaults to `log_prob`."""
+        return self.log_prob(params, x)
+
     def describe_support(self):
         low, high = self.support
         return f"values in [{low}, {high}]"
@@ -104,6 +109,18 @@ class Bernoulli(Likelihood):
         fused elementwise pass (TFP's `log_prob` takes several; the values are equal)."""
         event_axes = tuple(range(-(len(x.shape) - 1), 0))
         return ops.sum(x * params - ops.softplus(params), axis=event_axes)
+
+    def fused_log_prob(self, params, x):
+        """The same sum with softplus(l) = max(l, 0) + log(1 + exp(-|l|)): one exp and one log
+        per pixel, which XLA fuses into a single pass. log(1 + t) instead of log1p(t) errs by
+        less than 6e-8 nats per pixel (t <= 1). Its gradient would take more ops than
+        `log_prob`'s, so training keeps `log_prob`."""
+        event_ndims = len(x.shape) - 1
+        # One data axis (XLA reduces a single minor axis much faster than several).
+        params = tf.reshape(params, tf.concat([tf.shape(params)[:-event_ndims], [-1]], 0))
+        x = tf.reshape(x, tf.concat([tf.shape(x)[:1], [-1]], 0))
+        log_1p_exp = tf.math.log(1.0 + tf.exp(-tf.abs(params)))
+        return tf.reduce_sum(x * params - tf.nn.relu(params) - log_1p_exp, axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")

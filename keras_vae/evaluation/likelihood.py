@@ -60,16 +60,37 @@ def log_importance_weights(model, x, num_samples, seed, log_prob=None):
     return log_weights(model, x, z_mean, z_log_var, eps, log_prob)
 
 
+def xla_log_prob(likelihood):
+    """`likelihood.fused_log_prob` compiled with XLA, for `(samples, batch, ...)` decoder
+    outputs and `(batch, ...)` images: XLA fuses its elementwise work and its sum into one
+    pass, which is cheaper than TensorFlow's separate kernels."""
+    return tf.function(likelihood.fused_log_prob, jit_compile=True)
+
+
 class _Estimator:
-    """Compiled chunks of the estimate for one model (one trace per chunk size)."""
+    """Compiled chunks of the estimate for one model (one trace per chunk size).
+
+    Without `jit_compile`, the networks run on TensorFlow's kernels (faster matrix products
+    on CPU) and only log p(x|z) is compiled with XLA (`xla_log_prob`).
+    """
 
     def __init__(self, model, jit_compile):
         self.model = model
+        self.log_prob = None if jit_compile else xla_log_prob(model.likelihood)
         self.chunk = tf.function(self._chunk, jit_compile=jit_compile, reduce_retracing=True)
 
     def _chunk(self, x, num_samples, seed):
-        log_w = log_importance_weights(self.model, x, num_samples, seed)
+        log_w = log_importance_weights(self.model, x, num_samples, seed, self.log_prob)
         return tf.reduce_logsumexp(log_w, axis=0), tf.reduce_sum(log_w, axis=0)
+
+
+def _estimator(model, jit_compile):
+    """The model's estimator for this setting, kept on the model so that a second call
+    neither retraces nor recompiles (and nothing outlives the model)."""
+    cache = model.__dict__.setdefault("_keras_vae_estimators", {})
+    if jit_compile not in cache:
+        cache[jit_compile] = _Estimator(model, jit_compile)
+    return cache[jit_compile]
 
 
 def importance_sampled_log_likelihood(
@@ -94,9 +115,11 @@ def importance_sampled_log_likelihood(
             `batch_size * chunk_size`. Defaults to 500.
         seed: int. Seed of the samples. Defaults to 0.
         verbose: int. 1 shows a progress bar. Defaults to 1.
-        jit_compile: bool. Compile the steps with XLA. Defaults to False: on this project's
-            2-core CPU, XLA ran them 2.7 times slower than TensorFlow's own kernels (188 against
-            68 ms per image at K = 5000 for the 784-200-200-50 model).
+        jit_compile: bool. Compile the whole steps with XLA. Defaults to False: the networks
+            run on TensorFlow's kernels and only log p(x|z) is compiled with XLA
+            (`xla_log_prob`). On this project's 2-core CPU, XLA ran the whole steps 2.7 times
+            slower (188 against 68 ms per image at K = 5000 for the 784-200-200-50 model),
+            and compiling only log p(x|z) made them about 1.18 times faster.
 
     Returns:
         dict of float64 arrays `(n,)`: `log_likelihood` (the estimate, nats) and `elbo` (the
@@ -112,7 +135,7 @@ def importance_sampled_log_likelihood(
             f"Received: images of shape {images.shape}"
         )
     check_support_numpy(model.likelihood, images, "images")
-    estimator = _Estimator(model, jit_compile)
+    estimator = _estimator(model, bool(jit_compile))
     chunks = [chunk_size] * (k // chunk_size) + ([k % chunk_size] if k % chunk_size else [])
     log_likelihood = np.empty(len(images))
     elbo = np.empty(len(images))
