@@ -6,6 +6,8 @@ import pytest
 import tensorflow as tf
 
 import keras_vae
+from keras_vae.distributions.likelihoods import get_likelihood
+from keras_vae.models import input_checks
 from tests.helpers import (
     SHAPE,
     assert_loss_identity,
@@ -249,6 +251,20 @@ def test_streamed_bad_batch_fails_with_its_index():
     dataset = tf.data.Dataset.from_tensor_slices((x, x)).batch(16)
     with pytest.raises(ValueError, match=r"batch 2 .* holds 64 NaN"):
         model.evaluate(dataset, verbose=0)
+
+
+def test_streamed_check_accepts_finite_values_whose_sum_overflows():
+    # The quick per-batch test sums the batch; an overflow must go to the exact check, which
+    # accepts finite values (the Gaussian likelihood's support is unbounded).
+    x = np.full((4, *SHAPE), 3e38, "float32")
+    dataset = tf.data.Dataset.from_tensor_slices(x).batch(4)
+    checked = input_checks.checked_dataset(dataset, SHAPE, get_likelihood("gaussian"), "x")
+    np.testing.assert_array_equal(next(iter(checked)).numpy(), x)
+    x[1, 0, 0, 0] = np.inf
+    bad = input_checks.checked_dataset(tf.data.Dataset.from_tensor_slices(x).batch(4), SHAPE,
+                                       get_likelihood("gaussian"), "x")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="holds 1 NaN or inf"):
+        next(iter(bad))
 
 
 def test_latent_size_below_one_and_unknown_likelihood_are_rejected():
