@@ -280,3 +280,18 @@ def test_sample_weights_without_targets_are_kept_in_fit():
     history = model.fit(x, sample_weight=np.zeros(32, "float32"), epochs=1, batch_size=32,
                         verbose=0)
     assert history.history["loss"] == [0.0]  # every example weighted out
+
+
+def test_package_datasets_skip_the_per_batch_checks_and_transformed_ones_do_not():
+    images = binary_images(32)
+    made = keras_vae.data.make_dataset(images, 8)
+    bernoulli = get_likelihood("bernoulli")
+    assert input_checks.check_inputs(made, SHAPE, bernoulli, "x") is made  # checked when made
+    streamed = keras_vae.data.stream_dataset(
+        tf.data.Dataset.from_tensor_slices((images * 255).astype("uint8")), 8)
+    assert input_checks.check_inputs(streamed, SHAPE, bernoulli, "x") is streamed
+    floats = keras_vae.data.stream_dataset(tf.data.Dataset.from_tensor_slices(images), 8)
+    assert input_checks.check_inputs(floats, SHAPE, bernoulli, "x") is not floats
+    scaled = made.map(lambda x: x * 3.0)  # a new dataset: checked again, batch by batch
+    with pytest.raises(ValueError, match=r"`x` must hold finite values in \[0.0, 1.0\].*batch 0"):
+        small_vae().fit(scaled, epochs=1, verbose=0)

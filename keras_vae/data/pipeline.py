@@ -26,6 +26,23 @@ def binarize_once(images, seed=0):
     return (np.random.default_rng(seed).random(images.shape) < images).astype(np.float32)
 
 
+# The closed interval a dataset's values are known to lie in, because they were checked or
+# made so here: `VAE.fit` then skips its per-batch value checks. A transformed dataset is a
+# new object without the mark, and is checked again.
+_VALUE_RANGE = "_keras_vae_value_range"
+
+
+def known_value_range(dataset):
+    """`(low, high)` if `dataset` comes straight from `make_dataset` or from `stream_dataset`
+    on uint8 images (values known to lie in [low, high], none NaN), else None."""
+    return getattr(dataset, _VALUE_RANGE, None)
+
+
+def _mark_value_range(dataset, low, high):
+    setattr(dataset, _VALUE_RANGE, (low, high))
+    return dataset
+
+
 def _check_images(images):
     images = np.asarray(images)
     if images.ndim < 2 or not np.issubdtype(images.dtype, np.floating):
@@ -75,7 +92,8 @@ def make_dataset(
         dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    return _batched(dataset, batch_size, binarize_images, resample_each_epoch, seed)
+    dataset = _batched(dataset, batch_size, binarize_images, resample_each_epoch, seed)
+    return _mark_value_range(dataset, 0.0, 1.0)  # checked whole above
 
 
 def stream_dataset(
@@ -126,7 +144,10 @@ def stream_dataset(
         images = images.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     maximum = 255.0 if spec.dtype == tf.uint8 else 1.0  # a division keeps 255 / 255 == 1
     dataset = images.batch(batch_size).map(lambda x: tf.cast(x, tf.float32) / maximum)
-    return _batched(dataset, None, binarize_images, resample_each_epoch, seed)
+    dataset = _batched(dataset, None, binarize_images, resample_each_epoch, seed)
+    if spec.dtype == tf.uint8:  # divided by 255: in [0, 1] by construction
+        dataset = _mark_value_range(dataset, 0.0, 1.0)
+    return dataset
 
 
 def _check_batch_size(batch_size):
