@@ -190,3 +190,13 @@ def test_a_vae_fits_on_images_streamed_from_an_idx_file(tmp_path):
     history = model.fit(data.stream_dataset(source, 32, binarize_images=True), epochs=2,
                         verbose=0)
     assert len(history.history["loss"]) == 2 and np.all(np.isfinite(history.history["loss"]))
+
+
+def test_unshuffled_batches_keep_the_order_and_the_last_partial_batch():
+    x = images(50, shape=(2, 2, 1))
+    batches = list(data.make_dataset(x, 16, shuffle=False))
+    assert [len(b) for b in batches] == [16, 16, 16, 2]
+    np.testing.assert_array_equal(np.concatenate(batches), x)
+    shuffled = np.concatenate(list(data.make_dataset(x, 16)))
+    assert not np.array_equal(shuffled, x)
+    np.testing.assert_array_equal(np.sort(shuffled, axis=0), np.sort(x, axis=0))
