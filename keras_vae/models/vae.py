@@ -219,9 +219,9 @@ class VAE(keras.Model):
 
         `optimizer="adam"` (the default) means `keras_vae.FusedAdam()`: Keras' Adam, each
         variable updated in one fused kernel. 32 steps per execution: one host round-trip per
-        32 batches. No XLA: on this project's 2-core CPU XLA's matrix products are slower than
-        TensorFlow's oneDNN kernels, and graph mode with the fused Adam trains the MLP VAE
-        about 1.14 times faster than XLA with Keras' Adam, with the same loss curve
+        32 batches. No XLA: on this project's 2-core CPU, graph mode with the fused Adam
+        trains the MLP VAE about 1.14 times faster than XLA with Keras' Adam and slightly
+        faster than XLA with the fused Adam (XLA at 0.97x), with the same loss curve
         (docs/benchmarks.md). Callbacks still run at every epoch's end; `on_batch_*` hooks see
         every 32nd batch. Pass `optimizer=keras.optimizers.Adam(), steps_per_execution=1` for
         Keras' own behaviour, `jit_compile=True` for XLA.
