@@ -101,6 +101,8 @@ def make_dataset(
         orders = tf.data.Dataset.from_tensors(tf.range(n, dtype=tf.int64))
     dataset = orders.flat_map(lambda order: tf.data.Dataset.range(0, n, batch_size).map(
         lambda start: tf.gather(table, order[start:start + batch_size])))
+    # flat_map hides the length; Keras needs it for its progress bar and epoch ends.
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
     dataset = _batched(dataset, None, binarize_images, resample_each_epoch, seed)
     return _mark_value_range(dataset, 0.0, 1.0)  # checked whole above
 
