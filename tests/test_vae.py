@@ -1,4 +1,5 @@
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -46,7 +47,9 @@ def test_fit_on_a_tf_data_pipeline():
     model = small_vae()
     train = keras_vae.data.make_dataset(images(96), 16, binarize_images=True, seed=0)
     val = keras_vae.data.make_dataset(images(32, seed=1), 16, shuffle=False)
-    history = model.fit(train, epochs=2, validation_data=val, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither "shuffle=True ... ignored" nor "ran out of data"
+        history = model.fit(train, epochs=2, validation_data=val, verbose=0)
     assert_loss_identity(history.history)
     assert len(history.history["val_loss"]) == 2
 

@@ -282,6 +282,9 @@ class VAE(keras.Model):
         return y
 
     def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        if isinstance(x, tf.data.Dataset) and not args:
+            # A dataset shuffles itself; Keras' default shuffle=True would only warn.
+            kwargs.setdefault("shuffle", False)
         x = self._checked(x, "x")
         y = self._target_for_weights(x, y, kwargs)
         if isinstance(validation_data, (tuple, list)):
