@@ -293,8 +293,23 @@ def test_package_datasets_skip_the_per_batch_checks_and_transformed_ones_do_not(
     streamed = keras_vae.data.stream_dataset(
         tf.data.Dataset.from_tensor_slices((images * 255).astype("uint8")), 8)
     assert input_checks.check_inputs(streamed, SHAPE, bernoulli, "x") is streamed
-    floats = keras_vae.data.stream_dataset(tf.data.Dataset.from_tensor_slices(images), 8)
-    assert input_checks.check_inputs(floats, SHAPE, bernoulli, "x") is not floats
+    raw = tf.data.Dataset.from_tensor_slices(images).batch(8)  # not the package's: checked
+    assert input_checks.check_inputs(raw, SHAPE, bernoulli, "x") is not raw
     scaled = made.map(lambda x: x * 3.0)  # a new dataset: checked again, batch by batch
     with pytest.raises(ValueError, match=r"`x` must hold finite values in \[0.0, 1.0\].*batch 0"):
         small_vae().fit(scaled, epochs=1, verbose=0)
+
+
+def test_a_float_stream_with_bad_values_fails_before_binarization_turns_them_into_bits():
+    x = images(32)
+    x[20, 0, 0, 0] = 3.0  # batch 2 of 8
+    stream = keras_vae.data.stream_dataset(tf.data.Dataset.from_tensor_slices(x), 8,
+                                           shuffle_buffer=1, binarize_images=True)
+    with pytest.raises(ValueError, match=r"`images` of stream_dataset must hold finite values "
+                                         r"in \[0, 1\]\. Received: batch 2 .* in \[.*, 3\]"):
+        small_vae().fit(stream, epochs=1, verbose=0)
+    x[20, 0, 0, 0] = np.nan
+    stream = keras_vae.data.stream_dataset(tf.data.Dataset.from_tensor_slices(x), 8,
+                                           shuffle_buffer=1, binarize_images=True)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="batch 2 .* holds 1 NaN"):
+        list(stream)

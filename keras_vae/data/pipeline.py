@@ -8,6 +8,8 @@ memory does not grow with the dataset.
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.data.checks import checked_batches
+
 
 def binarize(images, seed):
     """Draws x_bin ~ Bernoulli(x) pixel-wise, with a stateless seed of shape (2,).
@@ -33,8 +35,8 @@ _VALUE_RANGE = "_keras_vae_value_range"
 
 
 def known_value_range(dataset):
-    """`(low, high)` if `dataset` comes straight from `make_dataset` or from `stream_dataset`
-    on uint8 images (values known to lie in [low, high], none NaN), else None."""
+    """`(low, high)` if `dataset` comes straight from `make_dataset` or `stream_dataset`
+    (values known to lie in [low, high], none NaN: checked or scaled there), else None."""
     return getattr(dataset, _VALUE_RANGE, None)
 
 
@@ -103,7 +105,7 @@ def make_dataset(
         lambda start: tf.gather(table, order[start:start + batch_size])))
     # flat_map hides the length; Keras needs it for its progress bar and epoch ends.
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
-    dataset = _batched(dataset, None, binarize_images, resample_each_epoch, seed)
+    dataset = _binarized(dataset, binarize_images, resample_each_epoch, seed)
     return _mark_value_range(dataset, 0.0, 1.0)  # checked whole above
 
 
@@ -155,10 +157,12 @@ def stream_dataset(
         images = images.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     maximum = 255.0 if spec.dtype == tf.uint8 else 1.0  # a division keeps 255 / 255 == 1
     dataset = images.batch(batch_size).map(lambda x: tf.cast(x, tf.float32) / maximum)
-    dataset = _batched(dataset, None, binarize_images, resample_each_epoch, seed)
-    if spec.dtype == tf.uint8:  # divided by 255: in [0, 1] by construction
-        dataset = _mark_value_range(dataset, 0.0, 1.0)
-    return dataset
+    if spec.dtype != tf.uint8:  # uint8 / 255 lies in [0, 1] by construction; floats may not
+        # Checked before binarization, which would turn NaN into 0 and 3.0 into 1 silently.
+        dataset = checked_batches(dataset, 0.0, 1.0, "Argument `images` of stream_dataset "
+                                  "must hold finite values in [0, 1].")
+    dataset = _binarized(dataset, binarize_images, resample_each_epoch, seed)
+    return _mark_value_range(dataset, 0.0, 1.0)
 
 
 def _check_batch_size(batch_size):
@@ -168,10 +172,8 @@ def _check_batch_size(batch_size):
         )
 
 
-def _batched(dataset, batch_size, binarize_images, resample_each_epoch, seed):
-    """Batches (unless `batch_size` is None: already batched), binarizes, prefetches."""
-    if batch_size is not None:
-        dataset = dataset.batch(batch_size)
+def _binarized(dataset, binarize_images, resample_each_epoch, seed):
+    """Binarizes the batches if asked, then prefetches."""
     if binarize_images:
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=resample_each_epoch)
         seeds = seeds.batch(2)

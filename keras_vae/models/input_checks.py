@@ -4,7 +4,8 @@ In-memory data (numpy arrays, tensors) is checked whole before anything runs. A
 `tf.data.Dataset` is checked statically (its element shape) before anything runs, then batch
 by batch as it streams: the first offending batch stops the run with a `ValueError` that
 gives its index. Datasets straight from `keras_vae.data.make_dataset` (checked whole when
-made) or from `stream_dataset` on uint8 images skip the per-batch checks.
+made) or `stream_dataset` (uint8 scaled, floats checked batch by batch there) are not checked
+again.
 """
 
 import contextlib
@@ -13,12 +14,9 @@ import re
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.data.checks import END, MARK, checked_batches
 from keras_vae.data.pipeline import known_value_range
 from keras_vae.distributions.likelihoods import check_support_numpy
-
-_MARK = "keras_vae input error: "
-_END = " (end of keras_vae input error)"
-
 
 def _shape_matches(received, expected):
     return len(received) == len(expected) and all(
@@ -68,38 +66,8 @@ def checked_dataset(dataset, expected_shape, likelihood, arg_name):
     if known is not None and low <= known[0] and known[1] <= high:
         return dataset  # its values were checked when it was made
     range_text = f"values in [{low}, {high}] for the {likelihood.name} likelihood"
-
-    def verify(index, x):
-        """The exact check, with the message: run only for a batch the quick test rejects."""
-        finite = tf.math.is_finite(x)
-        n_bad = tf.reduce_sum(tf.cast(tf.logical_not(finite), tf.int64))
-        safe = tf.where(finite, x, tf.zeros_like(x))
-        lowest, highest = tf.reduce_min(safe), tf.reduce_max(safe)
-        ok = tf.logical_and(
-            tf.equal(n_bad, 0), tf.logical_and(lowest >= low, highest <= high)
-        )
-        message = tf.strings.format(
-            _MARK + f"Argument `{arg_name}` must hold finite {range_text}. Received: batch "
-            "{} (counting from 0) holds {} NaN or inf value(s) and finite values in [{}, {}]"
-            + _END,
-            (index, n_bad, lowest, highest),
-        )
-        with tf.control_dependencies([tf.debugging.Assert(ok, [message])]):
-            return tf.identity(ok)
-
-    def check(index, element):
-        x = tf.cast(_first_component(element), tf.float32)
-        # Three reductions and no temporaries: a NaN or an inf makes the sum non-finite (so
-        # does an overflowing sum of finite values, which `verify` then accepts).
-        quick_ok = tf.logical_and(
-            tf.math.is_finite(tf.reduce_sum(x)),
-            tf.logical_and(tf.reduce_min(x) >= low, tf.reduce_max(x) <= high),
-        )
-        checked = tf.cond(quick_ok, lambda: quick_ok, lambda: verify(index, x))
-        with tf.control_dependencies([checked]):
-            return tf.nest.map_structure(tf.identity, element)
-
-    return dataset.enumerate().map(check, num_parallel_calls=tf.data.AUTOTUNE)
+    return checked_batches(dataset, low, high, f"Argument `{arg_name}` must hold finite "
+                           f"{range_text}.", select=_first_component)
 
 
 def check_inputs(x, expected_shape, likelihood, arg_name):
@@ -121,7 +89,7 @@ def reraise_input_errors():
     try:
         yield
     except tf.errors.InvalidArgumentError as error:
-        found = re.search(re.escape(_MARK) + r"(.*?)" + re.escape(_END), str(error), re.S)
+        found = re.search(re.escape(MARK) + r"(.*?)" + re.escape(END), str(error), re.S)
         if found is None:
             raise
         raise ValueError(found.group(1)) from error
