@@ -14,9 +14,10 @@ if keras.backend.backend() != "tensorflow":
 
 __version__ = "0.1.0"
 
-from keras_vae import data, distributions, evaluation, networks, objectives, plotting  # noqa: E402
+from keras_vae import data, distributions, evaluation, losses, networks, objectives, plotting  # noqa: E402
 from keras_vae.export import export_saved_model, export_version  # noqa: E402
 from keras_vae.distributions.likelihoods import Bernoulli, Gaussian, Likelihood  # noqa: E402
+from keras_vae.losses import ELBO, IWAE  # noqa: E402
 from keras_vae.layers.sampling import Sampling  # noqa: E402
 from keras_vae.optimizers import FusedAdam  # noqa: E402
 from keras_vae.models.vae import VAE  # noqa: E402
@@ -31,6 +32,9 @@ __all__ = [
     "Likelihood",
     "Bernoulli",
     "Gaussian",
+    "ELBO",
+    "IWAE",
+    "losses",
     "build_encoder",
     "build_decoder",
     "data",

@@ -1,11 +1,18 @@
-"""The terms of the evidence lower bound, as plain functions.
+"""The mathematics of the objectives, as plain functions: the one home of every formula.
 
-Every function returns one value per example (nats), summed over data or latent
-dimensions; averaging over the batch is left to the caller.
+Every function returns one value per example (nats), summed over data or latent dimensions;
+averaging over the batch is left to the caller. Training (`keras_vae.losses`), `test_step`,
+the evaluation (importance-sampled log-likelihood, active units, amortization gap) and the
+export's `elbo` signature all call these.
 """
 
+import math
+
 import tensorflow as tf
+import tensorflow_probability as tfp
 from keras import ops
+
+tfd = tfp.distributions
 
 
 def kl_standard_normal(z_mean, z_log_var):
@@ -25,18 +32,97 @@ def kl_standard_normal(z_mean, z_log_var):
     return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
 
 
-def negative_log_likelihood(likelihood, params, x) -> tf.Tensor:
-    """-log p(x|z) per example, summed over each example's data dimensions.
+def kl_diagonal_gaussians(q_mean, q_log_var, p_mean, p_log_var):
+    """KL(N(q_mean, diag e^q_log_var) || N(p_mean, diag e^p_log_var)) per latent dimension.
 
-    Args:
-        likelihood: a `keras_vae.Likelihood`, turning decoder outputs into p(x|z).
-        params: tensor `(batch, *data_shape[:-1], channels * num_params)`, decoder outputs.
-        x: tensor `(batch, *data_shape)`, the data.
+    KL_j = 1/2 (log s_pj^2 - log s_qj^2 + (s_qj^2 + (mu_qj - mu_pj)^2) / s_pj^2 - 1); with
+    p = N(0, I) it is `kl_standard_normal`'s summand. Summing over j gives the whole KL.
 
     Returns:
-        Tensor `(batch,)` in nats.
+        Tensor of the broadcast shape `(..., latent_dim)`, nats.
     """
-    return -likelihood.log_prob(params, x)
+    return 0.5 * (p_log_var - q_log_var
+                  + (ops.exp(q_log_var) + ops.square(q_mean - p_mean)) / ops.exp(p_log_var) - 1.0)
+
+
+def has_analytic_kl(q: tfd.Distribution, p: tfd.Distribution) -> bool:
+    """Whether TensorFlow Probability registers a closed form of KL(q || p) for these types."""
+    try:
+        tfd.kl_divergence(q, p)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def kl_divergence(q, p, z=None, log_q=None, analytic=True):
+    """KL(q(z|x) || p(z)) per example `(batch,)`.
+
+    Analytic (`tfd.kl_divergence`, TFP's registered closed form) when `analytic`; otherwise the
+    Monte Carlo estimate mean_s [log q(z_s|x) - log p(z_s)] on the samples `z`
+    `(samples, batch, latent_dim)` with their log-densities `log_q` `(samples, batch)`, which
+    is unbiased and differentiable through reparameterized samples (Kingma & Welling 2014,
+    eq. 6 against eq. 7).
+    """
+    if analytic:
+        return tfd.kl_divergence(q, p)
+    if z is None or log_q is None:
+        raise ValueError("A Monte Carlo KL needs the samples `z` and their `log_q`. "
+                         f"Received: z={z!r}, log_q={log_q!r}")
+    return ops.mean(log_q - p.log_prob(z), axis=0)
+
+
+def log_weights(log_px_z, log_pz, log_qz):
+    """Importance log-weights log w = log p(x|z) + log p(z) - log q(z|x), elementwise.
+
+    Their mean over samples z ~ q(z|x) is an ELBO estimate; their log-mean-exp is the
+    importance-weighted bound (Burda et al. 2015, eq. 8).
+    """
+    return log_px_z + log_pz - log_qz
+
+
+def elbo(log_px_z, kl):
+    """ELBO = E_q[log p(x|z)] - KL(q(z|x) || p(z)) per example, from `log_px_z`
+    `(samples, batch)` (averaged over samples) and the KL `(batch,)` (Kingma & Welling 2014,
+    eq. 7)."""
+    return ops.mean(log_px_z, axis=0) - kl
+
+
+def importance_weighted_bound(log_w, axis=0):
+    """L_K = log (1/K sum_k w_k) = logsumexp_k log w_k - log K (Burda et al. 2015, eq. 8).
+
+    L_1 is the ELBO in expectation; L_K grows with K and tends to log p(x). `log_w` holds K
+    samples along `axis`.
+    """
+    k = ops.cast(ops.shape(log_w)[axis], log_w.dtype)
+    return tf.reduce_logsumexp(log_w, axis=axis) - ops.log(k)
+
+
+def free_bits_kl(kl_per_dim, floor):
+    """The free-bits KL per example `(batch,)` from per-dimension terms `(batch, latent_dim)`.
+
+    Each dimension's KL, averaged over the batch, counts at least `floor` nats
+    (Kingma et al. 2016, eq. 15: sum_j max(lambda, E_x[KL_j])): a dimension whose batch mean is
+    below the floor contributes exactly `floor` per example and no gradient, one above it its
+    own KL. The batch mean of the result is sum_j max(floor, mean_x KL_j).
+    """
+    batch_mean = ops.mean(kl_per_dim, axis=0, keepdims=True)
+    held = ops.broadcast_to(ops.cast(floor, kl_per_dim.dtype), ops.shape(kl_per_dim))
+    return ops.sum(ops.where(batch_mean >= floor, kl_per_dim, held), axis=-1)
+
+
+def linear_warmup(step, warmup_steps):
+    """The KL weight of a linear warm-up: min(1, step / warmup_steps), 1 without warm-up
+    (Bowman et al. 2016; Sonderby et al. 2016)."""
+    if not warmup_steps:
+        return 1.0
+    return ops.minimum(1.0, ops.cast(step, "float32") / float(warmup_steps))
+
+
+def score_function_surrogate(f, log_q):
+    """A term whose value is 0 and whose gradient is f * grad log q: added to a loss computed at
+    samples held fixed (`stop_gradient(z)`), it gives the score-function (REINFORCE) estimator
+    of grad E_q[f] (Williams 1992; Paisley et al. 2012) in place of the pathwise one."""
+    return tf.stop_gradient(f) * (log_q - tf.stop_gradient(log_q))
 
 
 def bounded_log_variance(raw, limit: float = 30.0):
@@ -48,3 +134,6 @@ def bounded_log_variance(raw, limit: float = 30.0):
     overflow float32 however extreme the encoder's output is.
     """
     return limit * ops.tanh(raw / limit)
+
+
+LOG_2PI = math.log(2.0 * math.pi)

@@ -52,9 +52,9 @@ def save_reconstructions(model, images, path, n=10):
 
 
 def save_samples(model, path, n=100, seed=0):
-    """Saves decoder means of `n` latent vectors drawn from the prior N(0, I)."""
+    """Saves decoder means of `n` latent vectors drawn from the model's prior p(z)."""
     samples = np.asarray(model.sample(n, seed=seed))
-    title = f"decoder means of {n} draws z ~ N(0, I) (seed {seed})"
+    title = f"decoder means of {n} draws z ~ p(z), {model.prior.kind} prior (seed {seed})"
     return save_image_grid(samples, path, title, ncols=min(n, 10))
 
 
@@ -113,7 +113,7 @@ def save_latent_scatter(z_mean, labels, path):
 def save_interpolations(model, images, path, pairs=5, steps=10):
     """Decoder means along straight lines between the posterior means of pairs of images."""
     images = np.asarray(images[: 2 * pairs], np.float32)
-    z_mean = np.asarray(model.encode(images)[0])
+    z_mean = np.asarray(model.latent_code(images))
     weights = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
     rows = [(1 - weights) * z_mean[2 * i] + weights * z_mean[2 * i + 1] for i in range(pairs)]
     decoded = np.asarray(model.decode(np.concatenate(rows)))

@@ -14,6 +14,9 @@ import numpy as np
 from keras_vae import data
 from keras_vae.callbacks import ImageLogger
 from keras_vae.distributions.likelihoods import get_likelihood
+from keras_vae.distributions.posteriors import InverseAutoregressiveFlow, get_posterior
+from keras_vae.distributions.priors import GaussianMixture, VampPrior, get_prior
+from keras_vae.losses import ELBO, IWAE, get_objective
 from keras_vae.evaluation.run import evaluate_model
 from keras_vae.models.vae import VAE
 from keras_vae.optimizers import FusedAdam
@@ -26,7 +29,11 @@ LR_SCHEDULES = ("cosine", "constant")
 class TrainConfig:
     """Settings of one training run; `config.json` in a run directory holds them.
 
-    `binarize=None` means: dynamic binarization for the Bernoulli likelihood, none otherwise.
+    `binarize=None` means: dynamic binarization where the likelihood asks for it (Bernoulli),
+    none otherwise. `prior`, `posterior`, `objective` and their settings (`prior_components`:
+    10 for the mixture, 50 for the VampPrior by default; `flow_steps` of the IAF; `k` of the
+    IWAE bound; `mc_samples`, `beta`, `kl_warmup_epochs`, `free_bits` of the ELBO) are turned
+    into the model's distribution and objective objects by `model_parts`.
     At the end the validation images are evaluated (`keras_vae.evaluation.evaluate_model`) with
     `eval_k` importance samples; TensorBoard gets image grids every `image_log_every` epochs.
     The learning rate starts at `learning_rate` and, with `lr_schedule="cosine"`, decays to 0
@@ -44,6 +51,16 @@ class TrainConfig:
     activation: str = "relu"
     latent_dim: int = 20
     likelihood: str = "bernoulli"
+    prior: str = "normal"
+    prior_components: int = None
+    posterior: str = "diagonal"
+    flow_steps: int = 2
+    objective: str = "elbo"
+    k: int = 5
+    mc_samples: int = 1
+    beta: float = 1.0
+    kl_warmup_epochs: int = 0
+    free_bits: float = 0.0
     binarize: bool = None
     epochs: int = 20
     batch_size: int = 100
@@ -77,7 +94,7 @@ class TrainConfig:
         """Whether training images are dynamically binarized (`binarize`, resolved)."""
         if self.binarize is not None:
             return bool(self.binarize)
-        return get_likelihood(self.likelihood).name == "bernoulli"
+        return get_likelihood(self.likelihood).binarize
 
 
 def _check_positive_int(config, name):
@@ -93,6 +110,7 @@ def check_config(config: TrainConfig) -> None:
     if config.max_train_examples is not None:
         _check_positive_int(config, "max_train_examples")
     get_likelihood(config.likelihood)
+    model_parts(config, steps_per_epoch=1)
     if not (isinstance(config.learning_rate, (int, float)) and config.learning_rate > 0):
         raise ValueError(
             "Argument `learning_rate` must be a positive number. "
@@ -103,6 +121,42 @@ def check_config(config: TrainConfig) -> None:
             f"Argument `lr_schedule` must be one of {LR_SCHEDULES}. "
             f"Received: lr_schedule={config.lr_schedule!r}"
         )
+
+
+def model_parts(config: TrainConfig, steps_per_epoch: int) -> dict:
+    """The prior, posterior and objective objects that `config` names, as `VAE` arguments.
+
+    Raises `ValueError` for a setting that does not apply (`k` without the IWAE objective is
+    ignored only at its default).
+    """
+    prior = get_prior(config.prior)
+    if config.prior_components is not None:
+        if not isinstance(prior, (GaussianMixture, VampPrior)):
+            raise ValueError(
+                "Argument `prior_components` applies to the mixture and vamp priors only. "
+                f"Received: prior_components={config.prior_components!r} with "
+                f"prior={config.prior!r}")
+        prior = type(prior)(components=config.prior_components)
+    posterior = get_posterior(config.posterior)
+    if isinstance(posterior, InverseAutoregressiveFlow):
+        posterior = InverseAutoregressiveFlow(flow_steps=config.flow_steps)
+    objective = get_objective(config.objective)
+    if isinstance(objective, IWAE):
+        objective = IWAE(k=config.k)
+        elbo_settings = {"mc_samples": 1, "beta": 1.0, "kl_warmup_epochs": 0, "free_bits": 0.0}
+        changed = {key: getattr(config, key) for key, default in elbo_settings.items()
+                   if getattr(config, key) != default}
+        if changed:
+            raise ValueError(f"Arguments {sorted(changed)} apply to the elbo objective only. "
+                             f"Received: {changed} with objective='iwae'")
+    else:
+        if not isinstance(config.kl_warmup_epochs, int) or config.kl_warmup_epochs < 0:
+            raise ValueError("Argument `kl_warmup_epochs` must be an int >= 0. Received: "
+                             f"kl_warmup_epochs={config.kl_warmup_epochs!r}")
+        objective = ELBO(beta=config.beta, free_bits=config.free_bits,
+                         kl_warmup_steps=config.kl_warmup_epochs * steps_per_epoch,
+                         mc_samples=config.mc_samples)
+    return {"prior": prior, "posterior": posterior, "objective": objective}
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
@@ -162,6 +216,7 @@ def train(config: TrainConfig, verbose=1):
         json.dump(saved_config, f, indent=2)
 
     keras.utils.set_random_seed(config.seed)
+    steps_per_epoch = -(-len(x_train) // config.batch_size)
     model = VAE.from_architecture(
         input_shape=splits.image_shape,
         latent_dim=config.latent_dim,
@@ -170,8 +225,8 @@ def train(config: TrainConfig, verbose=1):
         activation=config.activation,
         likelihood=likelihood,
         seed=config.seed,
+        **model_parts(config, steps_per_epoch),
     )
-    steps_per_epoch = -(-len(x_train) // config.batch_size)
     model.compile(optimizer=make_optimizer(config, steps_per_epoch))
     train_ds = data.make_dataset(
         x_train, config.batch_size, binarize_images=binarize, seed=config.seed
@@ -181,6 +236,9 @@ def train(config: TrainConfig, verbose=1):
     if verbose:
         print(f"Training on {len(x_train)} {config.dataset} images {splits.image_shape}; "
               f"validation: {splits.validation}")
+        print(f"Model: {model.likelihood.kind} likelihood, {model.prior.kind} prior, "
+              f"{model.posterior.kind} posterior, objective {model.objective.describe()}, KL "
+              f"{'analytic' if model.kl_analytic else 'Monte Carlo'}")
     history = model.fit(
         train_ds,
         epochs=config.epochs,

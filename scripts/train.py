@@ -15,6 +15,12 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from keras_vae.distributions import (  # noqa: E402
+    available_likelihoods,
+    available_posteriors,
+    available_priors,
+)
+from keras_vae.losses import available_objectives  # noqa: E402
 from keras_vae.training import TrainConfig, train  # noqa: E402
 
 
@@ -29,7 +35,21 @@ def parse_args(argv):
     add("--hidden-units", type=int, nargs="+", help="hidden widths or conv filters")
     add("--activation", help="hidden activation (default relu)")
     add("--latent-dim", type=int, help="size of z (default 20)")
-    add("--likelihood", help="bernoulli (default) or gaussian")
+    add("--likelihood", help=f"p(x|z), one of {available_likelihoods()} (default bernoulli; "
+        "gaussian has per-pixel scales, gaussian_global one learned scale, gaussian_fixed "
+        "scale 0.1)")
+    add("--prior", help=f"p(z), one of {available_priors()} (default normal)")
+    add("--prior-components", type=int,
+        help="components of the mixture (default 10) or vamp (default 50) prior")
+    add("--posterior", help=f"q(z|x), one of {available_posteriors()} (default diagonal)")
+    add("--flow-steps", type=int, help="steps of the iaf posterior (default 2)")
+    add("--objective", help=f"one of {available_objectives()} (default elbo)")
+    add("--k", type=int, help="importance samples of the iwae objective (default 5)")
+    add("--mc-samples", type=int, help="samples of z per example in the elbo (default 1)")
+    add("--beta", type=float, help="weight of the KL term in the elbo (default 1)")
+    add("--kl-warmup-epochs", type=int,
+        help="epochs of a linear KL warm-up from 0 to beta (default 0)")
+    add("--free-bits", type=float, help="per-dimension KL floor, nats (default 0)")
     add("--binarize", action=argparse.BooleanOptionalAction,
         help="dynamic binarization (default: on for bernoulli)")
     add("--epochs", type=int, help="default 20")

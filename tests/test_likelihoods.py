@@ -32,7 +32,7 @@ def test_gaussian_log_prob_matches_the_normal_density():
     expected = (-0.5 * ((x - loc) / scale) ** 2 - np.log(scale) - 0.5 * np.log(2 * np.pi)).sum(
         axis=(1, 2, 3))
     likelihood = Gaussian()
-    np.testing.assert_allclose(likelihood(params).log_prob(x.astype("float32")), expected,
+    np.testing.assert_allclose(likelihood.distribution(params).log_prob(x.astype("float32")), expected,
                                rtol=1e-4)
     np.testing.assert_allclose(likelihood.mean(params), loc, rtol=1e-6)
 
@@ -40,7 +40,7 @@ def test_gaussian_log_prob_matches_the_normal_density():
 def test_gaussian_with_a_fixed_scale_takes_one_parameter():
     likelihood = Gaussian(scale=0.5)
     assert likelihood.num_params == 1
-    dist = likelihood(np.zeros((1, 2, 2, 1), "float32"))
+    dist = likelihood.distribution(np.zeros((1, 2, 2, 1), "float32"))
     np.testing.assert_allclose(dist.stddev(), 0.5)
     with pytest.raises(ValueError, match="scale"):
         Gaussian(scale=-1.0)
@@ -49,7 +49,7 @@ def test_gaussian_with_a_fixed_scale_takes_one_parameter():
 def test_likelihoods_stay_finite_for_extreme_parameters_and_binary_images():
     params = np.array([[[[-1e4], [1e4]], [[0.0], [88.0]]]], "float32")
     for x in (np.zeros_like(params), np.ones_like(params)):
-        assert np.isfinite(Bernoulli()(params).log_prob(x)).all()
+        assert np.isfinite(Bernoulli().distribution(params).log_prob(x)).all()
         gaussian = Gaussian()(np.concatenate([params, -params], -1))
         assert np.isfinite(gaussian.log_prob(x)).all()
 

@@ -39,7 +39,7 @@ def test_bernoulli_negative_log_likelihood_is_summed_binary_cross_entropy():
     x = (rng.random((3, 4, 4, 1)) > 0.5).astype("float32")
     p = 1 / (1 + np.exp(-logits.astype("float64")))
     expected = -(x * np.log(p) + (1 - x) * np.log(1 - p)).sum(axis=(1, 2, 3))
-    nll = objectives.negative_log_likelihood(Bernoulli(), logits, x).numpy()
+    nll = -Bernoulli().log_prob(logits, x).numpy()
     np.testing.assert_allclose(nll, expected, rtol=1e-5)
 
 

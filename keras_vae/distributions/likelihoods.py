@@ -1,4 +1,4 @@
-"""Likelihoods p(x|z): functions from decoder outputs to TensorFlow Probability distributions.
+"""Likelihoods p(x|z): layers from decoder outputs to TensorFlow Probability distributions.
 
 A decoder outputs a tensor `(batch, *data_shape[:-1], channels * num_params)`: the
 likelihood's parameters for every data dimension, stacked along the last axis. A likelihood
@@ -17,20 +17,21 @@ from keras import ops
 tfd = tfp.distributions
 
 
-class Likelihood:
+class Likelihood(keras.layers.Layer):
     """Base class of the likelihoods p(x|z).
 
-    Subclasses set `num_params` (decoder outputs per data dimension), `support` (the closed
-    interval the data must lie in) and implement `distribution(params)` and `mean(params)`.
-    A likelihood is called on decoder outputs and returns the distribution.
+    A likelihood is a layer (so that a learned parameter, such as a global scale, is a weight
+    saved with the model) but is never called as one: `distribution(params)` builds the TFP
+    distribution from the decoder's outputs inside the loss code. Subclasses set `kind` (the
+    registry name), `num_params` (decoder outputs per data dimension), `support` (the closed
+    interval the data must lie in) and `binarize` (whether the training pipeline binarizes
+    images for it), and implement `distribution(params)` and `mean(params)`.
     """
 
-    name = "likelihood"
+    kind = "likelihood"
     num_params = 1
     support = (-math.inf, math.inf)
-
-    def __call__(self, params):
-        return self.distribution(params)
+    binarize = False
 
     def distribution(self, params, event_ndims=None):
         """p(x|z) as a TFP distribution whose event is one example.
@@ -42,10 +43,10 @@ class Likelihood:
 
     def mean(self, params):
         """The mean of p(x|z): what a deterministic reconstruction shows."""
-        raise NotImplementedError
+        return self.distribution(params).mean()
 
     def log_prob(self, params, x):
-        """log p(x|z) summed over each example's data dimensions, shape `params.shape[:1]`.
+        """log p(x|z) summed over each example's data dimensions, shape `params.shape[:-rank(x)+1]`.
 
         `x` may have fewer leading axes than `params` and is broadcast against them. Subclasses
         may override this with a faster formula equal to `distribution(params).log_prob(x)`.
@@ -61,15 +62,16 @@ class Likelihood:
         low, high = self.support
         return f"values in [{low}, {high}]"
 
-    def get_config(self):
-        return {}
+    def check_data(self, x: np.ndarray, arg_name: str) -> None:
+        """Raises `ValueError` for finite, in-support values the likelihood still cannot
+        score (a discretized likelihood on data off its grid). Nothing to check by default."""
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+    def get_config(self):
+        return super().get_config()
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items()
+                         if k not in ("name", "trainable", "dtype"))
         return f"{type(self).__name__}({args})"
 
 
@@ -84,7 +86,8 @@ class Bernoulli(Likelihood):
     #### Mathematical details
 
     log p(x|z) = sum_i x_i log sigmoid(l_i) + (1 - x_i) log sigmoid(-l_i), computed from the
-    logits l without forming probabilities, so that it stays finite for any logit.
+    logits l without forming probabilities, so that it stays finite for any logit. The training
+    pipeline binarizes grey images for it (`binarize = True`).
 
     Example:
 
@@ -93,9 +96,10 @@ class Bernoulli(Likelihood):
     ```
     """
 
-    name = "bernoulli"
+    kind = "bernoulli"
     num_params = 1
     support = (0.0, 1.0)
+    binarize = True
 
     def distribution(self, params, event_ndims=None):
         base = tfd.Bernoulli(logits=params, dtype=params.dtype)
@@ -124,60 +128,224 @@ class Bernoulli(Likelihood):
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
+class ContinuousBernoulli(Likelihood):
+    """Continuous Bernoulli likelihood from logits, for grey levels in [0, 1] (not binarized).
+
+    #### Mathematical details
+
+    p(x|l) = C(l) sigmoid(l)^x sigmoid(-l)^(1 - x) on [0, 1], with the normalizing constant
+    C(l) = 2 artanh(1 - 2 sigmoid(l)) / (1 - 2 sigmoid(l)) (C = 2 at l = 0), which the
+    Bernoulli likelihood leaves out when it is used on grey levels; TFP's
+    `tfd.ContinuousBernoulli` evaluates it stably near l = 0. The mean is not sigmoid(l).
+
+    References:
+        Loaiza-Ganem, G. and Cunningham, J. P. The continuous Bernoulli: fixing a pervasive
+        error in variational autoencoders. NeurIPS 2019.
+    """
+
+    kind = "continuous_bernoulli"
+    num_params = 1
+    support = (0.0, 1.0)
+
+    def distribution(self, params, event_ndims=None):
+        base = tfd.ContinuousBernoulli(logits=params)
+        return tfd.Independent(base, reinterpreted_batch_ndims=_event_ndims(params, event_ndims))
+
+
+GAUSSIAN_SCALES = ("per_pixel", "global")
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
 class Gaussian(Likelihood):
     """Diagonal Gaussian likelihood, for continuous data.
 
     Args:
-        scale: float or None. A fixed standard deviation shared by all pixels, or `None` to
-            let the decoder output one per pixel (then the decoder outputs two parameters per
-            data dimension: the means, then the raw scales). Defaults to `None`.
+        scale: float, `"per_pixel"` or `"global"`. A fixed standard deviation shared by all
+            pixels; `"per_pixel"` (or `None`): the decoder outputs one per pixel (two
+            parameters per data dimension: the means, then the raw scales); `"global"`: one
+            learned standard deviation shared by all pixels, a weight of this layer. Defaults
+            to `"per_pixel"`.
         min_scale: float. With a learned scale, sigma = softplus(raw) + min_scale, which keeps
             the density bounded on data with constant pixels. Defaults to `1e-3`.
+        **kwargs: standard `keras.layers.Layer` arguments.
     """
 
-    name = "gaussian"
+    kind = "gaussian"
     support = (-math.inf, math.inf)
 
-    def __init__(self, scale=None, min_scale=1e-3):
-        if scale is not None and not (isinstance(scale, (int, float)) and scale > 0):
+    def __init__(self, scale="per_pixel", min_scale=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        scale = "per_pixel" if scale is None else scale
+        fixed = isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale > 0
+        if not (fixed or scale in GAUSSIAN_SCALES):
             raise ValueError(
-                f"Argument `scale` must be a positive number or None. Received: scale={scale!r}"
+                f"Argument `scale` must be a positive number or one of {GAUSSIAN_SCALES}. "
+                f"Received: scale={scale!r}"
             )
         if not (isinstance(min_scale, (int, float)) and min_scale > 0):
             raise ValueError(
                 f"Argument `min_scale` must be a positive number. Received: min_scale={min_scale!r}"
             )
-        self.scale = None if scale is None else float(scale)
+        self.scale = float(scale) if fixed else scale
         self.min_scale = float(min_scale)
-        self.num_params = 1 if scale is not None else 2
+        self.num_params = 2 if scale == "per_pixel" else 1
+        if scale == "global":
+            # softplus(0.5413) = 1: the scale starts at 1.
+            self.raw_scale = self.add_weight(shape=(), initializer=keras.initializers.Constant(
+                0.5413), name="raw_scale")
+        self.built = True
 
     def _loc_scale(self, params):
-        if self.scale is not None:
-            return params, ops.full_like(params, self.scale)
-        loc, raw_scale = ops.split(params, 2, axis=-1)
-        return loc, ops.softplus(raw_scale) + self.min_scale
+        if self.scale == "per_pixel":
+            loc, raw_scale = ops.split(params, 2, axis=-1)
+            return loc, ops.softplus(raw_scale) + self.min_scale
+        if self.scale == "global":
+            return params, ops.softplus(ops.cast(self.raw_scale, params.dtype)) + self.min_scale
+        return params, ops.cast(self.scale, params.dtype)
 
     def distribution(self, params, event_ndims=None):
         loc, scale = self._loc_scale(params)
-        base = tfd.Normal(loc=loc, scale=scale)
+        base = tfd.Normal(loc=loc, scale=ops.broadcast_to(scale, ops.shape(loc)))
         return tfd.Independent(base, reinterpreted_batch_ndims=_event_ndims(params, event_ndims))
 
     def mean(self, params):
         return self._loc_scale(params)[0]
 
     def get_config(self):
-        return {"scale": self.scale, "min_scale": self.min_scale}
+        return {**super().get_config(), "scale": self.scale, "min_scale": self.min_scale}
 
 
-_BY_NAME = {cls.name: cls for cls in (Bernoulli, Gaussian)}
+@keras.saving.register_keras_serializable(package="keras_vae")
+class DiscretizedLogistic(Likelihood):
+    """Discretized logistic likelihood for 8-bit images (stored scaled to [0, 1] as k / 255).
+
+    #### Mathematical details
+
+    Each pixel value k in {0, ..., 255} has probability
+    P(k) = F(k + 1/2) - F(k - 1/2) with F the logistic CDF of location 255 * mu and scale
+    255 * s, the lowest and highest bins taking the whole tails (Salimans et al. 2017). It is
+    TFP's `QuantizedDistribution` of a `Logistic`, so log p(x|z) is a log probability (<= 0)
+    of the 8-bit image, not a density. The decoder outputs mu and a raw scale per pixel;
+    s = softplus(raw) + 1e-3.
+
+    References:
+        Salimans, T., Karpathy, A., Chen, X. and Kingma, D. P. PixelCNN++. ICLR 2017.
+        Kingma, D. P. et al. Improved variational inference with inverse autoregressive
+        flow. NeurIPS 2016.
+    """
+
+    kind = "discretized_logistic"
+    num_params = 2
+    support = (0.0, 1.0)
+    levels = 256
+
+    def _loc_scale(self, params):
+        loc, raw_scale = ops.split(params, 2, axis=-1)
+        return loc, ops.softplus(raw_scale) + 1e-3
+
+    def distribution(self, params, event_ndims=None):
+        """The distribution of the 8-bit levels k = 255 x (its samples are levels, not x)."""
+        loc, scale = self._loc_scale(params)
+        top = float(self.levels - 1)
+        # QuantizedDistribution puts F(k) - F(k - 1) on level k; shifting the logistic by -1/2
+        # makes that G(k + 1/2) - G(k - 1/2), each bin centred on its level.
+        logistic = tfd.TransformedDistribution(
+            tfd.Logistic(loc=top * loc, scale=top * scale), tfp.bijectors.Shift(-0.5))
+        levels = tfd.QuantizedDistribution(logistic, low=0.0, high=top)
+        return tfd.Independent(levels, reinterpreted_batch_ndims=_event_ndims(params, event_ndims))
+
+    def log_prob(self, params, x):
+        """log P(255 x) summed over pixels, x given scaled to [0, 1]."""
+        top = float(self.levels - 1)
+        return self.distribution(params, event_ndims=len(x.shape) - 1).log_prob(ops.round(x * top))
+
+    def mean(self, params):
+        return ops.clip(self._loc_scale(params)[0], 0.0, 1.0)
+
+    def describe_support(self):
+        return f"8-bit values k / {self.levels - 1} in [0, 1]"
+
+    def check_data(self, x, arg_name):
+        top = self.levels - 1
+        off = np.abs(x * top - np.round(x * top)) > 1e-3
+        if np.any(off):
+            raise ValueError(
+                f"Argument `{arg_name}` must hold 8-bit images scaled as k / {top} for the "
+                f"{self.kind} likelihood (it scores discrete pixel levels). Received: "
+                f"{int(off.sum())} value(s) off that grid, such as {float(x[off][0])!r}"
+            )
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class CallableLikelihood(Likelihood):
+    """A user's likelihood: any function from decoder outputs to a `tfd.Distribution` whose
+    event is one example (its `log_prob(x)` gives one value per example).
+
+    Args:
+        fn: callable `params -> tfd.Distribution`. Register it with
+            `keras.saving.register_keras_serializable` so that a saved model can find it again.
+        num_params: int. Decoder outputs per data dimension. Defaults to 1.
+        support: pair of floats. The interval the data must lie in. Defaults to the real line.
+        binarize: bool. Whether the training pipeline binarizes images for it. Defaults to False.
+
+    Example:
+
+    ```python
+    @keras.saving.register_keras_serializable()
+    def laplace(params):
+        return tfd.Independent(tfd.Laplace(params, 0.1), reinterpreted_batch_ndims=3)
+
+    vae = keras_vae.VAE.from_architecture((28, 28, 1), 20, likelihood=laplace)
+    ```
+    """
+
+    kind = "callable"
+
+    def __init__(self, fn, num_params=1, support=(-math.inf, math.inf), binarize=False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(fn, dict):
+            fn = keras.saving.deserialize_keras_object(fn)
+        if not callable(fn):
+            raise TypeError(f"Argument `fn` must be callable. Received: fn={fn!r}")
+        self.fn, self.num_params = fn, int(num_params)
+        self.support, self.binarize = (float(support[0]), float(support[1])), bool(binarize)
+
+    def distribution(self, params, event_ndims=None):
+        dist = self.fn(params)
+        expected = _event_ndims(params, event_ndims)
+        if not isinstance(dist, tfd.Distribution) or len(dist.event_shape) != expected:
+            raise ValueError(
+                f"Argument `likelihood` must return a tfd.Distribution whose event is one "
+                f"example ({expected} event axes for decoder outputs of shape "
+                f"{tuple(params.shape)}). Received: {dist!r}"
+            )
+        return dist
+
+    def get_config(self):
+        return {**super().get_config(), "fn": keras.saving.serialize_keras_object(self.fn),
+                "num_params": self.num_params, "support": list(self.support),
+                "binarize": self.binarize}
+
+
+_BY_NAME = {
+    "bernoulli": Bernoulli,
+    "continuous_bernoulli": ContinuousBernoulli,
+    "gaussian": Gaussian,
+    "gaussian_global": lambda: Gaussian(scale="global"),
+    "gaussian_fixed": lambda: Gaussian(scale=0.1),
+    "discretized_logistic": DiscretizedLogistic,
+}
 
 
 def get_likelihood(identifier) -> Likelihood:
-    """Returns a `Likelihood` from a name, a serialized config or an instance.
+    """Returns a `Likelihood` from a name, a serialized config, an instance or a function.
 
     Args:
-        identifier: `"bernoulli"`, `"gaussian"`, a dict from `keras.saving.serialize_keras_object`
-            or a `Likelihood`.
+        identifier: a name among `available_likelihoods()` (`"gaussian"`: per-pixel scales
+            from the decoder; `"gaussian_global"`: one learned scale; `"gaussian_fixed"`:
+            scale 0.1), a dict from `keras.saving.serialize_keras_object`, a `Likelihood`, or
+            a callable from decoder outputs to a `tfd.Distribution` (see `CallableLikelihood`).
     """
     if isinstance(identifier, Likelihood):
         return identifier
@@ -190,9 +358,12 @@ def get_likelihood(identifier) -> Likelihood:
         return _BY_NAME[identifier.lower()]()
     if isinstance(identifier, dict):
         return keras.saving.deserialize_keras_object(identifier)
+    if callable(identifier):
+        return CallableLikelihood(identifier)
     raise TypeError(
-        f"Argument `likelihood` must be a name, a config dict or a keras_vae.Likelihood. "
-        f"Received: likelihood={identifier!r} of type {type(identifier).__name__}"
+        f"Argument `likelihood` must be a name, a config dict, a keras_vae.Likelihood or a "
+        f"function returning a tfd.Distribution. Received: likelihood={identifier!r} of type "
+        f"{type(identifier).__name__}"
     )
 
 
@@ -212,9 +383,10 @@ def check_support_numpy(likelihood: Likelihood, x: np.ndarray, arg_name: str = "
     if x.size and (x.min() < low or x.max() > high):
         raise ValueError(
             f"Argument `{arg_name}` must hold {likelihood.describe_support()} for the "
-            f"{likelihood.name} likelihood (scale images to [0, 1] first). Received: values "
+            f"{likelihood.kind} likelihood (scale images to [0, 1] first). Received: values "
             f"in [{x.min():g}, {x.max():g}]"
         )
+    likelihood.check_data(x, arg_name)
 
 
 def support_violation(likelihood: Likelihood, x) -> tf.Tensor:

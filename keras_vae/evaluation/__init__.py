@@ -3,11 +3,15 @@ diagnostics and the amortization gap, as plain documented functions."""
 
 from keras_vae.evaluation.amortization import amortization_gap
 from keras_vae.evaluation.elbo import elbo_terms
-from keras_vae.evaluation.latents import active_units, kl_per_dimension, posterior_parameters
+from keras_vae.evaluation.latents import (
+    active_units,
+    kl_per_dimension,
+    latent_codes,
+    posterior_parameters,
+)
 from keras_vae.evaluation.likelihood import (
     importance_sampled_log_likelihood,
     log_importance_weights,
-    log_weights,
 )
 
 
@@ -18,6 +22,6 @@ __all__ = [
     "importance_sampled_log_likelihood",
     "kl_per_dimension",
     "log_importance_weights",
-    "log_weights",
+    "latent_codes",
     "posterior_parameters",
 ]

@@ -2,8 +2,10 @@
 
 #### Mathematical details
 
-The encoder gives q(z|x) for every x at once; the best Gaussian for one x, q*(z|x), is found
-by maximizing that x's ELBO over (mu, log sigma^2) directly. The amortization gap is
+The encoder gives q(z|x) for every x at once; the best member of the posterior's family for
+one x, q*(z|x), is found by maximizing that x's ELBO over the encoder's outputs for x directly
+(mu and log sigma^2 for the diagonal Gaussian; every head, the flow's context included, for the
+others; a flow's own weights stay shared). The amortization gap is
 ELBO(q*) - ELBO(q) >= 0, averaged over images: how much the encoder loses by amortizing.
 Here q* starts from the encoder's output and takes `steps` Adam steps on a `num_samples`-sample
 reparameterized ELBO; both ELBOs are then estimated on the same `eval_samples` noise.
@@ -16,13 +18,16 @@ References:
 import numpy as np
 import tensorflow as tf
 
-from keras_vae.evaluation.likelihood import log_weights
-from keras_vae.objectives import bounded_log_variance
+from keras_vae import objectives
 
 
-def _elbo(model, x, z_mean, z_log_var, eps):
-    """Per-image ELBO estimate with noise eps `(samples, batch, latent_dim)`."""
-    return tf.reduce_mean(log_weights(model, x, z_mean, z_log_var, eps), axis=0)
+def _elbo(model, x, raw_outputs, num_samples, seed):
+    """Per-image ELBO estimate at the encoder outputs `raw_outputs`, the mean of
+    `num_samples` log weights drawn with the stateless `seed` (2 ints)."""
+    s = model.sampled_terms(x, num_samples, seed=seed,
+                            params=model.posterior.params(raw_outputs))
+    log_w = objectives.log_weights(s["log_px_z"], s["p"].log_prob(s["z"]), s["log_q"])
+    return tf.reduce_mean(log_w, axis=0)
 
 
 def amortization_gap(model, images, steps=300, learning_rate=1e-2, num_samples=10,
@@ -47,18 +52,16 @@ def amortization_gap(model, images, steps=300, learning_rate=1e-2, num_samples=1
 
     @tf.function(reduce_retracing=True)
     def refine(x, batch_seed):
-        z_mean, raw_log_var = model.encoder(x, training=False)
-        start = (tf.cast(z_mean, tf.float32), tf.cast(bounded_log_variance(raw_log_var),
-                                                      tf.float32))
-        shape = (tf.shape(x)[0], model.latent_dim)
-        eval_eps = tf.random.stateless_normal((eval_samples, *shape), seed=[batch_seed, -1])
+        outputs = model.encoder(x, training=False)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        start = tuple(tf.cast(o, tf.float32) for o in outputs)
+        eval_seed = tf.stack([batch_seed, -1])
 
         def adam_step(step, params, m, v):
-            eps = tf.random.stateless_normal((num_samples, *shape),
-                                             seed=tf.stack([batch_seed, step]))
             with tf.GradientTape() as tape:
                 tape.watch(params)
-                loss = -tf.reduce_sum(_elbo(model, x, params[0], params[1], eps))
+                loss = -tf.reduce_sum(_elbo(model, x, params, num_samples,
+                                            tf.stack([batch_seed, step])))
             grads = tape.gradient(loss, params)
             t = tf.cast(step, tf.float32)
             m = tuple(0.9 * mi + 0.1 * g for mi, g in zip(m, grads))
@@ -72,7 +75,8 @@ def amortization_gap(model, images, steps=300, learning_rate=1e-2, num_samples=1
         zeros = tuple(tf.zeros_like(p) for p in start)
         _, refined, _, _ = tf.while_loop(
             lambda step, *_: step <= steps, adam_step, (tf.constant(1), start, zeros, zeros))
-        return _elbo(model, x, *start, eval_eps), _elbo(model, x, *refined, eval_eps)
+        return (_elbo(model, x, start, eval_samples, eval_seed),
+                _elbo(model, x, refined, eval_samples, eval_seed))
 
     before, after = [], []
     for index, start in enumerate(range(0, len(images), batch_size)):

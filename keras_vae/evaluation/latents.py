@@ -1,36 +1,52 @@
-"""Diagnostics of the latent space: active units and the KL per latent dimension."""
+"""Diagnostics of the latent space: latent codes, active units and the KL per dimension."""
 
 import numpy as np
 import tensorflow as tf
 
 
-def posterior_parameters(model, images, batch_size=500):
-    """`(z_mean, z_log_var)` of q(z|x) for every image, as float64 arrays `(n, latent_dim)`."""
-    means, log_vars = [], []
+def _batches(images, batch_size):
     for start in range(0, len(images), batch_size):
-        z_mean, z_log_var = model.encode(tf.constant(images[start:start + batch_size]))
-        means.append(np.asarray(z_mean, np.float64))
-        log_vars.append(np.asarray(z_log_var, np.float64))
-    return np.concatenate(means), np.concatenate(log_vars)
+        yield tf.constant(np.asarray(images[start:start + batch_size], np.float32))
 
 
-def active_units(z_mean, threshold=0.01):
+def posterior_parameters(model, images, batch_size=500):
+    """The parameters of q(z|x) for every image, float64 arrays in `posterior.param_names`
+    order (`(z_mean, z_log_var)` for the diagonal posterior)."""
+    parts = [model.encode(x) for x in _batches(images, batch_size)]
+    return tuple(np.concatenate([np.asarray(p[i], np.float64) for p in parts])
+                 for i in range(len(parts[0])))
+
+
+def latent_codes(model, images, batch_size=500):
+    """The deterministic latent code of every image `(n, latent_dim)` (`VAE.latent_code`: the
+    posterior mean, or for a flow its base mean carried through the flow)."""
+    return np.concatenate([np.asarray(model.latent_code(x), np.float64)
+                           for x in _batches(images, batch_size)])
+
+
+def active_units(codes, threshold=0.01):
     """Counts the active latent dimensions (Burda et al. 2015, Sec. 5.2).
 
     Dimension j is active when A_j = Cov_x(E_q(z|x)[z_j]) > threshold, the variance over the
-    data of the posterior mean.
+    data of the posterior mean (`latent_codes`).
 
     Returns:
         `(count, activity)`: the number of active units and A `(latent_dim,)`.
     """
-    activity = np.var(np.asarray(z_mean, np.float64), axis=0)
+    activity = np.var(np.asarray(codes, np.float64), axis=0)
     return int(np.sum(activity > threshold)), activity
 
 
-def kl_per_dimension(z_mean, z_log_var):
-    """E_x[KL(q(z_j|x) || N(0, 1))] for each latent dimension j, in nats, shape `(latent_dim,)`.
-
-    KL_j = -1/2 (1 + log sigma_j^2 - mu_j^2 - sigma_j^2); the total KL is their sum.
-    """
-    z_mean, z_log_var = np.asarray(z_mean, np.float64), np.asarray(z_log_var, np.float64)
-    return np.mean(-0.5 * (1.0 + z_log_var - z_mean**2 - np.exp(z_log_var)), axis=0)
+def kl_per_dimension(model, images, batch_size=500):
+    """E_x[KL(q(z_j|x) || p(z_j))] for each latent dimension j, nats, `(latent_dim,)`, or None
+    when the KL does not split per dimension in closed form (a full covariance, a flow, a
+    mixture prior). The formula is `keras_vae.objectives.kl_diagonal_gaussians`."""
+    p = model.prior_distribution()
+    totals = None
+    for x in _batches(images, batch_size):
+        per_dim = model.posterior.kl_per_dimension(list(model.encode(x)), p)
+        if per_dim is None:
+            return None
+        part = np.asarray(per_dim, np.float64).sum(axis=0)
+        totals = part if totals is None else totals + part
+    return totals / len(images)

@@ -2,7 +2,8 @@
 
 #### Mathematical details
 
-With z_1..z_K ~ q(z|x) and log weights log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x),
+With z_1..z_K ~ q(z|x) and log weights log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x)
+(`keras_vae.objectives.log_weights`, for any prior and posterior of the model),
 
     log p(x) ~ logsumexp_k(log w_k) - log K,
 
@@ -23,41 +24,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_vae import objectives
 from keras_vae.distributions.likelihoods import check_support_numpy
-
-_LOG_2PI = math.log(2.0 * math.pi)
-
-
-def log_weights(model, x, z_mean, z_log_var, eps, log_prob=None):
-    """log p(x, z) - log q(z|x) `(samples, batch)` at z = z_mean + exp(z_log_var / 2) * eps.
-
-    Args:
-        model: a `keras_vae.VAE` (anything with `decoder_params` and `likelihood`).
-        x: float tensor `(batch, *data_shape)`.
-        z_mean, z_log_var: float tensors `(batch, latent_dim)`, the parameters of q(z|x).
-        eps: float tensor `(samples, batch, latent_dim)` of standard normal noise.
-        log_prob: callable or None. Replaces `model.likelihood.log_prob` (for example by an
-            XLA-compiled version of it).
-    """
-    log_prob = log_prob or model.likelihood.log_prob
-    latent_dim = tf.shape(eps)[2]
-    z = z_mean + tf.exp(0.5 * z_log_var) * eps
-    log_q = -0.5 * tf.reduce_sum(tf.square(eps) + z_log_var + _LOG_2PI, axis=-1)
-    log_prior = -0.5 * tf.reduce_sum(tf.square(z) + _LOG_2PI, axis=-1)
-    params = model.decoder_params(tf.reshape(z, (-1, latent_dim)))
-    params = tf.reshape(params, tf.concat([tf.shape(eps)[:2], tf.shape(params)[1:]], 0))
-    # The likelihood broadcasts x (batch, ...) against params (samples, batch, ...).
-    log_px_z = log_prob(params, x)
-    return log_px_z + log_prior - log_q
 
 
 def log_importance_weights(model, x, num_samples, seed, log_prob=None):
-    """log w `(num_samples, batch)` for images `x`, with z ~ q(z|x) drawn from `seed` (2 ints)."""
-    x = tf.cast(x, tf.float32)
-    z_mean, z_log_var = model.encode(x)
-    z_mean, z_log_var = tf.cast(z_mean, tf.float32), tf.cast(z_log_var, tf.float32)
-    eps = tf.random.stateless_normal((num_samples, *tf.unstack(tf.shape(z_mean))), seed=seed)
-    return log_weights(model, x, z_mean, z_log_var, eps, log_prob)
+    """log w = log p(x|z) + log p(z) - log q(z|x) `(num_samples, batch)` for images `x`, with
+    z ~ q(z|x) drawn from `seed` (2 ints); `log_prob` may replace `likelihood.log_prob` (for
+    example by an XLA-compiled version of it)."""
+    s = model.sampled_terms(x, num_samples, seed=seed, log_prob=log_prob)
+    return objectives.log_weights(s["log_px_z"], s["p"].log_prob(s["z"]), s["log_q"])
 
 
 def xla_log_prob(likelihood):

@@ -12,7 +12,7 @@ from keras_vae import plotting
 from keras_vae.evaluation import report
 from keras_vae.evaluation.amortization import amortization_gap
 from keras_vae.evaluation.elbo import elbo_terms
-from keras_vae.evaluation.latents import active_units, kl_per_dimension, posterior_parameters
+from keras_vae.evaluation.latents import active_units, kl_per_dimension, latent_codes
 from keras_vae.evaluation.likelihood import importance_sampled_log_likelihood
 
 
@@ -54,9 +54,9 @@ def evaluate_model(
     if verbose:
         print(f"Evaluating on {len(images)} {split} images ({split_source}) with K = {k}")
     estimate = importance_sampled_log_likelihood(model, images, k=k, seed=seed, verbose=verbose)
-    z_mean, z_log_var = posterior_parameters(model, images)
-    count, activity = active_units(z_mean)
-    kl_dims = kl_per_dimension(z_mean, z_log_var)
+    codes = latent_codes(model, images)
+    count, activity = active_units(codes)
+    kl_dims = kl_per_dimension(model, images)
     recon_terms = elbo_terms(model, images, seed=seed)
     metrics = {
         "units": "nats per image",
@@ -72,7 +72,12 @@ def evaluate_model(
         "kl_loss": float(recon_terms["kl_loss"]),
         "active_units": count,
         "latent_dim": int(model.latent_dim),
-        "kl_per_dim": [float(v) for v in kl_dims],
+        "likelihood": model.likelihood.kind,
+        "prior": model.prior.kind,
+        "posterior": model.posterior.kind,
+        "objective": model.objective.describe(),
+        "kl": "analytic" if model.kl_analytic else "monte_carlo",
+        "kl_per_dim": None if kl_dims is None else [float(v) for v in kl_dims],
         "activity_per_dim": [float(v) for v in activity],
     }
     if amortization_images:
@@ -86,7 +91,7 @@ def evaluate_model(
     metrics.update(extra_metrics or {})
     with open(os.path.join(output_dir, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=2)
-    figures = save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir,
+    figures = save_figures(model, images, labels, codes, kl_dims, activity, output_dir,
                            history, seed)
     report.write_report(os.path.join(output_dir, "report.html"), metrics, figures, config)
     if verbose:
@@ -110,9 +115,10 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
         "Latent space": plotting.save_latent_scatter(
             z_mean[:5000], None if labels is None else labels[:5000], path("latent_space.png")),
         "Interpolations": plotting.save_interpolations(model, images, path("interpolations.png")),
-        "KL per latent dimension": plotting.save_kl_per_dimension(
-            kl_dims, activity, path("kl_per_dim.png")),
     }
+    if kl_dims is not None:
+        figures["KL per latent dimension"] = plotting.save_kl_per_dimension(
+            kl_dims, activity, path("kl_per_dim.png"))
     if model.latent_dim == 2:
         figures["2-D latent manifold"] = plotting.save_latent_manifold(
             model, path("latent_manifold.png"))
@@ -159,7 +165,7 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
         binarize = config.binarized if binarize is None else binarize
     dataset = dataset or "digits"
     if binarize is None:
-        binarize = model.likelihood.name == "bernoulli"
+        binarize = model.likelihood.binarize
     splits = data.load(dataset, data_dir, validation_fraction, split_seed)
     if split == "train":
         images, labels, source = splits.x_train, splits.y_train, f"{dataset} training images"

@@ -5,23 +5,32 @@ import tensorflow as tf
 from keras import ops
 
 
+def seed_pair(seed):
+    """A stateless seed `(2,)` int32 tensor from an int, an integer scalar or `(2,)` tensor, or a
+    `keras.random.SeedGenerator` (its next state: fresh draws at every call)."""
+    if isinstance(seed, keras.random.SeedGenerator):
+        return tf.cast(seed.next(), "int32")
+    seed = tf.cast(seed, "int32")
+    if seed.shape.rank == 0:
+        return tf.stack([seed, tf.zeros_like(seed)])
+    return seed
+
+
 def standard_normal(shape, seed=None, dtype="float32"):
     """Draws eps ~ N(0, I) of `shape`.
 
     Args:
         shape: tuple or shape tensor.
         seed: None (fresh draws from Keras' global generator), a
-            `keras.random.SeedGenerator` (fresh draws from it), or an int or integer scalar
-            tensor (stateless: the same seed gives the same draws, in Python and in an exported
-            graph alike; an int `s` draws exactly what `keras.random.normal(shape, seed=s)`
-            draws).
+            `keras.random.SeedGenerator` (fresh draws from it), or an int, an integer scalar
+            tensor or a `(2,)` integer tensor (stateless: the same seed gives the same draws,
+            in Python and in an exported graph alike; an int `s` draws exactly what
+            `keras.random.normal(shape, seed=s)` draws).
         dtype: float dtype. Defaults to `"float32"`.
     """
     if seed is None or isinstance(seed, (int, keras.random.SeedGenerator)):
         return keras.random.normal(shape, dtype=dtype, seed=seed)
-    seed = tf.cast(seed, "int32")
-    return tf.random.stateless_normal(shape, seed=tf.stack([seed, tf.zeros_like(seed)]),
-                                      dtype=dtype)
+    return tf.random.stateless_normal(shape, seed=seed_pair(seed), dtype=dtype)
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")

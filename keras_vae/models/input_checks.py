@@ -65,7 +65,7 @@ def checked_dataset(dataset, expected_shape, likelihood, arg_name):
     known = known_value_range(dataset)
     if known is not None and low <= known[0] and known[1] <= high:
         return dataset  # its values were checked when it was made
-    range_text = f"values in [{low}, {high}] for the {likelihood.name} likelihood"
+    range_text = f"values in [{low}, {high}] for the {likelihood.kind} likelihood"
     return checked_batches(dataset, low, high, f"Argument `{arg_name}` must hold finite "
                            f"{range_text}.", select=_first_component)
 

@@ -5,16 +5,14 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from keras_vae import objectives
 from keras_vae.distributions.likelihoods import get_likelihood
-from keras_vae.layers.sampling import Sampling, standard_normal
+from keras_vae.distributions.posteriors import get_posterior
+from keras_vae.distributions.priors import get_prior
+from keras_vae.losses import get_objective
 from keras_vae.models import input_checks
 from keras_vae.networks import build_decoder, build_encoder
 from keras_vae.optimizers import FusedAdam
-from keras_vae.objectives import (
-    bounded_log_variance,
-    kl_standard_normal,
-    negative_log_likelihood,
-)
 
 
 def _built_network(network, arg_name):
@@ -38,26 +36,36 @@ def _weighted_mean(values, sample_weight):
 
 @keras.saving.register_keras_serializable(package="keras_vae")
 class VAE(keras.Model):
-    """Variational autoencoder (Kingma & Welling 2014) trained by maximizing the ELBO.
+    """Variational autoencoder (Kingma & Welling 2014): three distributions and an objective.
 
     #### Mathematical details
 
-    q(z|x) = N(mu(x), diag sigma^2(x)) from the encoder, p(z) = N(0, I), p(x|z) from the
-    decoder through `likelihood`. Each step draws z = mu + sigma * eps and minimizes the
-    negative ELBO in nats per example,
-    `loss = reconstruction_loss + kl_loss` with `reconstruction_loss = -log p(x|z)` (summed
-    over data dimensions) and the closed-form `kl_loss = KL(q(z|x) || p(z))` (summed over
-    latent dimensions). `elbo = -loss` is logged too. The encoder's log-variance passes through
-    `keras_vae.objectives.bounded_log_variance`, so nothing overflows for extreme outputs.
+    A prior p(z), a posterior q(z|x) from the encoder and a likelihood p(x|z) from the decoder,
+    each a TensorFlow Probability distribution built by a swappable layer
+    (`keras_vae.distributions`), and an objective (`keras_vae.losses`) that says what is
+    minimized. The default is the VAE of the paper: p(z) = N(0, I),
+    q(z|x) = N(mu(x), diag sigma^2(x)), Bernoulli p(x|z), and the negative ELBO in nats per
+    example, `loss = reconstruction_loss + kl_loss`, reconstruction_loss = -log p(x|z) at
+    z = mu + sigma * eps, and the KL in closed form. The KL is `tfd.kl_divergence(q, p)` where
+    TFP registers a closed form for the pair and a Monte Carlo estimate on the same samples
+    otherwise; `kl_analytic` says which, fixed at construction (and in the export's metadata).
 
     Args:
-        encoder: `keras.Model`. Built network from `(batch, *input_shape)` to
-            `[z_mean, z_log_var]`, each `(batch, latent_dim)`.
+        encoder: `keras.Model`. Built network from `(batch, *input_shape)` to the posterior's
+            heads (`posterior.output_sizes(latent_dim)`; the diagonal posterior's are
+            `[z_mean, z_log_var]`, each `(batch, latent_dim)`).
         decoder: `keras.Model`. Built network from `(batch, latent_dim)` to the likelihood's
             parameters `(batch, *input_shape[:-1], channels * likelihood.num_params)`.
-        likelihood: str, dict or `keras_vae.Likelihood`. `"bernoulli"` (logits) or
-            `"gaussian"`. Defaults to `"bernoulli"`.
-        seed: int or None. Seed of the sampling layer's noise. Defaults to `None`.
+        likelihood: str, dict, `keras_vae.Likelihood` or a function returning a
+            `tfd.Distribution`. Defaults to `"bernoulli"`.
+        prior: str, dict, `keras_vae.distributions.Prior` or a function of no arguments
+            returning a `tfd.Distribution`. `"normal"`, `"mixture"` or `"vamp"`. Defaults to
+            `"normal"`.
+        posterior: str, dict or `keras_vae.distributions.Posterior`. `"diagonal"`, `"full"` or
+            `"iaf"`. Defaults to `"diagonal"`.
+        objective: str, dict or `keras_vae.losses.Objective`. `"elbo"` or `"iwae"`, or
+            `keras_vae.losses.ELBO(beta=..., free_bits=..., ...)`. Defaults to `"elbo"`.
+        seed: int or None. Seed of the sampling noise. Defaults to `None`.
         **kwargs: standard `keras.Model` arguments (`name`, ...).
 
     Example:
@@ -68,30 +76,44 @@ class VAE(keras.Model):
     vae.fit(x_train, epochs=10, batch_size=100, validation_data=x_val)
     reconstructions = vae.predict(x_val)
     images = vae.sample(16, seed=0)
+
+    iwae = keras_vae.VAE.from_architecture((28, 28, 1), 50, prior="vamp", posterior="iaf",
+                                           objective=keras_vae.losses.IWAE(k=5))
     ```
 
     References:
         Kingma, D. P. and Welling, M. Auto-Encoding Variational Bayes. ICLR 2014.
     """
 
-    metric_names = ("loss", "reconstruction_loss", "kl_loss", "elbo")
-
-    def __init__(self, encoder, decoder, likelihood="bernoulli", seed=None, **kwargs):
+    def __init__(self, encoder, decoder, likelihood="bernoulli", prior="normal",
+                 posterior="diagonal", objective="elbo", seed=None, **kwargs):
         super().__init__(**kwargs)
-        # Networks.
+        # Networks and distributions.
         self.data_shape = _built_network(encoder, "encoder")
         decoder_input = _built_network(decoder, "decoder")
         self.latent_dim = int(decoder_input[-1])
         self.likelihood = get_likelihood(likelihood)
+        self.posterior = get_posterior(posterior)
+        self.posterior.configure(self.latent_dim)
+        self.prior = get_prior(prior)
+        self.prior.configure(self.latent_dim, self.data_shape, self.likelihood.support)
+        self.objective = get_objective(objective)
         self._check_networks(encoder, decoder)
         self.encoder = encoder
         self.decoder = decoder
-        self.sampling = Sampling(seed=seed, name="sampling")
+        self.seed_generator = keras.random.SeedGenerator(seed)
         # Config.
         self.seed = seed
-        # Loss trackers, reset by Keras at each epoch through `metrics`.
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         self.built = True
+        self.kl_analytic, self.kl_factorizes = self._kl_forms()
+        self.objective.check(self)
+        # Loss trackers, reset by Keras at each epoch through `metrics`.
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in self.objective.metric_names}
+
+    @property
+    def metric_names(self):
+        return self.objective.metric_names
 
     @classmethod
     def from_architecture(
@@ -102,6 +124,9 @@ class VAE(keras.Model):
         hidden_units=None,
         activation="relu",
         likelihood="bernoulli",
+        prior="normal",
+        posterior="diagonal",
+        objective="elbo",
         seed=None,
         **kwargs,
     ):
@@ -114,12 +139,15 @@ class VAE(keras.Model):
             hidden_units: list of ints or None. Hidden widths (MLP) or filters (conv), from
                 the data side. Defaults to the builder's default (`[500]`, `[32, 64]`).
             activation: str. Hidden activation. Defaults to `"relu"`.
-            likelihood: str, dict or `keras_vae.Likelihood`. Defaults to `"bernoulli"`.
+            likelihood, prior, posterior, objective: as for `VAE`. The encoder gets the heads
+                the posterior asks for.
             seed: int or None. Seed of the sampling noise. Weight initialization follows
                 Keras' global seed (`keras.utils.set_random_seed`).
         """
         likelihood = get_likelihood(likelihood)
-        encoder = build_encoder(architecture, input_shape, latent_dim, hidden_units, activation)
+        posterior = get_posterior(posterior)
+        encoder = build_encoder(architecture, input_shape, latent_dim, hidden_units, activation,
+                                heads=posterior.output_sizes(latent_dim))
         decoder = build_decoder(
             architecture,
             input_shape,
@@ -128,15 +156,19 @@ class VAE(keras.Model):
             activation,
             num_params=likelihood.num_params,
         )
-        return cls(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)
+        return cls(encoder, decoder, likelihood=likelihood, prior=prior, posterior=posterior,
+                   objective=objective, seed=seed, **kwargs)
 
     def _check_networks(self, encoder, decoder):
+        heads = self.posterior.output_sizes(self.latent_dim)
         outputs = encoder.outputs
-        if len(outputs) != 2 or any(tuple(o.shape[1:]) != (self.latent_dim,) for o in outputs):
+        if len(outputs) != len(heads) or any(
+                tuple(o.shape[1:]) != (size,) for o, size in zip(outputs, heads.values())):
+            expected = ", ".join(f"{name} (batch, {size})" for name, size in heads.items())
             raise ValueError(
-                "Argument `encoder` must output [z_mean, z_log_var], each of shape "
-                f"(batch, {self.latent_dim}) to match the decoder's input. Received: outputs "
-                f"of shapes {[tuple(o.shape) for o in outputs]}"
+                f"Argument `encoder` must output [{expected}] for the {self.posterior.kind} "
+                f"posterior with latent_dim={self.latent_dim} (the decoder's input). "
+                f"Received: outputs of shapes {[tuple(o.shape) for o in outputs]}"
             )
         channels = self.data_shape[-1] * self.likelihood.num_params
         expected = (*self.data_shape[:-1], channels)
@@ -144,17 +176,49 @@ class VAE(keras.Model):
         if len(decoder.outputs) != 1 or received != expected:
             raise ValueError(
                 f"Argument `decoder` must output one tensor of shape (batch, *{expected}) for "
-                f"the {self.likelihood.name} likelihood ({self.likelihood.num_params} "
+                f"the {self.likelihood.kind} likelihood ({self.likelihood.num_params} "
                 f"parameter(s) per data dimension). Received: output shapes "
                 f"{[tuple(o.shape) for o in decoder.outputs]}"
             )
 
+    def _kl_forms(self):
+        """(analytic, factorizes): whether TFP has KL(q || p) in closed form for this pair, and
+        whether it splits per latent dimension (what free bits needs). Checks the prior's and
+        the posterior's event shapes on the way."""
+        x = tf.zeros((1, *self.data_shape))
+        params = self.encode(x)
+        q, p = self.posterior.distribution(params), self.prior_distribution()
+        for role, dist in (("posterior", q), ("prior", p)):
+            if tuple(dist.event_shape) != (self.latent_dim,):
+                raise ValueError(
+                    f"Argument `{role}` must give distributions with event shape "
+                    f"({self.latent_dim},) (the latent size). Received: event shape "
+                    f"{tuple(dist.event_shape)} from {dist!r}")
+        analytic = objectives.has_analytic_kl(q, p)
+        factorizes = self.posterior.kl_per_dimension(params, p) is not None
+        return analytic, factorizes
+
     # ----------------------------------------------------------------- the model's functions
 
     def encode(self, x, training=False):
-        """Returns `(z_mean, z_log_var)` of q(z|x)."""
-        z_mean, raw_log_var = self.encoder(x, training=training)
-        return z_mean, bounded_log_variance(raw_log_var)
+        """The posterior's parameters for images `x`: a tuple in `posterior.param_names` order
+        (`(z_mean, z_log_var)` for the diagonal posterior)."""
+        outputs = self.encoder(x, training=training)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        return tuple(self.posterior.params(outputs))
+
+    def posterior_distribution(self, x, training=False):
+        """q(z|x) as a TFP distribution, batched over the images `x`."""
+        return self.posterior.distribution(self.encode(x, training=training))
+
+    def prior_distribution(self):
+        """p(z) as a TFP distribution with event `(latent_dim,)`."""
+        return self.prior.distribution(self.posterior_distribution)
+
+    def latent_code(self, x, training=False):
+        """A deterministic latent vector per image: the posterior's mean (for a flow, its base
+        mean carried through the flow)."""
+        return self.posterior.mean(self.encode(x, training=training))
 
     def decoder_params(self, z, training=False):
         """Returns the likelihood's parameters for latent vectors `z`, in float32."""
@@ -165,52 +229,85 @@ class VAE(keras.Model):
         return self.likelihood.mean(self.decoder_params(z))
 
     def call(self, inputs, training=False):
-        """Deterministic reconstruction: the mean of p(x|z) at z = E_q[z] = z_mean."""
-        z_mean, _ = self.encode(inputs, training=training)
-        return self.likelihood.mean(self.decoder_params(z_mean, training=training))
+        """Deterministic reconstruction: the mean of p(x|z) at the latent code of `inputs`."""
+        return self.likelihood.mean(
+            self.decoder_params(self.latent_code(inputs, training=training), training=training))
 
     def sample(self, n, seed=None):
-        """Draws `n` latent vectors from the prior N(0, I) and returns their decoder means.
+        """Draws `n` latent vectors from the prior and returns their decoder means.
 
         The same int `seed` gives the same images, here and in an exported SavedModel.
         """
         if isinstance(n, int) and (isinstance(n, bool) or n < 1):
             raise ValueError(f"Argument `n` must be an int >= 1. Received: n={n!r}")
-        if isinstance(n, int):
-            shape = (n, self.latent_dim)
-        else:  # a scalar tensor, as in the exported `sample` signature
-            shape = ops.stack([ops.cast(n, "int32"), self.latent_dim])
-        return self.decode(standard_normal(shape, seed=seed))
+        return self.decode(self.prior.sample(n, seed=seed,
+                                             posterior_of=self.posterior_distribution))
 
-    def loss_terms(self, x, training=False, seed=None):
+    def log_likelihood(self, x, z, training=False, log_prob=None):
+        """log p(x|z) `(samples, batch)` for images `x` `(batch, ...)` and latent samples `z`
+        `(samples, batch, latent_dim)`; `log_prob` may replace `likelihood.log_prob`."""
+        log_prob = log_prob or self.likelihood.log_prob
+        params = self.decoder_params(ops.reshape(z, (-1, self.latent_dim)), training=training)
+        samples = z.shape[0] if z.shape[0] is not None else tf.shape(z)[0]
+        params = tf.reshape(params, [samples, -1, *params.shape[1:]])
+        # The likelihood broadcasts x (batch, ...) against params (samples, batch, ...).
+        return log_prob(params, x)
+
+    def sampled_terms(self, x, num_samples, seed=None, training=False, params=None,
+                      log_prob=None, fixed_samples=False):
+        """What every objective and estimate is made of, for `num_samples` draws z ~ q(z|x).
+
+        Args:
+            x: images `(batch, *data_shape)`.
+            num_samples: int. Draws per image.
+            seed: None (the model's generator), an int, or an integer scalar or `(2,)` tensor.
+            training: bool. Training mode of the networks.
+            params: list of tensors or None. The posterior's parameters, if not the encoder's
+                (the amortization gap refines them).
+            log_prob: callable or None. Replaces `likelihood.log_prob`.
+            fixed_samples: bool. Hold z fixed (no gradient through it) and take log q(z|x)
+                from the distribution: what the score-function estimator needs.
+
+        Returns:
+            dict: `params`, `q`, `p` (distributions), `z` `(samples, batch, latent_dim)`,
+            `log_q` and `log_px_z` `(samples, batch)`.
+        """
+        x = ops.cast(x, "float32")
+        params = list(params) if params is not None else list(self.encode(x, training=training))
+        seed = self.seed_generator if seed is None else seed
+        z, log_q = self.posterior.sample(params, num_samples, seed=seed)
+        q = self.posterior.distribution(params)
+        if fixed_samples:
+            z = tf.stop_gradient(z)
+            log_q = q.log_prob(z)
+        return {
+            "params": params,
+            "q": q,
+            "p": self.prior_distribution(),
+            "z": z,
+            "log_q": log_q,
+            "log_px_z": self.log_likelihood(x, z, training=training, log_prob=log_prob),
+        }
+
+    def loss_terms(self, x, training=False, seed=None, step=None):
         """The per-example loss terms, in nats: the one method every step reports from.
 
-        Subclasses change the objective here (weights, other priors, other bounds) and keep
-        the returned keys.
+        The objective (`keras_vae.losses`) computes them; a subclass may override this.
 
         Args:
             x: images `(batch, *data_shape)`.
             training: bool. Training mode of the networks.
-            seed: None (fresh noise from the sampling layer) or an int or integer scalar
+            seed: None (fresh noise from the model's generator) or an int or integer scalar
                 tensor (reproducible noise).
+            step: optimizer step, for objectives with a schedule (KL warm-up); None means the
+                schedule's end.
 
         Returns:
-            dict of `(batch,)` tensors: `reconstruction_loss` (-log p(x|z) at one sample
-            z ~ q(z|x)), `kl_loss` (KL(q(z|x) || p(z)), closed form), `loss` (what is
-            minimized) and `elbo`.
+            dict of `(batch,)` tensors named by `objective.metric_names`: `loss` (what is
+            minimized), `reconstruction_loss`, `kl_loss`, `elbo` (the true bound,
+            `-(reconstruction_loss + kl_loss)`) and the objective's own.
         """
-        x = ops.cast(x, "float32")
-        z_mean, z_log_var = self.encode(x, training=training)
-        z = self.sampling([z_mean, z_log_var], seed=seed)
-        params = self.decoder_params(z, training=training)
-        reconstruction = negative_log_likelihood(self.likelihood, params, x)
-        kl = kl_standard_normal(ops.cast(z_mean, "float32"), ops.cast(z_log_var, "float32"))
-        return {
-            "loss": reconstruction + kl,
-            "reconstruction_loss": reconstruction,
-            "kl_loss": kl,
-            "elbo": -(reconstruction + kl),
-        }
+        return self.objective(self, x, training=training, seed=seed, step=step)
 
     # ------------------------------------------------------------------------ Keras steps
 
@@ -250,7 +347,7 @@ class VAE(keras.Model):
     def train_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
-            terms = self.loss_terms(x, training=True)
+            terms = self.loss_terms(x, training=True, step=self.optimizer.iterations)
             loss = _weighted_mean(terms["loss"], sample_weight)
             if self.losses:
                 loss = loss + ops.sum(self.losses)
@@ -261,7 +358,7 @@ class VAE(keras.Model):
 
     def test_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        terms = self.loss_terms(x, training=False)
+        terms = self.loss_terms(x, training=False, step=self.optimizer.iterations)
         return self._update_trackers(terms, sample_weight)
 
     def predict_step(self, data):
@@ -319,8 +416,7 @@ class VAE(keras.Model):
             return {"reconstructions": self(images, training=False)}
 
         def encode(images):
-            z_mean, z_log_var = self.encode(images)
-            return {"z_mean": z_mean, "z_log_var": z_log_var}
+            return dict(zip(self.posterior.param_names, self.encode(images)))
 
         def decode(z):
             return {"images": self.decode(z)}
@@ -349,13 +445,18 @@ class VAE(keras.Model):
             "input_dtype": "float32",
             "latent_dim": self.latent_dim,
             "likelihood": keras.saving.serialize_keras_object(self.likelihood),
+            "prior": keras.saving.serialize_keras_object(self.prior),
+            "posterior": keras.saving.serialize_keras_object(self.posterior),
+            "objective": keras.saving.serialize_keras_object(self.objective),
+            "kl": "analytic (tfd.kl_divergence)" if self.kl_analytic else
+            "Monte Carlo (log q(z|x) - log p(z) at the objective's samples)",
             "preprocessing": f"images scaled to {self.likelihood.describe_support()} "
             f"(uint8 pixels divided by 255)" if high != float("inf") else "none required",
             "signatures": {
                 "serving_default": "images -> reconstructions (decoder mean at z = z_mean)",
-                "encode": "images -> z_mean, z_log_var of q(z|x)",
+                "encode": f"images -> {', '.join(self.posterior.param_names)} of q(z|x)",
                 "decode": "z -> images (decoder mean)",
-                "sample": "n (int32), seed (int32) -> images (decoder means of z ~ N(0, I))",
+                "sample": "n (int32), seed (int32) -> images (decoder means of z ~ p(z))",
                 "elbo": "images, seed (int32) -> elbo, reconstruction_loss, kl_loss "
                 "(nats per example, one z ~ q(z|x) drawn with seed)",
             },
@@ -370,6 +471,9 @@ class VAE(keras.Model):
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
             "likelihood": keras.saving.serialize_keras_object(self.likelihood),
+            "prior": keras.saving.serialize_keras_object(self.prior),
+            "posterior": keras.saving.serialize_keras_object(self.posterior),
+            "objective": keras.saving.serialize_keras_object(self.objective),
             "seed": self.seed,
         }
 
@@ -379,6 +483,10 @@ class VAE(keras.Model):
         for key in ("encoder", "decoder"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         config["likelihood"] = get_likelihood(config["likelihood"])
+        for key, get in (("prior", get_prior), ("posterior", get_posterior),
+                         ("objective", get_objective)):
+            if key in config:
+                config[key] = get(config[key])
         return cls(**config)
 
 

@@ -23,11 +23,12 @@ def _builders(architecture):
     return ARCHITECTURES[architecture]
 
 
-def build_encoder(architecture, input_shape, latent_dim, hidden_units=None, activation="relu"):
+def build_encoder(architecture, input_shape, latent_dim, hidden_units=None, activation="relu",
+                  heads=None):
     """Builds the encoder of `architecture` ("mlp" or "conv"); see `mlp_encoder`."""
     encoder, _ = _builders(architecture)
     kwargs = {} if hidden_units is None else {"hidden_units": hidden_units}
-    return encoder(input_shape, latent_dim, activation=activation, **kwargs)
+    return encoder(input_shape, latent_dim, activation=activation, heads=heads, **kwargs)
 
 
 def build_decoder(

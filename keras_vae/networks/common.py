@@ -47,8 +47,9 @@ def check_num_params(num_params):
     return num_params
 
 
-def gaussian_encoder_model(inputs, features, latent_dim, name):
-    """Closes an encoder: two linear heads on `features`, for z_mean and z_log_var."""
-    z_mean = keras.layers.Dense(latent_dim, name="z_mean")(features)
-    z_log_var = keras.layers.Dense(latent_dim, name="z_log_var")(features)
-    return keras.Model(inputs, [z_mean, z_log_var], name=name)
+def encoder_model(inputs, features, latent_dim, name, heads=None):
+    """Closes an encoder: one linear head on `features` per entry of `heads` (`{name: size}`),
+    by default z_mean and z_log_var of size `latent_dim`."""
+    heads = heads or {"z_mean": latent_dim, "z_log_var": latent_dim}
+    outputs = [keras.layers.Dense(size, name=head)(features) for head, size in heads.items()]
+    return keras.Model(inputs, outputs, name=name)

@@ -5,7 +5,7 @@ import math
 import keras
 
 from keras_vae.networks.common import (
-    gaussian_encoder_model,
+    encoder_model,
     check_hidden_units,
     check_latent_dim,
     check_num_params,
@@ -14,7 +14,8 @@ from keras_vae.networks.common import (
 
 
 def conv_encoder(
-    input_shape, latent_dim, hidden_units=(32, 64), activation="relu", name="encoder"
+    input_shape, latent_dim, hidden_units=(32, 64), activation="relu", name="encoder",
+    heads=None,
 ):
     """A convolutional encoder: 3x3 convolutions of stride 2, then two linear heads.
 
@@ -25,9 +26,12 @@ def conv_encoder(
             halves the height and width, rounding up). Defaults to `(32, 64)`.
         activation: str. Keras activation of the convolutions. Defaults to `"relu"`.
         name: str. Name of the model.
+        heads: dict or None. `{name: size}` of the linear output heads, in order (what the
+            posterior asks for: `posterior.output_sizes(latent_dim)`). Defaults to
+            `{"z_mean": latent_dim, "z_log_var": latent_dim}`.
 
     Returns:
-        A functional `keras.Model` from `input_shape` to `[z_mean, z_log_var]`.
+        A functional `keras.Model` from `input_shape` to one tensor per head.
     """
     input_shape = check_shape("input_shape", input_shape, rank=3)
     latent_dim = check_latent_dim(latent_dim)
@@ -39,7 +43,7 @@ def conv_encoder(
             filters, 3, strides=2, padding="same", activation=activation, name=f"conv_{i}"
         )(h)
     h = keras.layers.Flatten()(h)
-    return gaussian_encoder_model(inputs, h, latent_dim, name)
+    return encoder_model(inputs, h, latent_dim, name, heads)
 
 
 def conv_decoder(

@@ -5,7 +5,7 @@ import math
 import keras
 
 from keras_vae.networks.common import (
-    gaussian_encoder_model,
+    encoder_model,
     check_hidden_units,
     check_latent_dim,
     check_num_params,
@@ -13,7 +13,8 @@ from keras_vae.networks.common import (
 )
 
 
-def mlp_encoder(input_shape, latent_dim, hidden_units=(500,), activation="relu", name="encoder"):
+def mlp_encoder(input_shape, latent_dim, hidden_units=(500,), activation="relu", name="encoder",
+                heads=None):
     """A multilayer perceptron encoder: flatten, dense layers, two linear heads.
 
     Args:
@@ -22,9 +23,12 @@ def mlp_encoder(input_shape, latent_dim, hidden_units=(500,), activation="relu",
         hidden_units: int or list of ints. Widths of the hidden layers. Defaults to `(500,)`.
         activation: str. Keras activation of the hidden layers. Defaults to `"relu"`.
         name: str. Name of the model.
+        heads: dict or None. `{name: size}` of the linear output heads, in order (what the
+            posterior asks for: `posterior.output_sizes(latent_dim)`). Defaults to
+            `{"z_mean": latent_dim, "z_log_var": latent_dim}`.
 
     Returns:
-        A functional `keras.Model` from `input_shape` to `[z_mean, z_log_var]`.
+        A functional `keras.Model` from `input_shape` to one tensor per head.
     """
     input_shape = check_shape("input_shape", input_shape)
     latent_dim = check_latent_dim(latent_dim)
@@ -33,7 +37,7 @@ def mlp_encoder(input_shape, latent_dim, hidden_units=(500,), activation="relu",
     h = keras.layers.Flatten()(inputs)
     for i, units in enumerate(hidden_units):
         h = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")(h)
-    return gaussian_encoder_model(inputs, h, latent_dim, name)
+    return encoder_model(inputs, h, latent_dim, name, heads)
 
 
 def mlp_decoder(

@@ -1,0 +1,203 @@
+"""Training objectives as serializable objects: what is minimized, and the metrics it names.
+
+An objective is called with the model and a batch and returns per-example tensors: `loss`
+(what the optimizer minimizes) and the terms it reports. `elbo` is always the true (beta = 1)
+bound, `elbo == -(reconstruction_loss + kl_loss)`. The formulas live in
+`keras_vae.objectives`; an objective only chooses and weighs them.
+"""
+
+import keras
+from keras import ops
+
+from keras_vae import objectives
+
+GRADIENT_ESTIMATORS = ("reparameterization", "score_function")
+
+
+def _check_number(name, value, low, integer=False):
+    kind = int if integer else (int, float)
+    if not isinstance(value, kind) or isinstance(value, bool) or value < low:
+        what = "an int" if integer else "a number"
+        raise ValueError(f"Argument `{name}` must be {what} >= {low}. Received: {name}={value!r}")
+    return value
+
+
+class Objective:
+    """Base class: `__call__(model, x, training, seed, step)` returns a dict of `(batch,)`
+    tensors with the keys `metric_names`, `loss` among them."""
+
+    kind = "objective"
+    metric_names = ("loss", "reconstruction_loss", "kl_loss", "elbo")
+
+    def check(self, model):
+        """Raises `ValueError` if this objective cannot train `model` (called at construction)."""
+
+    def describe(self):
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return self.describe()
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class ELBO(Objective):
+    """The evidence lower bound, with the usual knobs against posterior collapse.
+
+    #### Mathematical details
+
+    loss = -E_q[log p(x|z)] + w(t) * beta * KL, with E_q[.] averaged over `mc_samples` draws
+    z ~ q(z|x), KL analytic where TFP has a closed form (else Monte Carlo on the same draws),
+    w(t) = min(1, t / kl_warmup_steps) a linear warm-up over optimizer steps t, and with
+    `free_bits` > 0 each latent dimension's batch-mean KL counted as at least `free_bits` nats
+    (`objectives.free_bits_kl`). beta = 1, no warm-up, no free bits is the plain ELBO
+    (Kingma & Welling 2014); beta != 1 is the beta-VAE (Higgins et al. 2017).
+
+    With `gradient="score_function"` the loss has the same value but its gradient with respect
+    to the encoder is the score-function (REINFORCE) estimator, f(z) grad log q(z|x) at samples
+    held fixed, instead of the reparameterization (pathwise) gradient: unbiased too, and far
+    noisier (`scripts/gradient_variance.py`).
+
+    Args:
+        beta: float >= 0. Weight of the KL term. Defaults to 1.
+        free_bits: float >= 0. Floor of each dimension's KL, nats. Defaults to 0 (none).
+        kl_warmup_steps: int >= 0. Optimizer steps of the linear KL warm-up. Defaults to 0.
+        mc_samples: int >= 1. Samples of z per example. Defaults to 1.
+        gradient: str. `"reparameterization"` or `"score_function"`. Defaults to
+            `"reparameterization"`.
+
+    References:
+        Kingma, D. P. and Welling, M. Auto-Encoding Variational Bayes. ICLR 2014.
+        Higgins, I. et al. beta-VAE. ICLR 2017.
+        Bowman, S. R. et al. Generating sentences from a continuous space. CoNLL 2016.
+        Kingma, D. P. et al. Improved variational inference with inverse autoregressive flow.
+        NeurIPS 2016 (free bits).
+    """
+
+    kind = "elbo"
+
+    def __init__(self, beta=1.0, free_bits=0.0, kl_warmup_steps=0, mc_samples=1,
+                 gradient="reparameterization"):
+        self.beta = float(_check_number("beta", beta, 0))
+        self.free_bits = float(_check_number("free_bits", free_bits, 0))
+        self.kl_warmup_steps = _check_number("kl_warmup_steps", kl_warmup_steps, 0, integer=True)
+        self.mc_samples = _check_number("mc_samples", mc_samples, 1, integer=True)
+        if gradient not in GRADIENT_ESTIMATORS:
+            raise ValueError(f"Argument `gradient` must be one of {GRADIENT_ESTIMATORS}. "
+                             f"Received: gradient={gradient!r}")
+        self.gradient = gradient
+        if self.kl_warmup_steps:
+            self.metric_names = (*Objective.metric_names, "kl_weight")
+
+    def check(self, model):
+        if self.free_bits and not model.kl_factorizes:
+            raise ValueError(
+                "Argument `free_bits` needs a KL that splits per latent dimension in closed "
+                "form (the diagonal posterior with the standard normal prior). Received: "
+                f"free_bits={self.free_bits} with posterior {model.posterior.kind!r} and prior "
+                f"{model.prior.kind!r}")
+
+    def __call__(self, model, x, training=False, seed=None, step=None):
+        score_function = self.gradient == "score_function"
+        s = model.sampled_terms(x, self.mc_samples, seed=seed, training=training,
+                                fixed_samples=score_function)
+        reconstruction = -ops.mean(s["log_px_z"], axis=0)
+        kl = objectives.kl_divergence(s["q"], s["p"], s["z"], s["log_q"], model.kl_analytic)
+        kl_in_loss = kl
+        if self.free_bits:
+            per_dim = model.posterior.kl_per_dimension(s["params"], s["p"])
+            kl_in_loss = objectives.free_bits_kl(per_dim, self.free_bits)
+        weight = self.beta * objectives.linear_warmup(
+            step if step is not None else self.kl_warmup_steps, self.kl_warmup_steps)
+        loss = reconstruction + weight * kl_in_loss
+        if score_function:
+            f = -s["log_px_z"]
+            if not model.kl_analytic:
+                f = f + weight * (s["log_q"] - s["p"].log_prob(s["z"]))
+            loss = loss + ops.mean(objectives.score_function_surrogate(f, s["log_q"]), axis=0)
+        terms = {
+            "loss": loss,
+            "reconstruction_loss": reconstruction,
+            "kl_loss": kl,
+            "elbo": -(reconstruction + kl),
+        }
+        if self.kl_warmup_steps:
+            terms["kl_weight"] = ops.broadcast_to(ops.cast(weight, loss.dtype), ops.shape(loss))
+        return terms
+
+    def get_config(self):
+        return {"beta": self.beta, "free_bits": self.free_bits,
+                "kl_warmup_steps": self.kl_warmup_steps, "mc_samples": self.mc_samples,
+                "gradient": self.gradient}
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class IWAE(Objective):
+    """The importance-weighted bound with `k` samples (Burda et al. 2015).
+
+    #### Mathematical details
+
+    loss = -L_k, L_k = log (1/k sum_i w_i), w_i = p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x)
+    (`objectives.importance_weighted_bound`). L_1 is the ELBO in expectation and L_k grows with
+    k. Reported besides: `iwae_bound` (L_k), and on the same k samples `reconstruction_loss`
+    (-E_q log p(x|z)), `kl_loss` and `elbo`.
+
+    Args:
+        k: int >= 1. Importance samples per example. Defaults to 5.
+
+    References:
+        Burda, Y., Grosse, R. and Salakhutdinov, R. Importance Weighted Autoencoders. ICLR 2016.
+    """
+
+    kind = "iwae"
+    metric_names = (*Objective.metric_names, "iwae_bound")
+
+    def __init__(self, k=5):
+        self.k = _check_number("k", k, 1, integer=True)
+
+    def __call__(self, model, x, training=False, seed=None, step=None):
+        s = model.sampled_terms(x, self.k, seed=seed, training=training)
+        log_w = objectives.log_weights(s["log_px_z"], s["p"].log_prob(s["z"]), s["log_q"])
+        bound = objectives.importance_weighted_bound(log_w)
+        reconstruction = -ops.mean(s["log_px_z"], axis=0)
+        kl = objectives.kl_divergence(s["q"], s["p"], s["z"], s["log_q"], model.kl_analytic)
+        return {
+            "loss": -bound,
+            "reconstruction_loss": reconstruction,
+            "kl_loss": kl,
+            "elbo": -(reconstruction + kl),
+            "iwae_bound": bound,
+        }
+
+    def get_config(self):
+        return {"k": self.k}
+
+
+_BY_NAME = {"elbo": ELBO, "iwae": IWAE}
+
+
+def available_objectives() -> list:
+    return sorted(_BY_NAME)
+
+
+def get_objective(identifier) -> Objective:
+    """Returns an `Objective` from a name (`"elbo"`, `"iwae"`), a serialized config or an
+    instance."""
+    if isinstance(identifier, Objective):
+        return identifier
+    if isinstance(identifier, str):
+        if identifier.lower() not in _BY_NAME:
+            raise ValueError(f"Argument `objective` must be one of {available_objectives()} "
+                             f"or a keras_vae.losses.Objective. Received: objective={identifier!r}")
+        return _BY_NAME[identifier.lower()]()
+    if isinstance(identifier, dict):
+        return keras.saving.deserialize_keras_object(identifier)
+    raise TypeError("Argument `objective` must be a name, a config dict or a "
+                    f"keras_vae.losses.Objective. Received: objective={identifier!r} of type "
+                    f"{type(identifier).__name__}")
