@@ -22,12 +22,14 @@ def binary_images(n=64, shape=SHAPE, seed=0):
 
 
 def small_vae(likelihood="bernoulli", architecture="mlp", shape=SHAPE, latent_dim=3, seed=1,
-              compile=True, **compile_kwargs):
+              compile=True, prior="normal", posterior="diagonal", objective="elbo",
+              **compile_kwargs):
     units = [16] if architecture == "mlp" else [4, 8]
     keras.utils.set_random_seed(seed)
     model = keras_vae.VAE.from_architecture(
         shape, latent_dim, architecture=architecture, hidden_units=units,
-        likelihood=likelihood, seed=seed,
+        likelihood=likelihood, prior=prior, posterior=posterior, objective=objective,
+        seed=seed,
     )
     if compile:
         # Keras' plain settings keep the unit tests quick; the package's faster defaults

@@ -50,7 +50,7 @@ def test_likelihoods_stay_finite_for_extreme_parameters_and_binary_images():
     params = np.array([[[[-1e4], [1e4]], [[0.0], [88.0]]]], "float32")
     for x in (np.zeros_like(params), np.ones_like(params)):
         assert np.isfinite(Bernoulli().distribution(params).log_prob(x)).all()
-        gaussian = Gaussian()(np.concatenate([params, -params], -1))
+        gaussian = Gaussian().distribution(np.concatenate([params, -params], -1))
         assert np.isfinite(gaussian.log_prob(x)).all()
 
 

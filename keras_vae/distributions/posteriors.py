@@ -267,17 +267,18 @@ class InverseAutoregressiveFlow(Posterior):
         """The flow as one TFP bijector, conditioned on `context` `(batch, context_units)`."""
         bijectors = []
         for t, (hidden, project, out) in enumerate(self.steps):
-            def shift_and_log_scale(z, hidden=hidden, project=project, out=out):
+            def gated_step(z, hidden=hidden, project=project, out=out):
                 h = ops.elu(hidden(z) + project(context))
                 m, s = ops.split(out(h), 2, axis=-1)
-                log_gate = -ops.softplus(-(s + 1.5))  # log sigmoid(s + 1.5)
-                # Invert(MAF) maps z to (z - shift) * exp(-log_scale): with these values that
-                # is gate * z + (1 - gate) * m, since (1 - gate) / gate = exp(-(s + 1.5)).
-                return -m * ops.exp(-(s + 1.5)), -log_gate
+                log_gate = -ops.softplus(-(s + 1.5))  # log sigmoid(s + 1.5), never -inf
+                gate = ops.exp(log_gate)
+                # MAF's inverse is this bijector's inverse, so Invert(MAF) samples with
+                # z -> gate * z + (1 - gate) * m, computed as written (stable for any s).
+                return tfb.Invert(tfb.Chain([tfb.Shift((1.0 - gate) * m),
+                                             tfb.Scale(log_scale=log_gate)]))
 
             bijectors.append(tfb.Invert(tfb.MaskedAutoregressiveFlow(
-                shift_and_log_scale_fn=shift_and_log_scale, unroll_loop=True,
-                name=f"iaf_{t}")))
+                bijector_fn=gated_step, unroll_loop=True, name=f"iaf_{t}")))
             if t < self.flow_steps - 1:
                 bijectors.append(tfb.Permute(np.arange(self.latent_dim)[::-1].copy()))
         return tfb.Chain(bijectors[::-1])  # Chain applies its last bijector first
