@@ -126,10 +126,27 @@ def check_config(config: TrainConfig) -> None:
 def model_parts(config: TrainConfig, steps_per_epoch: int) -> dict:
     """The prior, posterior and objective objects that `config` names, as `VAE` arguments.
 
-    Raises `ValueError` for a setting that does not apply (`k` without the IWAE objective is
-    ignored only at its default).
+    Raises `ValueError` for a setting that does not apply to the chosen parts (`--k` with the
+    ELBO, `--flow-steps` without the IAF, ...) rather than ignore it.
     """
+    defaults = TrainConfig()
+
+    def refuse_unless(applies, names, where):
+        changed = {n: getattr(config, n) for n in names if getattr(config, n) != getattr(
+            defaults, n)}
+        if changed and not applies:
+            raise ValueError(f"Argument(s) {sorted(changed)} apply to {where} only. Received: "
+                             f"{changed} with prior={config.prior!r}, posterior="
+                             f"{config.posterior!r}, objective={config.objective!r}")
+
     prior = get_prior(config.prior)
+    posterior = get_posterior(config.posterior)
+    objective = get_objective(config.objective)
+    refuse_unless(isinstance(posterior, InverseAutoregressiveFlow), ["flow_steps"],
+                  "the iaf posterior")
+    refuse_unless(isinstance(objective, IWAE), ["k"], "the iwae objective")
+    refuse_unless(isinstance(objective, ELBO),
+                  ["mc_samples", "beta", "kl_warmup_epochs", "free_bits"], "the elbo objective")
     if config.prior_components is not None:
         if not isinstance(prior, (GaussianMixture, VampPrior)):
             raise ValueError(
@@ -137,18 +154,10 @@ def model_parts(config: TrainConfig, steps_per_epoch: int) -> dict:
                 f"Received: prior_components={config.prior_components!r} with "
                 f"prior={config.prior!r}")
         prior = type(prior)(components=config.prior_components)
-    posterior = get_posterior(config.posterior)
     if isinstance(posterior, InverseAutoregressiveFlow):
         posterior = InverseAutoregressiveFlow(flow_steps=config.flow_steps)
-    objective = get_objective(config.objective)
     if isinstance(objective, IWAE):
         objective = IWAE(k=config.k)
-        elbo_settings = {"mc_samples": 1, "beta": 1.0, "kl_warmup_epochs": 0, "free_bits": 0.0}
-        changed = {key: getattr(config, key) for key, default in elbo_settings.items()
-                   if getattr(config, key) != default}
-        if changed:
-            raise ValueError(f"Arguments {sorted(changed)} apply to the elbo objective only. "
-                             f"Received: {changed} with objective='iwae'")
     else:
         if not isinstance(config.kl_warmup_epochs, int) or config.kl_warmup_epochs < 0:
             raise ValueError("Argument `kl_warmup_epochs` must be an int >= 0. Received: "

@@ -70,6 +70,17 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         (["--dataset", "no_such_set"], r"`dataset`.*no_such_set"),
         (["--dataset", "mnist", "--data-dir", "/no/such/dir"], r"`data_dir`.*does not exist"),
         (["--batch-size", "0"], r"`batch_size`"),
+        (["--prior", "laplace"], r"`prior` must be one of \['mixture', 'normal', 'vamp'\]"),
+        (["--posterior", "flow"], r"`posterior` must be one of \['diagonal', 'full', 'iaf'\]"),
+        (["--objective", "vr"], r"`objective` must be one of \['elbo', 'iwae'\]"),
+        (["--beta", "-1"], r"`beta` must be a number >= 0. Received: beta=-1"),
+        (["--free-bits", "-0.5"], r"`free_bits` must be a number >= 0"),
+        (["--objective", "iwae", "--k", "0"], r"`k` must be an int >= 1. Received: k=0"),
+        (["--k", "3"], r"\['k'\] apply to the iwae objective only"),
+        (["--flow-steps", "3"], r"\['flow_steps'\] apply to the iaf posterior only"),
+        (["--objective", "iwae", "--beta", "2"], r"\['beta'\] apply to the elbo objective"),
+        (["--prior-components", "4"], r"`prior_components` applies to the mixture and vamp"),
+        (["--posterior", "full", "--free-bits", "1"], r"`free_bits` needs a KL that splits"),
     ],
 )
 def test_bad_settings_fail_before_training(tmp_path, argv, match):
@@ -77,6 +88,28 @@ def test_bad_settings_fail_before_training(tmp_path, argv, match):
     with pytest.raises(ValueError, match=match):
         train.main(argv + ["--output-dir", str(out), "--verbose", "0"])
     assert not (out / "model.keras").exists()
+
+
+def test_distribution_and_objective_flags_reach_the_saved_model(tmp_path):
+    run_dir = train.main(["--epochs", "1", "--prior", "vamp", "--prior-components", "3",
+                          "--posterior", "iaf", "--flow-steps", "1", "--objective", "iwae",
+                          "--k", "2", "--eval-k", "5", "--amortization-images", "4",
+                          "--output-dir", str(tmp_path / "a"), "--verbose", "0"])
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    assert model.prior.components == 3 and model.posterior.flow_steps == 1
+    assert model.objective.k == 2 and "iwae_bound" in read_history(run_dir)
+    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    assert metrics["prior"] == "vamp" and metrics["kl"] == "monte_carlo"
+    run_dir = train.main(["--epochs", "2", "--beta", "0.5", "--kl-warmup-epochs", "1",
+                          "--free-bits", "0.1", "--mc-samples", "2", "--likelihood",
+                          "continuous_bernoulli", "--output-dir", str(tmp_path / "b"),
+                          "--verbose", "0"])
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    assert model.objective.get_config() == {"beta": 0.5, "free_bits": 0.1,
+                                            "kl_warmup_steps": 17, "mc_samples": 2,
+                                            "gradient": "reparameterization"}
+    assert json.load(open(os.path.join(run_dir, "metrics.json")))["binarized"] is False
+    assert read_history(run_dir)["kl_weight"][1] == pytest.approx(0.5)  # beta, warm-up over
 
 
 def test_unknown_config_keys_and_used_output_dirs_are_rejected(tmp_path):

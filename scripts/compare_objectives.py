@@ -1,0 +1,120 @@
+#!/usr/bin/env python
+"""Train the IWAE-paper architecture with each prior, posterior, likelihood and objective on the
+same data and budget, and write one table of held-out figures.
+
+    python scripts/compare_objectives.py --data-dir ../shared/data/mnist --epochs 100 --eval-k 5000
+    python scripts/compare_objectives.py --rows baseline iwae5 --epochs 2   # a subset
+
+Each row is a `scripts/train.py` run (784-200-200-50 tanh MLP, batch 100, the trainer's
+default learning-rate schedule) in `<runs-dir>/<row>/`; a row whose `metrics.json` exists is
+read back instead of retrained, so a killed comparison continues where it stopped. The table
+(markdown) is rewritten after every row.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from keras_vae.training import TrainConfig, train  # noqa: E402
+
+ARCHITECTURE = {"architecture": "mlp", "hidden_units": [200, 200], "activation": "tanh",
+                "latent_dim": 50}
+
+
+def rows(epochs):
+    """`{row name: (TrainConfig overrides, description)}`."""
+    return {
+        "baseline": ({}, "VAE: N(0, I) prior, diagonal posterior, Bernoulli, ELBO"),
+        "iwae5": ({"objective": "iwae", "k": 5}, "IWAE bound, K = 5"),
+        "iwae50": ({"objective": "iwae", "k": 50}, "IWAE bound, K = 50"),
+        "beta0.5": ({"beta": 0.5}, "beta = 0.5"),
+        "beta2": ({"beta": 2.0}, "beta = 2"),
+        "warmup": ({"kl_warmup_epochs": max(1, epochs // 3)},
+                   f"KL warm-up over {max(1, epochs // 3)} epochs"),
+        "free_bits": ({"free_bits": 0.25}, "free bits, 0.25 nats per dimension"),
+        "mixture": ({"prior": "mixture", "prior_components": 10}, "mixture prior, 10 Gaussians"),
+        "vamp": ({"prior": "vamp", "prior_components": 500}, "VampPrior, 500 pseudo-inputs"),
+        "full": ({"posterior": "full"}, "full-covariance posterior"),
+        "iaf": ({"posterior": "iaf", "flow_steps": 2}, "IAF posterior, 2 steps"),
+        "gaussian": ({"likelihood": "gaussian_global", "binarize": False},
+                     "Gaussian, one learned scale, grey levels (not binarized)"),
+        "continuous_bernoulli": ({"likelihood": "continuous_bernoulli", "binarize": False},
+                                 "continuous Bernoulli, grey levels (not binarized)"),
+    }
+
+
+def write_table(path, results, settings):
+    lines = [
+        "| row | what changes | held-out ELBO | log-likelihood (K = {k}) | active units | "
+        "train time |".format(k=settings["eval_k"]),
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, (description, metrics, seconds) in results.items():
+        lines.append(
+            f"| {name} | {description} | {metrics['elbo']:.2f} | "
+            f"{metrics['log_likelihood']:.2f} ± {metrics['log_likelihood_stderr']:.2f} | "
+            f"{metrics['active_units']}/{metrics['latent_dim']} | "
+            f"{'' if seconds is None else f'{seconds / 60:.1f} min'} |")
+    text = (f"<!-- written by scripts/compare_objectives.py with {json.dumps(settings)} -->\n"
+            + "\n".join(lines) + "\n")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)  # a kill never leaves half a table
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=os.path.join("..", "shared", "data", "mnist"))
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--eval-k", type=int, default=5000)
+    parser.add_argument("--rows", nargs="+", help="names of the rows to run (default all)")
+    parser.add_argument("--runs-dir", default=os.path.join("runs", "compare"))
+    parser.add_argument("--output", default=os.path.join("docs", "objectives_table.md"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    table = rows(args.epochs)
+    names = args.rows or list(table)
+    unknown = sorted(set(names) - set(table))
+    if unknown:
+        parser.error(f"argument --rows: unknown row(s) {unknown}; choose from {list(table)}")
+    settings = {"epochs": args.epochs, "eval_k": args.eval_k, "seed": args.seed,
+                "data_dir": args.data_dir, **ARCHITECTURE}
+    results = {}
+    for index, name in enumerate(names):
+        overrides, description = table[name]
+        run_dir = os.path.join(args.runs_dir, name)
+        metrics_path = os.path.join(run_dir, "metrics.json")
+        seconds = None
+        if not os.path.isfile(metrics_path):
+            if os.path.isdir(run_dir):  # an unfinished run: start it again
+                import shutil
+
+                shutil.rmtree(run_dir)
+            print(f"[{index + 1}/{len(names)}] {name}: {description}", flush=True)
+            config = TrainConfig(dataset="mnist", data_dir=args.data_dir, epochs=args.epochs,
+                                 eval_k=args.eval_k, amortization_images=0, seed=args.seed,
+                                 output_dir=run_dir, **ARCHITECTURE, **overrides)
+            start = time.perf_counter()
+            train(config, verbose=2)
+            seconds = time.perf_counter() - start
+            with open(os.path.join(run_dir, "train_seconds.txt"), "w") as f:
+                f.write(f"{seconds:.1f}\n")
+        elif os.path.isfile(os.path.join(run_dir, "train_seconds.txt")):
+            with open(os.path.join(run_dir, "train_seconds.txt")) as f:
+                seconds = float(f.read())
+        with open(metrics_path) as f:
+            metrics = json.load(f)
+        results[name] = (description, metrics, seconds)
+        write_table(args.output, results, settings)
+        print(f"{name}: ELBO {metrics['elbo']:.2f}, log p(x) {metrics['log_likelihood']:.2f}, "
+              f"active units {metrics['active_units']}", flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    main()
