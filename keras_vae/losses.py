@@ -10,6 +10,7 @@ import keras
 from keras import ops
 
 from keras_vae import objectives
+from keras_vae.registry import resolve
 
 GRADIENT_ESTIMATORS = ("reparameterization", "score_function")
 
@@ -189,15 +190,4 @@ def available_objectives() -> list:
 def get_objective(identifier) -> Objective:
     """Returns an `Objective` from a name (`"elbo"`, `"iwae"`), a serialized config or an
     instance."""
-    if isinstance(identifier, Objective):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier.lower() not in _BY_NAME:
-            raise ValueError(f"Argument `objective` must be one of {available_objectives()} "
-                             f"or a keras_vae.losses.Objective. Received: objective={identifier!r}")
-        return _BY_NAME[identifier.lower()]()
-    if isinstance(identifier, dict):
-        return keras.saving.deserialize_keras_object(identifier)
-    raise TypeError("Argument `objective` must be a name, a config dict or a "
-                    f"keras_vae.losses.Objective. Received: objective={identifier!r} of type "
-                    f"{type(identifier).__name__}")
+    return resolve(identifier, "objective", _BY_NAME, Objective, "keras_vae.losses.Objective")

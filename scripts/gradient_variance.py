@@ -16,7 +16,6 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 from keras_vae import data  # noqa: E402
 from keras_vae.evaluation.gradients import gradient_statistics  # noqa: E402

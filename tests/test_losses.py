@@ -15,7 +15,7 @@ import tensorflow_probability as tfp
 import keras_vae
 from keras_vae import distributions, evaluation
 from keras_vae.losses import ELBO, IWAE
-from tests.helpers import SHAPE, binary_images, small_vae
+from tests.helpers import binary_images, small_vae
 from tests.test_evaluation import SIGMA, ppca_vae
 
 tfd = tfp.distributions

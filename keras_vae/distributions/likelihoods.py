@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
+from keras_vae.registry import resolve
 
 tfd = tfp.distributions
 
@@ -347,24 +348,8 @@ def get_likelihood(identifier) -> Likelihood:
             scale 0.1), a dict from `keras.saving.serialize_keras_object`, a `Likelihood`, or
             a callable from decoder outputs to a `tfd.Distribution` (see `CallableLikelihood`).
     """
-    if isinstance(identifier, Likelihood):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier.lower() not in _BY_NAME:
-            raise ValueError(
-                f"Argument `likelihood` must be one of {sorted(_BY_NAME)} or a "
-                f"keras_vae.Likelihood. Received: likelihood={identifier!r}"
-            )
-        return _BY_NAME[identifier.lower()]()
-    if isinstance(identifier, dict):
-        return keras.saving.deserialize_keras_object(identifier)
-    if callable(identifier):
-        return CallableLikelihood(identifier)
-    raise TypeError(
-        f"Argument `likelihood` must be a name, a config dict, a keras_vae.Likelihood or a "
-        f"function returning a tfd.Distribution. Received: likelihood={identifier!r} of type "
-        f"{type(identifier).__name__}"
-    )
+    return resolve(identifier, "likelihood", _BY_NAME, Likelihood, "keras_vae.Likelihood",
+                   wrap_callable=CallableLikelihood)
 
 
 def available_likelihoods() -> list:

@@ -17,6 +17,7 @@ from keras import ops
 
 from keras_vae.layers.sampling import seed_pair, standard_normal
 from keras_vae.objectives import bounded_log_variance, kl_diagonal_gaussians
+from keras_vae.registry import resolve
 
 tfd = tfp.distributions
 tfb = tfp.bijectors
@@ -352,19 +353,5 @@ def available_posteriors() -> list:
 def get_posterior(identifier) -> Posterior:
     """Returns a `Posterior` from a name (`available_posteriors()`), a serialized config or an
     instance."""
-    if isinstance(identifier, Posterior):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier.lower() not in _BY_NAME:
-            raise ValueError(
-                f"Argument `posterior` must be one of {available_posteriors()} or a "
-                f"keras_vae.distributions.Posterior. Received: posterior={identifier!r}"
-            )
-        return _BY_NAME[identifier.lower()]()
-    if isinstance(identifier, dict):
-        return keras.saving.deserialize_keras_object(identifier)
-    raise TypeError(
-        "Argument `posterior` must be a name, a config dict or a "
-        f"keras_vae.distributions.Posterior. Received: posterior={identifier!r} of type "
-        f"{type(identifier).__name__}"
-    )
+    return resolve(identifier, "posterior", _BY_NAME, Posterior,
+                   "keras_vae.distributions.Posterior")

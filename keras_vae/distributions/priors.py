@@ -13,6 +13,7 @@ import tensorflow_probability as tfp
 from keras import ops
 
 from keras_vae.layers.sampling import seed_pair, standard_normal
+from keras_vae.registry import resolve
 
 tfd = tfp.distributions
 
@@ -65,16 +66,23 @@ class StandardNormal(Prior):
         return standard_normal(shape, seed=seed)
 
 
-def _check_components(components):
-    if not isinstance(components, int) or isinstance(components, bool) or components < 1:
-        raise ValueError(
-            f"Argument `components` must be an int >= 1. Received: components={components!r}"
-        )
-    return components
+class _MixturePrior(Prior):
+    """A prior of `components` mixture components (the argument both mixtures take)."""
+
+    def __init__(self, components, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(components, int) or isinstance(components, bool) or components < 1:
+            raise ValueError(
+                f"Argument `components` must be an int >= 1. Received: components={components!r}"
+            )
+        self.components = components
+
+    def get_config(self):
+        return {**super().get_config(), "components": self.components}
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class GaussianMixture(Prior):
+class GaussianMixture(_MixturePrior):
     """A learnable mixture of diagonal Gaussians, p(z) = sum_k pi_k N(z; mu_k, diag s_k^2).
 
     The means start at N(0, I) draws, the scales at 1 and the weights equal; all three are
@@ -93,8 +101,7 @@ class GaussianMixture(Prior):
     kind = "mixture"
 
     def __init__(self, components=10, **kwargs):
-        super().__init__(**kwargs)
-        self.components = _check_components(components)
+        super().__init__(components, **kwargs)
 
     def configure(self, latent_dim, data_shape, data_range=(0.0, 1.0)):
         super().configure(latent_dim, data_shape, data_range)
@@ -109,12 +116,9 @@ class GaussianMixture(Prior):
                                                 scale_diag=ops.exp(self.log_scales))
         return tfd.MixtureSameFamily(tfd.Categorical(logits=self.logits), components)
 
-    def get_config(self):
-        return {**super().get_config(), "components": self.components}
-
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class VampPrior(Prior):
+class VampPrior(_MixturePrior):
     """The VampPrior: p(z) = 1/K sum_k q(z|u_k), the posterior's mixture at K learned
     pseudo-inputs u_k (Tomczak & Welling 2018).
 
@@ -133,8 +137,7 @@ class VampPrior(Prior):
     kind = "vamp"
 
     def __init__(self, components=50, **kwargs):
-        super().__init__(**kwargs)
-        self.components = _check_components(components)
+        super().__init__(components, **kwargs)
 
     def configure(self, latent_dim, data_shape, data_range=(0.0, 1.0)):
         super().configure(latent_dim, data_shape, data_range)
@@ -160,9 +163,6 @@ class VampPrior(Prior):
         components = posterior_of(self.inputs())
         logits = tf.zeros((self.components,))
         return tfd.MixtureSameFamily(tfd.Categorical(logits=logits), components)
-
-    def get_config(self):
-        return {**super().get_config(), "components": self.components}
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -198,21 +198,5 @@ def available_priors() -> list:
 def get_prior(identifier) -> Prior:
     """Returns a `Prior` from a name (`available_priors()`), a serialized config, an instance
     or a function of no arguments returning a `tfd.Distribution`."""
-    if isinstance(identifier, Prior):
-        return identifier
-    if isinstance(identifier, str):
-        if identifier.lower() not in _BY_NAME:
-            raise ValueError(
-                f"Argument `prior` must be one of {available_priors()} or a "
-                f"keras_vae.distributions.Prior. Received: prior={identifier!r}"
-            )
-        return _BY_NAME[identifier.lower()]()
-    if isinstance(identifier, dict):
-        return keras.saving.deserialize_keras_object(identifier)
-    if callable(identifier):
-        return CallablePrior(identifier)
-    raise TypeError(
-        "Argument `prior` must be a name, a config dict, a keras_vae.distributions.Prior or a "
-        f"function returning a tfd.Distribution. Received: prior={identifier!r} of type "
-        f"{type(identifier).__name__}"
-    )
+    return resolve(identifier, "prior", _BY_NAME, Prior, "keras_vae.distributions.Prior",
+                   wrap_callable=CallablePrior)
