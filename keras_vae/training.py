@@ -13,7 +13,7 @@ import numpy as np
 
 from keras_vae import data
 from keras_vae.callbacks import ImageLogger
-from keras_vae.distributions.likelihoods import get_likelihood
+from keras_vae.distributions.likelihoods import check_support_numpy, get_likelihood
 from keras_vae.distributions.posteriors import InverseAutoregressiveFlow, get_posterior
 from keras_vae.distributions.priors import GaussianMixture, VampPrior, get_prior
 from keras_vae.losses import ELBO, IWAE, get_objective
@@ -211,6 +211,9 @@ def train(config: TrainConfig, verbose=1):
     x_train = splits.x_train
     if config.max_train_examples is not None:
         x_train = x_train[: config.max_train_examples]
+    if not binarize:  # binarized images are in every likelihood's support
+        for name, images in (("dataset", x_train), ("dataset", splits.x_val)):
+            check_support_numpy(likelihood, images, name)
     run_dir = config.output_dir or os.path.join(
         "runs", f"{config.dataset}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     )

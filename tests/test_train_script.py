@@ -81,6 +81,8 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         (["--objective", "iwae", "--beta", "2"], r"\['beta'\] apply to the elbo objective"),
         (["--prior-components", "4"], r"`prior_components` applies to the mixture and vamp"),
         (["--posterior", "full", "--free-bits", "1"], r"`free_bits` needs a KL that splits"),
+        # The bundled digits have 17 grey levels (k / 16), not 8-bit ones.
+        (["--likelihood", "discretized_logistic"], r"`dataset` must hold 8-bit images"),
     ],
 )
 def test_bad_settings_fail_before_training(tmp_path, argv, match):
