@@ -234,3 +234,34 @@ def test_bad_prior_arguments(kwargs, match):
 def test_bad_flow_arguments():
     with pytest.raises(ValueError, match="flow_steps"):
         distributions.InverseAutoregressiveFlow(flow_steps=0)
+
+
+@keras.saving.register_keras_serializable(package="keras_vae_tests")
+def laplace_likelihood(params):
+    return tfd.Independent(tfd.Laplace(params, 0.2), reinterpreted_batch_ndims=3)
+
+
+@keras.saving.register_keras_serializable(package="keras_vae_tests")
+def softplus_diagonal(outputs):
+    loc, raw = outputs
+    return tfd.MultivariateNormalDiag(loc, tf.nn.softplus(raw) + 1e-3)
+
+
+def test_user_likelihood_and_posterior_functions_train_and_reload(tmp_path):
+    keras.utils.set_random_seed(0)
+    posterior = distributions.CallablePosterior(softplus_diagonal, output_sizes=[3, 3])
+    model = keras_vae.VAE.from_architecture(SHAPE, 3, hidden_units=[16],
+                                            likelihood=laplace_likelihood, posterior=posterior)
+    assert model.kl_analytic  # MultivariateNormalDiag against N(0, I)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), steps_per_execution=1)
+    x = binary_images(16)
+    model.fit(x, epochs=1, batch_size=8, verbose=0)
+    terms = model.loss_terms(x, seed=tf.constant([1, 2]))
+    q = softplus_diagonal(model.encoder(x))
+    z = q.sample(1, seed=tf.constant([1, 2]))[0]
+    expected = -laplace_likelihood(model.decoder_params(z)).log_prob(x)
+    np.testing.assert_allclose(terms["reconstruction_loss"], expected, rtol=1e-5)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.loss_terms(x, seed=tf.constant([1, 2]))["elbo"],
+                               terms["elbo"], rtol=1e-5)
