@@ -41,6 +41,8 @@ def rows(epochs):
         "free_bits": ({"free_bits": 0.25}, "free bits, 0.25 nats per dimension"),
         "mixture": ({"prior": "mixture", "prior_components": 10}, "mixture prior, 10 Gaussians"),
         "vamp": ({"prior": "vamp", "prior_components": 500}, "VampPrior, 500 pseudo-inputs"),
+        "vamp_warmup": ({"prior": "vamp", "prior_components": 500, "kl_warmup_epochs": epochs},
+                        f"VampPrior, 500 pseudo-inputs, KL warm-up over all {epochs} epochs"),
         "full": ({"posterior": "full"}, "full-covariance posterior"),
         "iaf": ({"posterior": "iaf", "flow_steps": 2}, "IAF posterior, 2 steps"),
         "gaussian": ({"likelihood": "gaussian_global", "binarize": False},
