@@ -47,7 +47,7 @@ def save_reconstructions(model, images, path, n=10):
     rows = []
     for start in range(0, len(images), ncols):
         rows += [images[start:start + ncols], reconstructions[start:start + ncols]]
-    title = "originals (odd rows) and reconstructions: decoder mean at z = E[q(z|x)]"
+    title = "originals (odd rows) and reconstructions: decoder mean at the latent code"
     return save_image_grid(np.concatenate(rows), path, title, ncols=ncols)
 
 
