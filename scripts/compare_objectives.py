@@ -43,6 +43,11 @@ def rows(epochs):
         "vamp": ({"prior": "vamp", "prior_components": 500}, "VampPrior, 500 pseudo-inputs"),
         "vamp_warmup": ({"prior": "vamp", "prior_components": 500, "kl_warmup_epochs": epochs},
                         f"VampPrior, 500 pseudo-inputs, KL warm-up over all {epochs} epochs"),
+        "vamp_warmup_lr1e-3": ({"prior": "vamp", "prior_components": 500,
+                                "kl_warmup_epochs": epochs, "lr_schedule": "constant",
+                                "learning_rate": 1e-3},
+                               "the vamp_warmup row at constant_lr's learning rate "
+                               "(compare with constant_lr)"),
         "full": ({"posterior": "full"}, "full-covariance posterior"),
         "iaf": ({"posterior": "iaf", "flow_steps": 2}, "IAF posterior, 2 steps"),
         "gaussian": ({"likelihood": "gaussian_global", "binarize": False},
