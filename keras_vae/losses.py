@@ -163,8 +163,7 @@ class IWAE(Objective):
         self.k = _check_number("k", k, 1, integer=True)
 
     def __call__(self, model, x, training=False, seed=None, step=None):
-        s = model.sampled_terms(x, self.k, seed=seed, training=training)
-        log_w = objectives.log_weights(s["log_px_z"], s["p"].log_prob(s["z"]), s["log_q"])
+        log_w, s = model.log_importance_weights(x, self.k, seed=seed, training=training)
         bound = objectives.importance_weighted_bound(log_w)
         reconstruction = -ops.mean(s["log_px_z"], axis=0)
         kl = objectives.kl_divergence(s["q"], s["p"], s["z"], s["log_q"], model.kl_analytic)

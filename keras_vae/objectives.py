@@ -13,6 +13,7 @@ import tensorflow_probability as tfp
 from keras import ops
 
 tfd = tfp.distributions
+LOG_2PI = math.log(2.0 * math.pi)
 
 
 def kl_standard_normal(z_mean, z_log_var):
@@ -29,7 +30,7 @@ def kl_standard_normal(z_mean, z_log_var):
     Returns:
         Tensor `(...)` of KL divergences in nats.
     """
-    return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+    return ops.sum(kl_diagonal_gaussians(z_mean, z_log_var, 0.0, 0.0), axis=-1)
 
 
 def kl_diagonal_gaussians(q_mean, q_log_var, p_mean, p_log_var):
@@ -43,6 +44,19 @@ def kl_diagonal_gaussians(q_mean, q_log_var, p_mean, p_log_var):
     """
     return 0.5 * (p_log_var - q_log_var
                   + (ops.exp(q_log_var) + ops.square(q_mean - p_mean)) / ops.exp(p_log_var) - 1.0)
+
+
+def reparameterized_log_density(eps, log_scale):
+    """log q(z) of a Gaussian sample z = mu + S eps, eps ~ N(0, I), with S triangular of
+    diagonal exp(log_scale) (diagonal sigma, or a Cholesky factor), per sample:
+
+    log q(z) = -1/2 sum_j (eps_j^2 + log 2 pi) - sum_j log S_jj
+
+    (the change of variables from eps; Kingma & Welling 2014, Sec. 2.4). `eps` is
+    `(..., latent_dim)` and `log_scale` broadcasts against it.
+    """
+    return (-0.5 * ops.sum(ops.square(eps) + LOG_2PI, axis=-1)
+            - ops.sum(ops.broadcast_to(log_scale, ops.shape(eps)), axis=-1))
 
 
 def has_analytic_kl(q: tfd.Distribution, p: tfd.Distribution) -> bool:
@@ -135,5 +149,3 @@ def bounded_log_variance(raw, limit: float = 30.0):
     """
     return limit * ops.tanh(raw / limit)
 
-
-LOG_2PI = math.log(2.0 * math.pi)

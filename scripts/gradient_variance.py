@@ -39,6 +39,8 @@ def main(argv=None):
     splits = data.load("mnist", args.data_dir, 0.1, 0)
     x = data.binarize_once(splits.x_val[:args.batch_size], seed=args.seed)
     if args.model:
+        if not (os.path.isfile(args.model) and args.model.endswith(".keras")):
+            parser.error(f"argument --model: expected an existing .keras file, got {args.model!r}")
         model = keras.models.load_model(args.model)
         source = args.model
     else:

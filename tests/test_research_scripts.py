@@ -30,3 +30,10 @@ def test_gradient_variance_script_reports_both_estimators(tmp_path):
                                     "--draws", "8", "--batch-size", "10", "--output", output])
     assert stats["variance_ratio"] > 10
     assert "score_function" in open(output).read()
+
+
+def test_gradient_variance_script_names_a_missing_model(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        gradient_variance.main(["--model", "no/such/model.keras"])
+    assert exit_info.value.code == 2
+    assert "--model: expected an existing .keras file" in capsys.readouterr().err

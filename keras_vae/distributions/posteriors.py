@@ -7,7 +7,6 @@ in one pass (`sample`), which is what every objective and the importance-sampled
 use.
 """
 
-import math
 
 import keras
 import numpy as np
@@ -15,13 +14,16 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
 
-from keras_vae.layers.sampling import seed_pair, standard_normal
-from keras_vae.objectives import bounded_log_variance, kl_diagonal_gaussians
+from keras_vae.layers.sampling import diagonal_normal_sample, seed_pair, standard_normal
+from keras_vae.objectives import (
+    bounded_log_variance,
+    kl_diagonal_gaussians,
+    reparameterized_log_density,
+)
 from keras_vae.registry import resolve
 
 tfd = tfp.distributions
 tfb = tfp.bijectors
-_LOG_2PI = math.log(2.0 * math.pi)
 
 
 class Posterior(keras.layers.Layer):
@@ -103,11 +105,7 @@ class DiagonalGaussian(Posterior):
         return tfd.MultivariateNormalDiag(loc=z_mean, scale_diag=ops.exp(0.5 * z_log_var))
 
     def sample(self, params, num_samples, seed=None):
-        z_mean, z_log_var = params
-        eps = standard_normal((num_samples, *ops.shape(z_mean)), seed=seed)
-        z = z_mean + ops.exp(0.5 * z_log_var) * eps
-        log_q = -0.5 * ops.sum(ops.square(eps) + z_log_var + _LOG_2PI, axis=-1)
-        return z, log_q
+        return diagonal_normal_sample(*params, num_samples=num_samples, seed=seed)
 
     def mean(self, params):
         return params[0]
@@ -154,9 +152,7 @@ class FullCovarianceGaussian(Posterior):
         z_mean, tril = params
         eps = standard_normal((num_samples, *ops.shape(z_mean)), seed=seed)
         z = z_mean + tf.linalg.matvec(tril, eps)
-        log_det = tf.reduce_sum(tf.math.log(tf.linalg.diag_part(tril)), axis=-1)
-        log_q = -0.5 * tf.reduce_sum(tf.square(eps) + _LOG_2PI, axis=-1) - log_det
-        return z, log_q
+        return z, reparameterized_log_density(eps, tf.math.log(tf.linalg.diag_part(tril)))
 
     def mean(self, params):
         return params[0]
@@ -291,9 +287,7 @@ class InverseAutoregressiveFlow(Posterior):
 
     def sample(self, params, num_samples, seed=None):
         z_mean, z_log_var, context = params
-        eps = standard_normal((num_samples, *ops.shape(z_mean)), seed=seed)
-        z0 = z_mean + ops.exp(0.5 * z_log_var) * eps
-        log_q0 = -0.5 * ops.sum(ops.square(eps) + z_log_var + _LOG_2PI, axis=-1)
+        z0, log_q0 = diagonal_normal_sample(z_mean, z_log_var, num_samples, seed)
         bijector = self._bijector(context)
         return bijector.forward(z0), log_q0 - bijector.forward_log_det_jacobian(z0, 1)
 

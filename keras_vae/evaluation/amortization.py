@@ -18,15 +18,13 @@ References:
 import numpy as np
 import tensorflow as tf
 
-from keras_vae import objectives
 
 
 def _elbo(model, x, raw_outputs, num_samples, seed):
     """Per-image ELBO estimate at the encoder outputs `raw_outputs`, the mean of
     `num_samples` log weights drawn with the stateless `seed` (2 ints)."""
-    s = model.sampled_terms(x, num_samples, seed=seed,
-                            params=model.posterior.params(raw_outputs))
-    log_w = objectives.log_weights(s["log_px_z"], s["p"].log_prob(s["z"]), s["log_q"])
+    log_w, _ = model.log_importance_weights(x, num_samples, seed=seed,
+                                            params=model.posterior.params(raw_outputs))
     return tf.reduce_mean(log_w, axis=0)
 
 

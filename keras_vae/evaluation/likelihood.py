@@ -24,7 +24,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_vae import objectives
 from keras_vae.distributions.likelihoods import check_support_numpy
 
 
@@ -32,8 +31,7 @@ def log_importance_weights(model, x, num_samples, seed, log_prob=None):
     """log w = log p(x|z) + log p(z) - log q(z|x) `(num_samples, batch)` for images `x`, with
     z ~ q(z|x) drawn from `seed` (2 ints); `log_prob` may replace `likelihood.log_prob` (for
     example by an XLA-compiled version of it)."""
-    s = model.sampled_terms(x, num_samples, seed=seed, log_prob=log_prob)
-    return objectives.log_weights(s["log_px_z"], s["p"].log_prob(s["z"]), s["log_q"])
+    return model.log_importance_weights(x, num_samples, seed=seed, log_prob=log_prob)[0]
 
 
 def xla_log_prob(likelihood):

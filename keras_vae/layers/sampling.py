@@ -4,6 +4,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_vae.objectives import reparameterized_log_density
+
 
 def seed_pair(seed):
     """A stateless seed `(2,)` int32 tensor from an int, an integer scalar or `(2,)` tensor, or a
@@ -31,6 +33,19 @@ def standard_normal(shape, seed=None, dtype="float32"):
     if seed is None or isinstance(seed, (int, keras.random.SeedGenerator)):
         return keras.random.normal(shape, dtype=dtype, seed=seed)
     return tf.random.stateless_normal(shape, seed=seed_pair(seed), dtype=dtype)
+
+
+def diagonal_normal_sample(z_mean, z_log_var, num_samples=None, seed=None):
+    """z = mu + sigma * eps with eps ~ N(0, I), and log q(z) at it.
+
+    Returns `(z, log_q)` of shapes `(num_samples, batch, latent_dim)` and `(num_samples,
+    batch)`, or without the samples axis when `num_samples` is None. `seed` as for
+    `standard_normal`.
+    """
+    shape = ops.shape(z_mean) if num_samples is None else (num_samples, *ops.shape(z_mean))
+    eps = standard_normal(shape, seed=seed, dtype=z_mean.dtype)
+    z = z_mean + ops.exp(0.5 * z_log_var) * eps
+    return z, reparameterized_log_density(eps, 0.5 * z_log_var)
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -69,8 +84,7 @@ class Sampling(keras.layers.Layer):
         """Draws z; `seed` (int or integer scalar tensor) makes the draw reproducible."""
         z_mean, z_log_var = inputs
         seed = self.seed_generator if seed is None else seed
-        eps = standard_normal(ops.shape(z_mean), seed=seed, dtype=z_mean.dtype)
-        return z_mean + ops.exp(0.5 * z_log_var) * eps
+        return diagonal_normal_sample(z_mean, z_log_var, seed=seed)[0]
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]

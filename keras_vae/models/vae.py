@@ -289,6 +289,17 @@ class VAE(keras.Model):
             "log_px_z": self.log_likelihood(x, z, training=training, log_prob=log_prob),
         }
 
+    def log_importance_weights(self, x, num_samples, seed=None, training=False, params=None,
+                               log_prob=None):
+        """`(log_w, terms)`: the log-weights log p(x|z) + log p(z) - log q(z|x)
+        `(num_samples, batch)` (`objectives.log_weights`) at draws z ~ q(z|x), and the
+        `sampled_terms` they come from. The IWAE objective, the importance-sampled
+        log-likelihood and the amortization gap all use them."""
+        terms = self.sampled_terms(x, num_samples, seed=seed, training=training, params=params,
+                                   log_prob=log_prob)
+        log_pz = terms["p"].log_prob(terms["z"])
+        return objectives.log_weights(terms["log_px_z"], log_pz, terms["log_q"]), terms
+
     def loss_terms(self, x, training=False, seed=None, step=None):
         """The per-example loss terms, in nats: the one method every step reports from.
 
