@@ -14,7 +14,7 @@ if keras.backend.backend() != "tensorflow":
 
 __version__ = "0.1.0"
 
-from keras_vae import data, distributions, evaluation, losses, networks, objectives, plotting  # noqa: E402
+from keras_vae import callbacks, data, distributions, evaluation, losses, networks, objectives, plotting  # noqa: E402
 from keras_vae.export import export_saved_model, export_version  # noqa: E402
 from keras_vae.distributions.likelihoods import Bernoulli, Gaussian, Likelihood  # noqa: E402
 from keras_vae.losses import ELBO, IWAE  # noqa: E402
@@ -35,6 +35,7 @@ __all__ = [
     "ELBO",
     "IWAE",
     "losses",
+    "callbacks",
     "build_encoder",
     "build_decoder",
     "data",

@@ -1,5 +1,8 @@
 """Keras callbacks of keras_vae."""
 
+import os
+import warnings
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -47,3 +50,103 @@ class ImageLogger(keras.callbacks.Callback):
             tf.summary.image("originals_then_reconstructions", self._grid(pairs))
             tf.summary.image("prior_samples_decoder_means", self._grid(samples))
         self.writer.flush()
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training produced a non-finite loss term; raised by `DivergenceGuard`."""
+
+
+def _non_finite_weights(model) -> int:
+    return int(sum(np.size(w) - np.count_nonzero(np.isfinite(w)) for w in model.get_weights()))
+
+
+def save_model_atomically(model, path) -> None:
+    """Writes `model` to `path` (`.keras`) through a temporary file in the same directory and a
+    rename, so that a kill during the write leaves the previous file whole; refuses weights that
+    are not finite (they would replace good ones with NaN)."""
+    bad = _non_finite_weights(model)
+    if bad:
+        raise TrainingDiverged(
+            f"Refusing to write {path}: the model holds {bad} non-finite weight(s); the file "
+            "keeps the last finite ones")
+    directory, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(directory, f".{name}.tmp.keras")
+    model.save(temporary)
+    os.replace(temporary, path)
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Saves the model to one `.keras` file at every epoch's end, atomically (temporary file,
+    then rename): a kill during the save never destroys the checkpoint, and non-finite weights
+    are never written over finite ones.
+
+    Args:
+        path: str. The `.keras` file.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = os.fspath(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_model_atomically(self.model, self.path)
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite loss term, naming epoch, batch and term, and
+    warns when an epoch's loss explodes.
+
+    The batch logs are the epoch's running means, so a NaN or inf in any batch shows in the
+    logs of that batch (or, with several steps per execution, of the last batch of its
+    execution). `TrainingDiverged` is raised there, before any later checkpoint could save
+    non-finite weights.
+
+    Args:
+        explosion_factor: float. Warn when an epoch's mean loss exceeds the best epoch's by more
+            than this many times max(|best|, 1) nats. Defaults to 10.
+        nats_per_dimension: float. Warn, too, when an epoch's loss exceeds this many nats per
+            data dimension (a Bernoulli model that knows nothing pays log 2 = 0.69). Defaults
+            to 100.
+    """
+
+    def __init__(self, explosion_factor=10.0, nats_per_dimension=100.0):
+        super().__init__()
+        self.explosion_factor = explosion_factor
+        self.nats_per_dimension = nats_per_dimension
+        self.best = None
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def _check(self, logs, where):
+        for term, value in (logs or {}).items():
+            value = float(np.asarray(value))
+            if not np.isfinite(value):
+                raise TrainingDiverged(
+                    f"Training diverged at epoch {self.epoch + 1}, {where}: `{term}` is {value}. "
+                    "Stopped; checkpoints keep the last finite weights. Lower the learning "
+                    "rate (--learning-rate) or check the data.")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check(logs, f"batch {batch + 1}")
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._check(logs, f"validation batch {batch + 1}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check(logs, "epoch end")
+        loss = float((logs or {}).get("loss", np.nan))
+        dimensions = int(np.prod(getattr(self.model, "data_shape", (1,))))
+        if loss > self.nats_per_dimension * dimensions:
+            warnings.warn(
+                f"The loss exploded at epoch {epoch + 1}: {loss:.4g} nats per example, more "
+                f"than {self.nats_per_dimension:g} per data dimension ({dimensions}). Training "
+                "goes on; lower the learning rate.", stacklevel=2)
+        elif self.best is not None and loss - self.best > self.explosion_factor * max(
+                abs(self.best), 1.0):
+            warnings.warn(
+                f"The loss exploded at epoch {epoch + 1}: {loss:.4g} nats against "
+                f"{self.best:.4g} at best. Training goes on; lower the learning rate if it "
+                "does not recover.", stacklevel=2)
+        self.best = loss if self.best is None else min(self.best, loss)

@@ -6,6 +6,7 @@ TensorFlow Serving read it as it is.
 
 import functools
 import json
+import math
 import os
 import re
 import warnings
@@ -33,11 +34,37 @@ def _model_endpoints(model):
     return model.serving_endpoints()
 
 
-def _shape_checked(fn, specs):
-    """Wraps `fn` so that each input's shape is checked first, where the error can name it.
+def _values_checked(images, likelihood):
+    """`images` after a graph assertion of what `VAE.predict` checks in Python
+    (`check_support_numpy`): finite values in the likelihood's support, with its messages."""
+    finite = tf.math.is_finite(images)
+    bad = tf.size(images) - tf.math.count_nonzero(finite, dtype=tf.int32)
+    checks = [tf.debugging.Assert(tf.equal(bad, 0), [tf.strings.format(
+        "Argument `images` must hold finite values only. Received: {} NaN or inf value(s) in "
+        "images of shape {}", (bad, tf.shape(images)))])]
+    low, high = likelihood.support
+    if math.isfinite(low) or math.isfinite(high):
+        finite_values = tf.where(finite, images, tf.zeros_like(images) + max(low, 0.0))
+        lowest, highest = tf.reduce_min(finite_values), tf.reduce_max(finite_values)
+        with tf.control_dependencies(checks):
+            checks.append(tf.debugging.Assert(
+                tf.logical_or(tf.equal(tf.size(images), 0),
+                              tf.logical_and(lowest >= low, highest <= high)),
+                [tf.strings.format(
+                    f"Argument `images` must hold {likelihood.describe_support()} for the "
+                    f"{likelihood.kind} likelihood (scale images to [0, 1] first). Received: "
+                    "values in [{}, {}]", (lowest, highest))]))
+    with tf.control_dependencies(checks):
+        return tf.identity(images)
 
-    Signatures (what TensorFlow Serving and `saved_model_cli` call) do not check shapes
-    themselves: a wrong shape would otherwise fail deep inside the networks.
+
+def _shape_checked(fn, specs, likelihood=None):
+    """Wraps `fn` so that each input's shape is checked first, where the error can name it,
+    and images' values as the Python API checks them (`likelihood` given).
+
+    Signatures (what TensorFlow Serving and `saved_model_cli` call) do not check their inputs
+    themselves: a wrong shape would fail deep inside the networks, and a NaN pixel or a 0-255
+    image would be served an answer.
     """
 
     @functools.wraps(fn)
@@ -46,6 +73,9 @@ def _shape_checked(fn, specs):
             tf.ensure_shape(arg, spec.shape, name=f"check_shape_of_{spec.name}")
             for arg, spec in zip(args, specs)
         ]
+        if likelihood is not None:
+            args = [_values_checked(arg, likelihood) if spec.name == "images" else arg
+                    for arg, spec in zip(args, specs)]
         return fn(*args)
 
     return checked
@@ -87,7 +117,8 @@ def export_saved_model(model, path, overwrite=False, metadata=None, verbose=Fals
     archive = keras.export.ExportArchive()
     archive.track(model)
     for name, (fn, signature) in endpoints.items():
-        archive.add_endpoint(name, _shape_checked(fn, signature), input_signature=signature)
+        archive.add_endpoint(name, _shape_checked(fn, signature, getattr(model, "likelihood", None)),
+                             input_signature=signature)
     if os.path.exists(path):
         tf.io.gfile.rmtree(path)
     archive.write_out(path, verbose=verbose)

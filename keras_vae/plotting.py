@@ -2,12 +2,11 @@
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-import numpy as np  # noqa: E402
+# Figures are made with matplotlib's object API and saved to files: no pyplot, so importing
+# keras_vae leaves the user's backend (a notebook's inline one, plt.show()) as it is.
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+import numpy as np
 
 
 def _tile(images, ncols):
@@ -29,13 +28,13 @@ def save_image_grid(images, path, title, ncols=10):
     grid = grid[..., 0] if grid.shape[-1] == 1 else grid
     height, width = grid.shape[:2]
     scale = 8.0 / max(height, width)
-    fig, ax = plt.subplots(figsize=(max(width * scale, 3.0), height * scale + 0.6))
+    fig = Figure(figsize=(max(width * scale, 3.0), height * scale + 0.6))
+    ax = fig.subplots()
     ax.imshow(grid, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.set_title(title, fontsize=10)
     ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
@@ -94,7 +93,8 @@ def save_latent_scatter(z_mean, labels, path):
     else:
         points = z_mean if z_mean.shape[1] == 2 else np.c_[z_mean, np.zeros(len(z_mean))]
         axes = ("E[z_1|x]", "E[z_2|x]")
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig = Figure(figsize=(7, 6))
+    ax = fig.subplots()
     if labels is None:
         ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.7)
     else:
@@ -106,7 +106,6 @@ def save_latent_scatter(z_mean, labels, path):
     ax.set_title(f"posterior means of {len(z_mean)} images")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
@@ -123,7 +122,8 @@ def save_interpolations(model, images, path, pairs=5, steps=10):
 
 def save_training_curves(history, path):
     """Loss, reconstruction and KL per epoch (train and validation) from a history dict."""
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    fig = Figure(figsize=(14, 4))
+    axes = fig.subplots(1, 3)
     for ax, key in zip(axes, ("loss", "reconstruction_loss", "kl_loss")):
         for prefix, style in (("", "-"), ("val_", "--")):
             if prefix + key in history:
@@ -136,7 +136,6 @@ def save_training_curves(history, path):
         ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
@@ -144,7 +143,8 @@ def save_kl_per_dimension(kl_per_dim, activity, path, threshold=0.01):
     """Bar chart of the KL per latent dimension, active units (Burda et al.) highlighted."""
     kl_per_dim = np.asarray(kl_per_dim)
     active = np.asarray(activity) > threshold
-    fig, ax = plt.subplots(figsize=(max(6, 0.25 * len(kl_per_dim) + 2), 4))
+    fig = Figure(figsize=(max(6, 0.25 * len(kl_per_dim) + 2), 4))
+    ax = fig.subplots()
     ax.bar(np.arange(len(kl_per_dim)), kl_per_dim,
            color=np.where(active, "tab:blue", "tab:gray"))
     ax.set_xlabel("latent dimension (blue: active, Cov_x E[z_j|x] > 0.01)")
@@ -153,5 +153,4 @@ def save_kl_per_dimension(kl_per_dim, activity, path, threshold=0.01):
     ax.set_title(f"KL per latent dimension: {int(active.sum())} of {len(active)} units active")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

@@ -19,6 +19,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from scripts import cli  # noqa: E402
+
+cli.quiet_tensorflow()
+
 from keras_vae.training import TrainConfig, train  # noqa: E402
 
 ARCHITECTURE = {"architecture": "mlp", "hidden_units": [200, 200], "activation": "tanh",
@@ -127,4 +131,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

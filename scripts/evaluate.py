@@ -15,6 +15,10 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from scripts import cli  # noqa: E402
+
+cli.quiet_tensorflow()
+
 from keras_vae.evaluation.run import evaluate_path  # noqa: E402
 
 
@@ -31,7 +35,8 @@ def parse_args(argv):
         help="binarize the images once (default: as in training)")
     add("--amortization-images", type=int, default=100, help="0 skips the amortization gap")
     add("--max-images", type=int, help="evaluate the first N images of the split only")
-    add("--seed", type=int, default=0)
+    add("--seed", type=int, help="seed of the binarization and the sampling (default: the "
+        "run's, so that a run is re-scored on the images of its metrics.json)")
     add("--verbose", type=int, default=1, choices=[0, 1])
     return parser.parse_args(argv)
 
@@ -48,4 +53,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

@@ -13,6 +13,10 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from scripts import cli  # noqa: E402
+
+cli.quiet_tensorflow()
+
 from keras_vae.export import export_version, load_for_export  # noqa: E402
 
 
@@ -37,4 +41,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

@@ -15,11 +15,16 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from scripts import cli  # noqa: E402
+
+cli.quiet_tensorflow()
+
 import keras  # noqa: E402
 
 from keras_vae import data  # noqa: E402
 from keras_vae.evaluation.gradients import gradient_statistics  # noqa: E402
 from keras_vae.models.vae import VAE  # noqa: E402
+from keras_vae.training import load_model_file  # noqa: E402
 
 
 def main(argv=None):
@@ -41,7 +46,7 @@ def main(argv=None):
     if args.model:
         if not (os.path.isfile(args.model) and args.model.endswith(".keras")):
             parser.error(f"argument --model: expected an existing .keras file, got {args.model!r}")
-        model = keras.models.load_model(args.model)
+        model = load_model_file(args.model)
         source = args.model
     else:
         keras.utils.set_random_seed(args.seed)
@@ -82,4 +87,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

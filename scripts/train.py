@@ -5,6 +5,9 @@
     python scripts/train.py --dataset mnist --data-dir ../shared/data/mnist --epochs 20
     python scripts/train.py --config runs/<run>/config.json    # rerun a run
 
+Run again with the same settings and `--output-dir`, an interrupted run continues where it
+stopped (a finished one is left as it is); `--restart` starts it over.
+
 Flags given on the command line override the values in `--config`.
 """
 
@@ -14,6 +17,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from scripts import cli  # noqa: E402
+
+cli.quiet_tensorflow()
 
 from keras_vae.distributions import (  # noqa: E402
     available_likelihoods,
@@ -65,7 +72,15 @@ def parse_args(argv):
     add("--amortization-images", type=int,
         help="validation images for the amortization gap (default 100, 0 skips)")
     add("--image-log-every", type=int, help="TensorBoard image grids every N epochs (default 5)")
-    add("--output-dir", help="run directory (default runs/<dataset>-<date>-<time>)")
+    add("--steps-per-execution", type=int,
+        help="batches per host round-trip (default 32; fit caps it at an epoch's batches and "
+        "shows true counts; batch callbacks see one batch per execution)")
+    add("--strategy", help="tf.distribute strategy: default (one device), mirrored (all local "
+        "GPUs), multiworker (MultiWorkerMirroredStrategy, cluster from TF_CONFIG)")
+    add("--output-dir", help="run directory (default runs/<dataset>-<date>-<time>); an "
+        "interrupted run there with the same settings is resumed")
+    add("--restart", action="store_true",
+        help="start the run in --output-dir over instead of resuming it")
     add("--verbose", type=int, choices=[0, 1, 2], help="Keras verbosity (default 1)")
     return vars(parser.parse_args(argv))
 
@@ -78,7 +93,11 @@ def config_from_args(args):
         if not os.path.isfile(path):
             raise ValueError(f"Argument `--config` must name a JSON file. Received: {path!r}")
         with open(path) as f:
-            values.update(json.load(f))
+            try:
+                values.update(json.load(f))
+            except json.JSONDecodeError as error:
+                raise ValueError(f"Argument `--config` must name a JSON file; {path} is not "
+                                 f"valid JSON: {error}") from error
     values.update(args)
     return TrainConfig.from_dict(values)
 
@@ -86,9 +105,10 @@ def config_from_args(args):
 def main(argv=None):
     args = parse_args(argv)
     verbose = args.pop("verbose", 1)
-    run_dir, _ = train(config_from_args(args), verbose=verbose)
+    restart = args.pop("restart", False)
+    run_dir, _ = train(config_from_args(args), verbose=verbose, restart=restart)
     return run_dir
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

@@ -2,6 +2,7 @@
 stream it record by record, or write it."""
 
 import gzip
+import zlib
 import os
 
 import numpy as np
@@ -32,8 +33,12 @@ def _parse_header(head, path):
 
 def read_idx(path: str) -> np.ndarray:
     """Reads an IDX file (`*-idx3-ubyte` or `*-idx1-ubyte`, optionally `.gz`) into an array."""
-    with _open(path) as f:
-        raw = f.read()
+    try:
+        with _open(path) as f:
+            raw = f.read()
+    except (EOFError, OSError, zlib.error) as error:  # gzip: truncated or not gzip at all
+        raise ValueError(f"IDX file {os.fspath(path)!r} could not be read: it is truncated or "
+                         f"not a valid gzip file ({type(error).__name__}: {error})") from error
     dtype, dims, offset = _parse_header(raw[:4 + 4 * 255], path)
     count = int(np.prod(dims))
     if len(raw) - offset != count * dtype.itemsize:

@@ -106,16 +106,26 @@ def load_mnist(data_dir=None, validation_fraction=0.1, seed=0) -> Splits:
             f"Received: data_dir={data_dir!r} holding {present or 'nothing'}"
         )
     x = _scaled(read_idx(train_images), 255.0)
-    labels = _find(data_dir, "train-labels-idx1-ubyte")
-    y = None if labels is None else read_idx(labels).astype(np.int64)
+    y = _labels_for(x, train_images, _find(data_dir, "train-labels-idx1-ubyte"))
     test_images = _find(data_dir, "t10k-images-idx3-ubyte")
     if test_images is None:
         return _hold_out("mnist", x, y, validation_fraction, seed, "MNIST training")
-    test_labels = _find(data_dir, "t10k-labels-idx1-ubyte")
     x_val = _scaled(read_idx(test_images), 255.0)
-    y_val = None if test_labels is None else read_idx(test_labels).astype(np.int64)
+    y_val = _labels_for(x_val, test_images, _find(data_dir, "t10k-labels-idx1-ubyte"))
     return Splits("mnist", x, y, x_val, y_val,
                   f"the {len(x_val)} MNIST test images (t10k-* files)")
+
+
+def _labels_for(images, images_path, labels_path):
+    """The labels file's labels, checked to be one per image; None without a labels file."""
+    if labels_path is None:
+        return None
+    labels = read_idx(labels_path).astype(np.int64)
+    if labels.shape != (len(images),):
+        raise ValueError(
+            f"IDX labels file {labels_path!r} must hold one label per image of "
+            f"{images_path!r} ({len(images)} images). Received: labels of shape {labels.shape}")
+    return labels
 
 
 def load_tfds(name, data_dir=None, validation_fraction=0.1, seed=0) -> Splits:

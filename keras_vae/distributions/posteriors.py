@@ -150,7 +150,7 @@ class FullCovarianceGaussian(Posterior):
 
     def sample(self, params, num_samples, seed=None):
         z_mean, tril = params
-        eps = standard_normal((num_samples, *ops.shape(z_mean)), seed=seed)
+        eps = standard_normal((num_samples, *ops.shape(z_mean)), seed=seed, batch_axis=1)
         z = z_mean + tf.linalg.matvec(tril, eps)
         return z, reparameterized_log_density(eps, tf.math.log(tf.linalg.diag_part(tril)))
 

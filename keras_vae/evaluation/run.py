@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 from keras_vae import plotting
+from keras_vae.arguments import check_int
 from keras_vae.evaluation import report
 from keras_vae.evaluation.amortization import amortization_gap
 from keras_vae.evaluation.elbo import elbo_terms
@@ -90,7 +91,7 @@ def evaluate_model(
         })
     metrics.update(extra_metrics or {})
     with open(os.path.join(output_dir, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=2)
+        json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
     figures = save_figures(model, images, labels, codes, kl_dims, activity, output_dir,
                            history, seed)
     report.write_report(os.path.join(output_dir, "report.html"), metrics, figures, config)
@@ -99,6 +100,18 @@ def evaluate_model(
               f"{metrics['elbo']:.2f}, active units {count}/{model.latent_dim}. "
               f"Written to {output_dir}")
     return metrics
+
+
+def json_safe(value):
+    """`value` with every non-finite float (NaN, inf) replaced by None: strict JSON, which a
+    bare `NaN` is not."""
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value
 
 
 def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, history=None,
@@ -128,7 +141,7 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
     return {caption: os.path.basename(file) for caption, file in figures.items()}
 
 
-def _read_history(run_dir):
+def read_history(run_dir):
     """The per-epoch logs of a run directory's `history.csv`, or None."""
     import csv
 
@@ -142,12 +155,16 @@ def _read_history(run_dir):
 
 def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
                   output_dir=None, binarize=None, amortization_images=100, max_images=None,
-                  validation_fraction=0.1, split_seed=0, seed=0, verbose=1):
+                  validation_fraction=0.1, split_seed=0, seed=None, verbose=1):
     """Evaluates a `.keras` file or a run directory on a dataset split (see `evaluate_model`).
 
     `split="test"` takes the dataset's test split (MNIST's `t10k-*` files) when there is one
     and otherwise the held-out validation split, and says which. Dataset, binarization and
-    split settings default to the run's own `config.json`. Returns `(output_dir, metrics)`.
+    split settings default to the run's own `config.json`. `seed=None` means the run's seed
+    (0 for a bare `.keras` file): images are binarized once with `seed + 1` (validation and
+    test) or `seed + 2` (train), as `keras_vae.training.train` did for its `metrics.json`, so
+    that re-scoring a run uses the very images it was scored on. Returns
+    `(output_dir, metrics)`.
     """
     from keras_vae import data
     from keras_vae.training import load_run
@@ -157,7 +174,12 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
     if split not in ("train", "validation", "test"):
         raise ValueError("Argument `split` must be one of ['train', 'validation', 'test']. "
                          f"Received: split={split!r}")
+    if max_images is not None:
+        check_int("max_images", max_images, 1, "(or None for the whole split)")
+    check_int("amortization_images", amortization_images, 0, "(0 skips the amortization gap)")
     model, config = load_run(model_path)
+    if seed is None:
+        seed = config.seed if config is not None else 0
     if config is not None:
         dataset = dataset or config.dataset
         data_dir = data_dir or config.data_dir
@@ -178,9 +200,9 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
         images = images[:max_images]
         labels = None if labels is None else labels[:max_images]
     if binarize:
-        images = data.binarize_once(images, seed=seed + 1)
+        images = data.binarize_once(images, seed=seed + (2 if split == "train" else 1))
         source += ", binarized once"
-    history = _read_history(model_path)
+    history = read_history(model_path)
     if output_dir is None:
         base = model_path if os.path.isdir(model_path) else os.path.dirname(
             os.path.abspath(model_path))

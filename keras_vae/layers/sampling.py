@@ -18,8 +18,13 @@ def seed_pair(seed):
     return seed
 
 
-def standard_normal(shape, seed=None, dtype="float32"):
+def standard_normal(shape, seed=None, dtype="float32", batch_axis=None):
     """Draws eps ~ N(0, I) of `shape`.
+
+    Under a `tf.distribute` strategy with R replicas, `batch_axis` given, each replica draws
+    the noise of the whole global batch (R times its own) and keeps its own rows: the noise
+    that example i of a global batch gets does not depend on how many replicas share the
+    batch, so training on R devices follows training on one.
 
     Args:
         shape: tuple or shape tensor.
@@ -29,10 +34,22 @@ def standard_normal(shape, seed=None, dtype="float32"):
             in Python and in an exported graph alike; an int `s` draws exactly what
             `keras.random.normal(shape, seed=s)` draws).
         dtype: float dtype. Defaults to `"float32"`.
+        batch_axis: int or None. The axis of `shape` that runs over the batch.
     """
-    if seed is None or isinstance(seed, (int, keras.random.SeedGenerator)):
-        return keras.random.normal(shape, dtype=dtype, seed=seed)
-    return tf.random.stateless_normal(shape, seed=seed_pair(seed), dtype=dtype)
+    def draw(shape):
+        if seed is None or isinstance(seed, (int, keras.random.SeedGenerator)):
+            return keras.random.normal(shape, dtype=dtype, seed=seed)
+        return tf.random.stateless_normal(shape, seed=seed_pair(seed), dtype=dtype)
+
+    context = tf.distribute.get_replica_context()
+    replicas = context.num_replicas_in_sync if context is not None else 1
+    if batch_axis is None or replicas == 1:
+        return draw(shape)
+    shape = list(shape)
+    batch = shape[batch_axis]
+    shape[batch_axis] = batch * replicas
+    start = tf.cast(context.replica_id_in_sync_group, tf.int32) * batch
+    return tf.gather(draw(shape), tf.range(start, start + batch), axis=batch_axis)
 
 
 def diagonal_normal_sample(z_mean, z_log_var, num_samples=None, seed=None):
@@ -43,7 +60,8 @@ def diagonal_normal_sample(z_mean, z_log_var, num_samples=None, seed=None):
     `standard_normal`.
     """
     shape = ops.shape(z_mean) if num_samples is None else (num_samples, *ops.shape(z_mean))
-    eps = standard_normal(shape, seed=seed, dtype=z_mean.dtype)
+    eps = standard_normal(shape, seed=seed, dtype=z_mean.dtype,
+                          batch_axis=0 if num_samples is None else 1)
     z = z_mean + ops.exp(0.5 * z_log_var) * eps
     return z, reparameterized_log_density(eps, 0.5 * z_log_var)
 

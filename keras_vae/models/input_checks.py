@@ -44,6 +44,9 @@ def check_in_memory(x, expected_shape, likelihood, arg_name):
     if array.ndim < 1:
         raise ValueError(f"Argument `{arg_name}` must be a batch of examples. Received: {x!r}")
     check_shape(array.shape, expected_shape, arg_name)
+    if array.shape[0] == 0:
+        raise ValueError(f"Argument `{arg_name}` must hold at least one example. Received: "
+                         f"{arg_name} of shape {array.shape}")
     if not np.issubdtype(array.dtype, np.number):
         raise TypeError(
             f"Argument `{arg_name}` must hold numbers. Received: dtype={array.dtype}"
@@ -61,6 +64,9 @@ def checked_dataset(dataset, expected_shape, likelihood, arg_name):
     """
     spec = _first_component(dataset.element_spec)
     check_shape(spec.shape, expected_shape, arg_name)
+    if int(dataset.cardinality()) == 0:
+        raise ValueError(f"Argument `{arg_name}` must hold at least one batch of examples. "
+                         "Received: an empty tf.data.Dataset (cardinality 0)")
     low, high = likelihood.support
     known = known_value_range(dataset)
     if known is not None and low <= known[0] and known[1] <= high:

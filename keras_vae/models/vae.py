@@ -1,5 +1,7 @@
 """The variational autoencoder as a subclassed `keras.Model`."""
 
+import math
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -10,7 +12,9 @@ from keras_vae.distributions.likelihoods import get_likelihood
 from keras_vae.distributions.posteriors import get_posterior
 from keras_vae.distributions.priors import get_prior
 from keras_vae.losses import get_objective
-from keras_vae.models import input_checks
+from keras_vae.arguments import check_int
+from keras_vae.models import execution, input_checks
+from keras_vae.models.execution import num_batches
 from keras_vae.networks import build_decoder, build_encoder
 from keras_vae.optimizers import FusedAdam
 
@@ -322,22 +326,46 @@ class VAE(keras.Model):
 
     # ------------------------------------------------------------------------ Keras steps
 
-    def compile(self, optimizer="adam", *, jit_compile=False, steps_per_execution=32, **kwargs):
-        """`keras.Model.compile` with faster defaults for a VAE's small steps.
+    def compile(self, optimizer="adam", *, jit_compile=False, steps_per_execution=1,
+                evaluation_seed=0, **kwargs):
+        """`keras.Model.compile` with a VAE's defaults.
 
-        `optimizer="adam"` (the default) means `keras_vae.FusedAdam()`: Keras' Adam, each
-        variable updated in one fused kernel. 32 steps per execution: one host round-trip per
-        32 batches. No XLA: on this project's 2-core CPU, graph mode with the fused Adam
-        trains the MLP VAE about 1.14 times faster than XLA with Keras' Adam and slightly
-        faster than XLA with the fused Adam (XLA at 0.97x), with the same loss curve
-        (docs/benchmarks.md). Callbacks still run at every epoch's end; `on_batch_*` hooks see
-        every 32nd batch. Pass `optimizer=keras.optimizers.Adam(), steps_per_execution=1` for
-        Keras' own behaviour, `jit_compile=True` for XLA.
+        Args:
+            optimizer: `"adam"` (the default) means `keras_vae.FusedAdam()`: Keras' Adam, each
+                variable updated in one fused kernel; any Keras optimizer otherwise.
+            jit_compile: bool. XLA; off by default (on a 2-core CPU graph mode with the fused
+                Adam trains the MLP VAE faster than XLA, docs/benchmarks.md).
+            steps_per_execution: int. Batches per host round-trip. Defaults to 1, Keras' own
+                contract: callbacks see every batch. More is faster for small models (32
+                trains the benchmark's MLP about 15% faster on 2 CPU cores) and opt-in; `fit`
+                then never runs more steps per execution than an epoch has, the progress bar
+                and callbacks get true batch counts, but `on_*_batch_*` hooks see only the
+                last batch of each execution. Not available under a `tf.distribute` strategy
+                (Keras 3.15 fails there with "You must feed a value for placeholder tensor").
+            evaluation_seed: int or None. Seed of the latent noise of `evaluate` (and of the
+                validation in `fit`): with an int (the default, 0) evaluating the same data
+                twice gives the same figures, so that EarlyStopping and ModelCheckpoint
+                monitor a noise-free value. None draws fresh noise at every call.
+            **kwargs: other `keras.Model.compile` arguments. `metrics` compare the images with
+                their reconstructions (`model(x)`, the decoder mean at the latent code), e.g.
+                `metrics=["mse"]`.
         """
+        check_int("steps_per_execution", steps_per_execution, 1)
+        if evaluation_seed is not None:
+            check_int("evaluation_seed", evaluation_seed, 0, "or None")
+        if steps_per_execution > 1 and tf.distribute.has_strategy():
+            raise ValueError(
+                "Argument `steps_per_execution` must be 1 under a tf.distribute strategy: "
+                "Keras 3.15 fails there with more steps per execution. Received: "
+                f"steps_per_execution={steps_per_execution} in the scope of "
+                f"{type(tf.distribute.get_strategy()).__name__}")
         if isinstance(optimizer, str) and optimizer.lower() == "adam":
             optimizer = FusedAdam()
         super().compile(optimizer=optimizer, jit_compile=jit_compile,
                         steps_per_execution=steps_per_execution, **kwargs)
+        self.evaluation_seed = evaluation_seed
+        self._requested_steps_per_execution = steps_per_execution
+        self._compile_config.config["evaluation_seed"] = evaluation_seed
 
     def compile_from_config(self, config):
         """Recompiles a loaded model as it was saved (Keras skips models whose `compile` is
@@ -348,12 +376,19 @@ class VAE(keras.Model):
 
     @property
     def metrics(self):
-        return list(self.trackers.values())
+        compiled = getattr(self, "_compile_metrics", None)
+        return list(self.trackers.values()) + ([compiled] if compiled is not None else [])
 
-    def _update_trackers(self, terms, sample_weight):
+    def _update_metrics(self, x, terms, sample_weight, training):
+        """Updates the loss trackers and the metrics given to `compile` (images against their
+        reconstructions, computed only when there are such metrics); returns all results."""
         for name, tracker in self.trackers.items():
             tracker.update_state(terms[name], sample_weight=sample_weight)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        if getattr(self, "_compile_metrics", None) is not None:
+            reconstructions = self(x, training=training)
+            self._compile_metrics.update_state(ops.cast(x, reconstructions.dtype),
+                                               reconstructions, sample_weight)
+        return self.get_metrics_result()
 
     def train_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -362,15 +397,20 @@ class VAE(keras.Model):
             loss = _weighted_mean(terms["loss"], sample_weight)
             if self.losses:
                 loss = loss + ops.sum(self.losses)
-            scaled_loss = self.optimizer.scale_loss(loss)
+            # As Keras' own trainer does: under a tf.distribute strategy each replica's
+            # gradient is summed across replicas, so the mean over the global batch needs the
+            # per-replica mean divided by the number of replicas.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled_loss = self.optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
         gradients = tape.gradient(scaled_loss, self.trainable_weights)
         self.optimizer.apply(gradients, self.trainable_weights)
-        return self._update_trackers(terms, sample_weight)
+        return self._update_metrics(x, terms, sample_weight, training=False)
 
     def test_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        terms = self.loss_terms(x, training=False, step=self.optimizer.iterations)
-        return self._update_trackers(terms, sample_weight)
+        terms = self.loss_terms(x, training=False, seed=getattr(self, "evaluation_seed", None),
+                                step=self.optimizer.iterations)
+        return self._update_metrics(x, terms, sample_weight, training=False)
 
     def predict_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -389,10 +429,32 @@ class VAE(keras.Model):
             return np.zeros((len(x),), "float32")
         return y
 
-    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
-        if isinstance(x, tf.data.Dataset) and not args:
+    def _execution_callbacks(self, callbacks, verbose, epochs, train_batches, test_batches,
+                             predict_batches=None, add_history=False):
+        """The callbacks to hand Keras: with many steps per execution, the same ones with true
+        batch counts (`execution.ExactCounts`); with one, as given."""
+        if self.steps_per_execution == 1 or isinstance(callbacks, keras.callbacks.CallbackList):
+            return callbacks
+        verbose = 1 if verbose == "auto" else verbose
+        steps = train_batches if add_history else (test_batches or predict_batches)
+        return execution.ExactCounts(
+            callbacks, train_batches=train_batches, test_batches=test_batches,
+            predict_batches=predict_batches, add_history=add_history,
+            add_progbar=verbose != 0, verbose=verbose, epochs=epochs, steps=steps, model=self)
+
+    def _executions_for(self, batches):
+        """Never more steps per execution than an epoch has (`compile`'s value otherwise)."""
+        requested = getattr(self, "_requested_steps_per_execution", self.steps_per_execution)
+        wanted = requested if batches is None else max(1, min(requested, batches))
+        if wanted != self.steps_per_execution:
+            self.steps_per_execution = wanted
+            self.train_function = self.test_function = self.predict_function = None
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, **kwargs):
+        if isinstance(x, tf.data.Dataset):
             # A dataset shuffles itself; Keras' default shuffle=True would only warn.
-            kwargs.setdefault("shuffle", False)
+            shuffle = False
         x = self._checked(x, "x")
         y = self._target_for_weights(x, y, kwargs)
         if isinstance(validation_data, (tuple, list)):
@@ -400,19 +462,69 @@ class VAE(keras.Model):
                                *validation_data[1:])
         else:
             validation_data = self._checked(validation_data, "validation_data")
+        train_batches = num_batches(x, batch_size, kwargs.get("steps_per_epoch"))
+        if train_batches is not None and validation_split and not isinstance(
+                x, tf.data.Dataset):
+            train_batches = num_batches(range(math.ceil(len(x) * (1 - validation_split))),
+                                        batch_size)
+        if validation_split and not isinstance(x, tf.data.Dataset):
+            test_batches = num_batches(range(len(x) - math.ceil(len(x) * (1 - validation_split))),
+                                       kwargs.get("validation_batch_size") or batch_size)
+        else:
+            val_x = validation_data[0] if isinstance(validation_data, (tuple, list)) \
+                else validation_data
+            test_batches = None if val_x is None else num_batches(
+                val_x, kwargs.get("validation_batch_size") or batch_size,
+                kwargs.get("validation_steps"))
+        self._executions_for(train_batches)
+        callbacks = self._execution_callbacks(callbacks, verbose, epochs, train_batches,
+                                              test_batches, add_history=True)
+        seen = execution.BatchesSeen()
+        if isinstance(callbacks, keras.callbacks.CallbackList):
+            callbacks.callbacks.append(seen)
+        else:
+            callbacks = [*(callbacks or []), seen]
         with input_checks.reraise_input_errors():
-            return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+            history = super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                                  callbacks=callbacks, validation_split=validation_split,
+                                  validation_data=validation_data, shuffle=shuffle, **kwargs)
+        if seen.epochs and not seen.batches:
+            raise ValueError(
+                "Argument `x` must yield at least one batch of examples per epoch. Received: "
+                "an input that yielded none")
+        return history
 
-    def evaluate(self, x=None, y=None, *args, **kwargs):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", callbacks=None,
+                 **kwargs):
         x = self._checked(x, "x")
         y = self._target_for_weights(x, y, kwargs)
+        if not kwargs.get("_use_cached_eval_dataset"):  # Keras' own call from `fit`
+            batches = num_batches(x, batch_size, kwargs.get("steps"))
+            self._executions_for(batches)
+            callbacks = self._execution_callbacks(callbacks, verbose, 1, None, batches)
         with input_checks.reraise_input_errors():
-            return super().evaluate(x, y, *args, **kwargs)
+            return super().evaluate(x, y, batch_size=batch_size, verbose=verbose,
+                                    callbacks=callbacks, **kwargs)
 
-    def predict(self, x, *args, **kwargs):
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
+                **kwargs):
         x = self._checked(x, "x")
+        batches = num_batches(x, batch_size, steps)
+        self._executions_for(batches)
+        callbacks = self._execution_callbacks(callbacks, verbose, 1, None, None, batches)
         with input_checks.reraise_input_errors():
-            return super().predict(x, *args, **kwargs)
+            return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
+                                   callbacks=callbacks, **kwargs)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """`keras.Model.export`, which works on a VAE straight away (trained or not): the input
+        signature is the images' `(None, *data_shape)` float32. For the VAE's own named
+        signatures (encode, decode, sample, elbo) use `keras_vae.export_saved_model`."""
+        if input_signature is None:
+            input_signature = [keras.InputSpec(shape=(None, *self.data_shape), dtype="float32")]
+        return super().export(filepath, format=format, verbose=verbose,
+                              input_signature=input_signature, **kwargs)
 
     # ----------------------------------------------------------------------- serving
 
@@ -474,6 +586,21 @@ class VAE(keras.Model):
         }
 
     # ----------------------------------------------------------------------- config
+
+    _SEED_STATE = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        """Saves the noise generator's state with the weights (`.keras`, `save_weights`,
+        `BackupAndRestore`), so that a reloaded or resumed model draws the noise it would have
+        drawn next."""
+        super().save_own_variables(store)
+        store[self._SEED_STATE] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        if self._SEED_STATE in store.keys():  # files written before 0.1 do not hold it
+            self.seed_generator.state.assign(store[self._SEED_STATE])
+            store = {key: store[key] for key in store.keys() if key != self._SEED_STATE}
+        super().load_own_variables(store)
 
     def get_config(self):
         return {

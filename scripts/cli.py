@@ -1,0 +1,64 @@
+"""What every script's command line shares: a quiet TensorFlow start and one-line errors.
+
+A refused input is answered as argparse answers a bad flag: one line `<script>: error: ...`
+on stderr and exit status 2 (1 for a run that diverged). `--verbose 2`, or the environment
+variable KERAS_VAE_TRACEBACK=1, shows the Python traceback instead, and TensorFlow's start-up
+lines. Nothing here imports TensorFlow until `quiet_tensorflow` asks for it.
+"""
+
+import contextlib
+import importlib
+import os
+import sys
+
+TRACEBACK_ENV = "KERAS_VAE_TRACEBACK"
+
+
+def _debugging(argv) -> bool:
+    argv = list(argv)
+    verbose_two = any(
+        (a == "--verbose" and i + 1 < len(argv) and argv[i + 1] == "2") or a == "--verbose=2"
+        for i, a in enumerate(argv))
+    return verbose_two or os.environ.get(TRACEBACK_ENV, "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Sends file descriptor 2 to /dev/null: TensorFlow's C++ start-up lines (CUDA probing,
+    absl's pre-initialization notice) ignore TF_CPP_MIN_LOG_LEVEL."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def quiet_tensorflow(argv=None) -> None:
+    """Imports TensorFlow without its start-up log lines (unless debugging, see above)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if _debugging(sys.argv[1:] if argv is None else argv):
+        importlib.import_module("tensorflow")
+        return
+    with _stderr_silenced():
+        importlib.import_module("tensorflow")
+
+
+def run(main, argv=None):
+    """Calls `main(argv)`; turns a refused input into one `error:` line and exit status 2."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return main(argv)
+    except Exception as error:  # noqa: BLE001 - sorted below, the rest re-raised
+        from keras_vae.callbacks import TrainingDiverged
+
+        refused = (ValueError, TypeError, OSError, TrainingDiverged)
+        if _debugging(argv) or not isinstance(error, refused):
+            raise
+        prog = os.path.basename(sys.argv[0]) or "keras_vae"
+        message = " ".join(str(error).split())
+        print(f"{prog}: error: {message}", file=sys.stderr)
+        sys.exit(1 if isinstance(error, TrainingDiverged) else 2)
