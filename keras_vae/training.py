@@ -381,8 +381,7 @@ def train(config: TrainConfig, verbose=1, restart=False):
     if state == "training":
         done = _finished_epochs(backup_dir)
         _keep_history_rows(history_path, done)
-        for _ in range(done):  # each new iterator of train_ds draws the next epoch's order
-            iter(train_ds)
+        data.set_epoch(train_ds, done)  # the data order and binary images of epoch `done`
         if verbose and done:
             print(f"Resuming {run_dir} after epoch {done} of {config.epochs}.")
         model.fit(

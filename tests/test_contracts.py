@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import keras_vae
 from keras_vae import data
-from tests.helpers import REPO, binary_images, small_vae, weights_of
+from tests.helpers import REPO, binary_images, small_vae
 
 
 class BatchRecorder(keras.callbacks.Callback):

@@ -88,25 +88,55 @@ def make_dataset(
         seed: int. Seed of the shuffling and of the binarization. Defaults to 0.
 
     Returns:
-        A `tf.data.Dataset` of float32 batches `(batch, *example_shape)`.
+        A `tf.data.Dataset` of float32 batches `(batch, *example_shape)`. Epoch e (the e-th
+        iteration, or the one `set_epoch` names) draws its order and binary images from
+        `(seed, e)` alone.
     """
     images = _check_images(images)
     _check_batch_size(batch_size)
     table = tf.constant(images.astype(np.float32, copy=False))
     n = len(images)
-    if shuffle:
-        # A new iterator (a new epoch) draws a new key, hence a new permutation.
-        keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-        orders = keys.map(lambda key: tf.random.experimental.stateless_shuffle(
-            tf.range(n, dtype=tf.int64), seed=tf.stack([key, tf.constant(0, tf.int64)])))
+    # The epoch is counted by a variable that each new iteration (each epoch of `fit`)
+    # advances, and every random draw of an epoch is keyed by (seed, epoch): epoch e has the
+    # same order and binary images however the run got there, so a resumed run
+    # (`set_epoch`) sees the data an uninterrupted one would have seen.
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="dataset_epoch")
+    seed = tf.constant(seed, tf.int64)
+
+    def next_epoch(_):
+        return epoch.assign_add(1) - 1
+
+    def batches_of(e):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([seed, e])) if shuffle else tf.range(
+                n, dtype=tf.int64)
+        draw = e if resample_each_epoch else tf.constant(0, tf.int64)
+        return tf.data.Dataset.range(0, n, batch_size).map(
+            lambda start: (tf.gather(table, order[start:start + batch_size]),
+                           tf.stack([seed * 1_000_003 + draw, start])))
+
+    dataset = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(next_epoch)
+    dataset = dataset.flat_map(batches_of)
+    if binarize_images:
+        dataset = dataset.map(lambda x, key: binarize(x, key),
+                              num_parallel_calls=tf.data.AUTOTUNE)
     else:
-        orders = tf.data.Dataset.from_tensors(tf.range(n, dtype=tf.int64))
-    dataset = orders.flat_map(lambda order: tf.data.Dataset.range(0, n, batch_size).map(
-        lambda start: tf.gather(table, order[start:start + batch_size])))
+        dataset = dataset.map(lambda x, key: x)
     # flat_map hides the length; Keras needs it for its progress bar and epoch ends.
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
-    dataset = _binarized(dataset, binarize_images, resample_each_epoch, seed)
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
+    dataset._keras_vae_epoch = epoch
     return _mark_value_range(dataset, 0.0, 1.0)  # checked whole above
+
+
+def set_epoch(dataset, epoch: int) -> None:
+    """Makes the next iteration of a `make_dataset` dataset draw epoch `epoch` (counted from
+    0): what a run resumed after `epoch` finished epochs needs."""
+    counter = getattr(dataset, "_keras_vae_epoch", None)
+    if counter is None:
+        raise ValueError("Argument `dataset` must come straight from keras_vae.data."
+                         f"make_dataset. Received: {dataset!r}")
+    counter.assign(epoch)
 
 
 def stream_dataset(

@@ -1,0 +1,148 @@
+"""Nothing finished is lost (issue 11): a killed run resumes to the weights of an
+uninterrupted one, an interrupted final evaluation is finished, checkpoints are written
+atomically and never with non-finite weights, divergence stops training with its place named."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+from keras_vae import callbacks as vae_callbacks
+from keras_vae.training import TrainConfig, read_status, train
+from tests.helpers import REPO, small_vae, weights_of
+
+FAST = ["--eval-k", "5", "--amortization-images", "0", "--image-log-every", "100",
+        "--verbose", "0"]
+
+
+def history_rows(run_dir):
+    with open(os.path.join(run_dir, "history.csv")) as f:
+        return list(csv.DictReader(f))
+
+
+def train_command(run_dir, epochs):
+    return [sys.executable, os.path.join(REPO, "scripts", "train.py"), "--epochs", str(epochs),
+            "--output-dir", str(run_dir), *FAST]
+
+
+@pytest.mark.kill
+def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_weights(tmp_path):
+    epochs = 12
+    reference = tmp_path / "uninterrupted"
+    subprocess.run(train_command(reference, epochs), check=True, cwd=REPO, timeout=600)
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(train_command(killed, epochs), cwd=REPO)
+    metadata = killed / "backup" / "training_metadata.json"
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        try:
+            if json.loads(metadata.read_text())["epoch"] >= 3:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert read_status(killed) == "training"
+
+    subprocess.run(train_command(killed, epochs), check=True, cwd=REPO, timeout=600)
+    assert read_status(killed) == "complete" and not (killed / "backup").exists()
+    rows, reference_rows = history_rows(killed), history_rows(reference)
+    assert [row["epoch"] for row in rows] == [str(e) for e in range(epochs)]  # none twice
+    assert rows == reference_rows  # the same losses, epoch by epoch, to the last digit
+    resumed = keras.models.load_model(killed / "model.keras")
+    uninterrupted = keras.models.load_model(reference / "model.keras")
+    for a, b in zip(weights_of(resumed), weights_of(uninterrupted)):
+        np.testing.assert_array_equal(a, b)
+
+
+def small_config(run_dir, **changes):
+    settings = dict(epochs=2, eval_k=5, amortization_images=0, image_log_every=100)
+    return TrainConfig(output_dir=str(run_dir), **(settings | changes))
+
+
+def test_an_interrupted_final_evaluation_is_finished_without_training_again(tmp_path):
+    run_dir, metrics = train(small_config(tmp_path / "run"), verbose=0)
+    weights = weights_of(keras.models.load_model(os.path.join(run_dir, "model.keras")))
+    # As if killed during the final evaluation: trained, no metrics yet.
+    os.remove(os.path.join(run_dir, "metrics.json"))
+    with open(os.path.join(run_dir, "status.json"), "w") as f:
+        json.dump({"state": "trained"}, f)
+    _, again = train(small_config(tmp_path / "run"), verbose=0)
+    assert read_status(run_dir) == "complete"
+    assert again["log_likelihood"] == pytest.approx(metrics["log_likelihood"], rel=1e-6)
+    for a, b in zip(weights, weights_of(keras.models.load_model(
+            os.path.join(run_dir, "model.keras")))):
+        np.testing.assert_array_equal(a, b)
+    assert len(history_rows(run_dir)) == 2
+
+
+def test_other_settings_in_a_run_directory_are_refused_and_restart_starts_over(tmp_path):
+    run_dir, _ = train(small_config(tmp_path / "run"), verbose=0)
+    with pytest.raises(ValueError, match=r"other settings.*latent_dim=\(20, 5\)"):
+        train(small_config(tmp_path / "run", latent_dim=5), verbose=0)
+    train(small_config(tmp_path / "run", latent_dim=5), verbose=0, restart=True)
+    with open(os.path.join(run_dir, "config.json")) as f:
+        assert json.load(f)["latent_dim"] == 5
+
+
+def test_a_kill_during_a_checkpoint_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    model = small_vae()
+    path = str(tmp_path / "model.keras")
+    vae_callbacks.save_model_atomically(model, path)
+    before = open(path, "rb").read()
+
+    def killed_while_writing(self, filepath, *args, **kwargs):
+        with open(filepath, "wb") as f:
+            f.write(b"half a zip")
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(keras.Model, "save", killed_while_writing)
+    with pytest.raises(KeyboardInterrupt):
+        vae_callbacks.save_model_atomically(model, path)
+    assert open(path, "rb").read() == before
+
+
+def test_non_finite_weights_are_never_written(tmp_path):
+    model = small_vae()
+    path = str(tmp_path / "model.keras")
+    vae_callbacks.save_model_atomically(model, path)
+    weights = model.get_weights()
+    weights[0][0, 0] = np.nan
+    model.set_weights(weights)
+    with pytest.raises(vae_callbacks.TrainingDiverged, match="1 non-finite weight"):
+        vae_callbacks.save_model_atomically(model, path)
+    assert np.all([np.isfinite(w).all() for w in keras.models.load_model(path).get_weights()])
+
+
+def test_divergence_stops_training_naming_epoch_batch_and_term(tmp_path):
+    config = small_config(tmp_path / "run", likelihood="gaussian", learning_rate=1e3,
+                          lr_schedule="constant", epochs=3)
+    with pytest.raises(vae_callbacks.TrainingDiverged,
+                       match=r"epoch 1, batch \d+: `(loss|reconstruction_loss|kl_loss|elbo)`"):
+        train(config, verbose=0)
+    assert read_status(config.output_dir) == "training"  # not complete, no metrics.json
+    assert not os.path.exists(os.path.join(config.output_dir, "metrics.json"))
+
+
+def test_an_exploding_loss_is_warned_about():
+    guard = vae_callbacks.DivergenceGuard()
+    guard.set_model(small_vae())  # 8x8 images: 64 data dimensions
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        guard.on_epoch_end(0, {"loss": 40.0})
+        guard.on_epoch_end(1, {"loss": 35.0})
+        assert not caught
+        guard.on_epoch_end(2, {"loss": 1e4})  # > 35 + 10 * 35
+        guard.on_epoch_end(3, {"loss": 1e13})  # > 100 nats per dimension
+    assert len(caught) == 2 and "exploded at epoch 3" in str(caught[0].message)
