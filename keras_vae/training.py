@@ -51,6 +51,16 @@ def make_strategy(name: str):
     return tf.distribute.get_strategy()
 
 
+def worker_index() -> int:
+    """This process' index among the workers of a `TF_CONFIG` cluster (0, the chief, without
+    one): workers other than the chief write their run directories beside the chief's."""
+    task = json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {})
+    if task.get("type", "worker") == "chief":
+        return 0
+    return int(task.get("index", 0)) + (1 if "chief" in json.loads(
+        os.environ.get("TF_CONFIG", "{}")).get("cluster", {}) else 0)
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Settings of one training run; `config.json` in a run directory holds them.
@@ -251,9 +261,13 @@ def write_json_atomically(path, value) -> None:
 
 def _prepare_run_dir(config: TrainConfig, restart: bool):
     """Returns `(run_dir, state)`: a new run directory (state "training"), or the run of the
-    same settings found there, to resume. Other settings there are refused, naming them."""
+    same settings found there, to resume. Other settings there are refused, naming them.
+    Under the multiworker strategy, worker i > 0 keeps its own copy in `<run_dir>.worker-<i>`
+    (every worker saves and restores its state; the chief's directory is the run's)."""
     run_dir = config.output_dir or os.path.join(
         "runs", f"{config.dataset}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+    if config.strategy == "multiworker" and worker_index() > 0:
+        run_dir = f"{run_dir.rstrip(os.sep)}.worker-{worker_index()}"
     saved_config = {k: v for k, v in config.to_dict().items() if k != "output_dir"}
     config_path = os.path.join(run_dir, "config.json")
     if os.path.isdir(run_dir) and os.listdir(run_dir):
@@ -302,7 +316,7 @@ def _keep_history_rows(path, rows) -> None:
         f.writelines(lines[: rows + 1])
 
 
-def train(config: TrainConfig, verbose=1, restart=False):
+def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
     """Trains a VAE as `config` says and writes its run directory; returns `(run_dir, metrics)`.
 
     The run directory holds `config.json` (reruns the run), `status.json` (`training`,
@@ -318,7 +332,10 @@ def train(config: TrainConfig, verbose=1, restart=False):
     learning-rate schedule, the model's noise generator; the data order of the epochs done is
     skipped), `history.csv` keeps one row per epoch, and a run interrupted during the final
     evaluation is evaluated without training again. A resumed run ends with the weights of an
-    uninterrupted one. `restart=True` starts over in the same directory. Training stops at the
+    uninterrupted one. `restart=True` starts over in the same directory. `strategy` (a
+    `tf.distribute.Strategy`) replaces the one `config.strategy` names: a
+    MultiWorkerMirroredStrategy must be made before TensorFlow runs anything, so the script
+    makes it first. Training stops at the
     first non-finite loss term (`keras_vae.callbacks.TrainingDiverged`) and never writes
     non-finite weights.
 
@@ -348,7 +365,7 @@ def train(config: TrainConfig, verbose=1, restart=False):
             return run_dir, json.load(f)
     keras.utils.set_random_seed(config.seed)
     steps_per_epoch = -(-len(x_train) // config.batch_size)
-    strategy = make_strategy(config.strategy)
+    strategy = strategy or make_strategy(config.strategy)
     distributed = config.strategy != "default"
     with strategy.scope():
         model = VAE.from_architecture(

@@ -28,7 +28,7 @@ from keras_vae.distributions import (  # noqa: E402
     available_priors,
 )
 from keras_vae.losses import available_objectives  # noqa: E402
-from keras_vae.training import TrainConfig, train  # noqa: E402
+from keras_vae.training import TrainConfig, make_strategy, train  # noqa: E402
 
 
 def parse_args(argv):
@@ -106,7 +106,10 @@ def main(argv=None):
     args = parse_args(argv)
     verbose = args.pop("verbose", 1)
     restart = args.pop("restart", False)
-    run_dir, _ = train(config_from_args(args), verbose=verbose, restart=restart)
+    # MultiWorkerMirroredStrategy must exist before TensorFlow runs its first operation.
+    strategy = make_strategy("multiworker") if args.get("strategy") == "multiworker" else None
+    run_dir, _ = train(config_from_args(args), verbose=verbose, restart=restart,
+                       strategy=strategy)
     return run_dir
 
 

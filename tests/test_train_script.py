@@ -141,3 +141,13 @@ def test_short_training_run_on_real_mnist_improves_the_elbo(tmp_path):
     assert metrics["num_validation_images"] == 2434
     # An untrained decoder scores about -784 log 2 = -543 nats; three short epochs halve that.
     assert metrics["validation"]["elbo"] > -250.0
+
+
+def test_strategy_flag_trains_under_mirrored_strategy_and_refuses_unknown_names(tmp_path):
+    run_dir = train.main(["--epochs", "1", "--eval-k", "2", "--amortization-images", "0",
+                          "--strategy", "mirrored", "--output-dir", str(tmp_path / "run"),
+                          "--verbose", "0"])
+    assert json.load(open(os.path.join(run_dir, "config.json")))["strategy"] == "mirrored"
+    assert json.load(open(os.path.join(run_dir, "status.json")))["state"] == "complete"
+    with pytest.raises(ValueError, match=r"strategy.*'default', 'mirrored', 'multiworker'"):
+        train.main(["--strategy", "tpu", "--output-dir", str(tmp_path / "other")])

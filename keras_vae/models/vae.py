@@ -76,7 +76,7 @@ class VAE(keras.Model):
 
     ```python
     vae = keras_vae.VAE.from_architecture(input_shape=(28, 28, 1), latent_dim=20)
-    vae.compile()  # keras_vae.FusedAdam(), graph mode, 32 steps per execution
+    vae.compile()  # keras_vae.FusedAdam(), graph mode, one step per execution
     vae.fit(x_train, epochs=10, batch_size=100, validation_data=x_val)
     reconstructions = vae.predict(x_val)
     images = vae.sample(16, seed=0)
@@ -388,7 +388,12 @@ class VAE(keras.Model):
             reconstructions = self(x, training=training)
             self._compile_metrics.update_state(ops.cast(x, reconstructions.dtype),
                                                reconstructions, sample_weight)
-        return self.get_metrics_result()
+        logs = self.get_metrics_result()
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3.15 reduces each worker's logs with strategy.reduce("MEAN", v, axis=0),
+            # which needs an axis: scalars fail there ("Invalid reduction dimension 0").
+            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
 
     def train_step(self, data):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
