@@ -146,3 +146,11 @@ def test_an_exploding_loss_is_warned_about():
         guard.on_epoch_end(2, {"loss": 1e4})  # > 35 + 10 * 35
         guard.on_epoch_end(3, {"loss": 1e13})  # > 100 nats per dimension
     assert len(caught) == 2 and "exploded at epoch 3" in str(caught[0].message)
+
+
+def test_metrics_json_is_strict_json_without_bare_nan():
+    from keras_vae.evaluation.run import json_safe
+
+    value = {"loss": float("nan"), "terms": [1.0, float("inf"), np.float32("nan")], "k": 5}
+    assert json.loads(json.dumps(json_safe(value), allow_nan=False)) == {
+        "loss": None, "terms": [1.0, None, None], "k": 5}
