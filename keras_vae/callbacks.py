@@ -128,11 +128,17 @@ class DivergenceGuard(keras.callbacks.Callback):
                     "Stopped; checkpoints keep the last finite weights. Lower the learning "
                     "rate (--learning-rate) or check the data.")
 
+    def _batches(self, batch):
+        steps = getattr(self.model, "steps_per_execution", 1) or 1
+        if steps == 1:
+            return f"batch {batch + 1}"
+        return f"batch {batch + 1} (an execution of batches {max(batch - steps + 2, 1)}-{batch + 1})"
+
     def on_train_batch_end(self, batch, logs=None):
-        self._check(logs, f"batch {batch + 1}")
+        self._check(logs, self._batches(batch))
 
     def on_test_batch_end(self, batch, logs=None):
-        self._check(logs, f"validation batch {batch + 1}")
+        self._check(logs, "validation " + self._batches(batch))
 
     def on_epoch_end(self, epoch, logs=None):
         self._check(logs, "epoch end")

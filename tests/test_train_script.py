@@ -124,7 +124,7 @@ def test_unknown_config_keys_and_used_output_dirs_are_rejected(tmp_path):
         train.main(["--config", str(bad), "--verbose", "0"])
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "model.keras").write_text("an earlier run")
-    with pytest.raises(ValueError, match="`output_dir`.*holds files"):
+    with pytest.raises(ValueError, match="`output_dir`.*holds other files"):
         train.main(["--epochs", "1", "--output-dir", str(tmp_path / "used"), "--verbose", "0"])
 
 
