@@ -38,13 +38,15 @@ def _stderr_silenced():
 
 
 def quiet_tensorflow(argv=None) -> None:
-    """Imports TensorFlow without its start-up log lines (unless debugging, see above)."""
+    """Imports TensorFlow and finds its devices without its start-up log lines (unless
+    debugging, see above): the import's CUDA probing and the device search's "failed call to
+    cuInit" on a machine without a GPU."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if _debugging(sys.argv[1:] if argv is None else argv):
         importlib.import_module("tensorflow")
         return
     with _stderr_silenced():
-        importlib.import_module("tensorflow")
+        importlib.import_module("tensorflow").config.list_physical_devices()
 
 
 def run(main, argv=None):

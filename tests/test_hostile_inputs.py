@@ -145,3 +145,13 @@ def test_the_saved_model_refuses_what_predict_refuses(export, signature, bad):
     # The same message (the signature's argument is `images`), up to how numbers are printed.
     expected = str(python_error.value).split(" Received:")[0].replace("`x`", "`images`")
     assert expected in served_error.value.message
+
+
+def test_a_quiet_run_prints_nothing_on_stderr(tmp_path):
+    """TensorFlow's start-up lines (CUDA probing, absl's notice, "failed call to cuInit" on a
+    machine without a GPU) are not shown by the scripts."""
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "scripts", "train.py"), *QUICK,
+         "--output-dir", str(tmp_path / "run")], capture_output=True, text=True, cwd=REPO,
+        timeout=300, env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    assert result.returncode == 0 and result.stderr == ""
