@@ -203,3 +203,15 @@ def test_two_multiworker_processes_on_localhost_train_as_one_device_does(one_dev
         for i in range(2)]
     for process in processes:
         assert_same_training(one_device, result_of(process))
+
+
+def test_evaluate_and_fit_take_keras_positional_arguments():
+    """Keras' order: evaluate(x, y, batch_size, verbose, sample_weight, steps, ...)."""
+    model = small_vae()
+    x = binary_images(40)
+    weights = np.r_[np.ones(20), np.zeros(20)].astype("float32")
+    weighted = model.evaluate(x, None, 20, 0, weights, None, return_dict=True)
+    first_half = model.evaluate(x[:20], batch_size=20, verbose=0, return_dict=True)
+    assert weighted["loss"] == pytest.approx(first_half["loss"], rel=1e-5)
+    history = model.fit(x, None, 20, 2, 0)  # batch_size, epochs, verbose
+    assert len(history.history["loss"]) == 2

@@ -499,16 +499,17 @@ class VAE(keras.Model):
                 "an input that yielded none")
         return history
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", callbacks=None,
-                 **kwargs):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, **kwargs):
         x = self._checked(x, "x")
-        y = self._target_for_weights(x, y, kwargs)
+        y = self._target_for_weights(x, y, {"sample_weight": sample_weight})
         if not kwargs.get("_use_cached_eval_dataset"):  # Keras' own call from `fit`
-            batches = num_batches(x, batch_size, kwargs.get("steps"))
+            batches = num_batches(x, batch_size, steps)
             self._executions_for(batches)
             callbacks = self._execution_callbacks(callbacks, verbose, 1, None, batches)
         with input_checks.reraise_input_errors():
             return super().evaluate(x, y, batch_size=batch_size, verbose=verbose,
+                                    sample_weight=sample_weight, steps=steps,
                                     callbacks=callbacks, **kwargs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
