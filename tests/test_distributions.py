@@ -124,6 +124,15 @@ def test_vamp_prior_is_the_posterior_mixture_at_its_pseudo_inputs():
     assert pseudo.shape == (4, *SHAPE) and pseudo.min() >= 0 and pseudo.max() <= 1
 
 
+def test_vamp_pseudo_inputs_start_near_the_lower_bound_as_in_the_paper():
+    # Tomczak & Welling start them at N(0.05, 0.01) in [0, 1]; grey noise let the IWAE
+    # architecture collapse onto the mean image on MNIST.
+    prior = distributions.VampPrior(components=500)
+    prior.configure(D, (8, 8, 1), data_range=(0.0, 2.0))
+    pseudo = np.asarray(prior.inputs()) / 2.0
+    assert abs(pseudo.mean() - 0.05) < 0.002 and abs(pseudo.std() - 0.01) < 0.002
+
+
 def test_gaussian_mixture_prior_log_prob_matches_numpy():
     prior = distributions.GaussianMixture(components=3)
     prior.configure(D, SHAPE)

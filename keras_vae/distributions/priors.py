@@ -117,14 +117,21 @@ class GaussianMixture(_MixturePrior):
         return tfd.MixtureSameFamily(tfd.Categorical(logits=self.logits), components)
 
 
+# Where the VampPrior's pseudo-inputs start, as a fraction of a bounded data range: mean and
+# standard deviation (Tomczak & Welling 2018, their code's N(0.05, 0.01)).
+PSEUDO_INPUT_START = 0.05
+PSEUDO_INPUT_SPREAD = 0.01
+
+
 @keras.saving.register_keras_serializable(package="keras_vae")
 class VampPrior(_MixturePrior):
     """The VampPrior: p(z) = 1/K sum_k q(z|u_k), the posterior's mixture at K learned
     pseudo-inputs u_k (Tomczak & Welling 2018).
 
     The pseudo-inputs are weights of this layer with the data's shape; for data in a bounded
-    range [a, b] they pass through a + (b - a) * sigmoid(.) so they stay in it. KL(q || p) is
-    estimated by Monte Carlo.
+    range [a, b] they pass through a + (b - a) * sigmoid(.) so they stay in it, and start near
+    the lower end, at a + (b - a) * N(0.05, 0.01) as in the paper. KL(q || p) is estimated by
+    Monte Carlo.
 
     Args:
         components: int. Number of pseudo-inputs K. Defaults to 50.
@@ -144,10 +151,17 @@ class VampPrior(_MixturePrior):
         low, high = float(data_range[0]), float(data_range[1])
         self.bounded = math.isfinite(low) and math.isfinite(high)
         self.low, self.high = low, high
+        if self.bounded:
+            # Tomczak & Welling's start, N(0.05, 0.01) in [0, 1]: near-black images. On MNIST
+            # with the IWAE architecture, grey-noise pseudo-inputs (sigmoid of N(0, 0.5)) let the
+            # model collapse onto the mean image in the first epochs; these do not.
+            p = PSEUDO_INPUT_START
+            initializer = keras.initializers.RandomNormal(
+                mean=math.log(p / (1 - p)), stddev=PSEUDO_INPUT_SPREAD / (p * (1 - p)))
+        else:
+            initializer = keras.initializers.RandomNormal(stddev=1.0)
         self.pseudo_inputs = self.add_weight(
-            shape=(self.components, *data_shape),
-            initializer=keras.initializers.RandomNormal(stddev=0.5 if self.bounded else 1.0),
-            name="pseudo_inputs")
+            shape=(self.components, *data_shape), initializer=initializer, name="pseudo_inputs")
 
     def inputs(self):
         """The K pseudo-inputs, in the data's range."""
