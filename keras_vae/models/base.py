@@ -1,0 +1,474 @@
+"""What every model of the family shares: an encoder, a decoder, a likelihood and Keras' steps.
+
+`BaseAutoencoder` owns the generic `train_step`/`test_step`, built on one overridable method,
+`loss_terms(x)`, that returns the model's per-example loss terms; loss trackers named after
+those terms; `fit`/`evaluate`/`predict` that check their data first; the compile defaults;
+serving signatures assembled from what a model can do (`encode`, `decode`, `sample` for a
+generative model, and a subclass' own); the export's metadata; and the base config. A model
+(`Autoencoder`, `VAE`, ...) adds only what is its own.
+"""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from keras_vae.arguments import check_int
+from keras_vae.distributions.likelihoods import get_likelihood
+from keras_vae.models import execution, input_checks
+from keras_vae.models.execution import num_batches
+from keras_vae.optimizers import FusedAdam
+
+
+def built_network(network, arg_name):
+    """Returns the input shape (without batch axis) of a built functional network."""
+    inputs = getattr(network, "inputs", None)
+    if not isinstance(network, keras.Model) or not inputs or len(inputs) != 1:
+        raise ValueError(
+            f"Argument `{arg_name}` must be a built Keras model with one known input, such as "
+            "a functional model or a Sequential starting with keras.Input. "
+            f"Received: {arg_name}={network!r}"
+        )
+    return tuple(inputs[0].shape[1:])
+
+
+def weighted_mean(values, sample_weight):
+    """The mean of per-example `values`, weighted by `sample_weight` when given."""
+    if sample_weight is None:
+        return ops.mean(values)
+    sample_weight = ops.cast(ops.reshape(sample_weight, ops.shape(values)), values.dtype)
+    return ops.sum(values * sample_weight) / ops.maximum(ops.sum(sample_weight), 1e-12)
+
+
+class NotGenerativeError(TypeError):
+    """Raised by `sample` on a model that has no distribution over its latent space."""
+
+
+class BaseAutoencoder(keras.Model):
+    """An encoder, a decoder and a likelihood p(x | decoder output), trained by `model.fit`.
+
+    Subclasses implement `loss_terms(x, training, seed, step)` (a dict of `(batch,)` tensors
+    with at least `loss`, what is minimized) and `latent_code(x)`, give `metric_names` (the
+    keys of `loss_terms`, one tracker each), call `self.track_loss_terms()` at the end of
+    `__init__`, and extend `serving_endpoints`, `serving_metadata` and `get_config` with their
+    own. A model with a distribution over its latent space sets `generative = True` and
+    implements `sample(n, seed)`.
+
+    Args:
+        encoder: `keras.Model`. Built network from `(batch, *input_shape)` to the heads the
+            subclass asks for (`encoder_heads()`).
+        decoder: `keras.Model`. Built network from `(batch, latent_dim)` to the likelihood's
+            parameters `(batch, *input_shape[:-1], channels * likelihood.num_params)`.
+        likelihood: str, dict, `keras_vae.Likelihood` or a function returning a
+            `tfd.Distribution`. Defaults to `"bernoulli"`.
+        seed: int or None. Seed of the model's noise. Defaults to `None`.
+        **kwargs: standard `keras.Model` arguments (`name`, ...).
+    """
+
+    generative = False
+    metric_names = ("loss",)
+
+    def __init__(self, encoder, decoder, likelihood="bernoulli", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_shape = built_network(encoder, "encoder")
+        self.latent_dim = int(built_network(decoder, "decoder")[-1])
+        self.likelihood = get_likelihood(likelihood)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.seed = seed
+        self.built = True
+
+    def track_loss_terms(self):
+        """Makes one `keras.metrics.Mean` per entry of `metric_names` (Keras resets them each
+        epoch through `metrics`); subclasses call it once their parts are configured."""
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
+
+    # ---------------------------------------------------------------------- the networks
+
+    def encoder_heads(self):
+        """`{name: size}` of the encoder's outputs, in order."""
+        return {"z": self.latent_dim}
+
+    def check_networks(self):
+        """Raises `ValueError` unless the encoder outputs `encoder_heads()` and the decoder
+        the likelihood's parameters for the data's shape."""
+        heads = self.encoder_heads()
+        outputs = self.encoder.outputs
+        if len(outputs) != len(heads) or any(
+                tuple(o.shape[1:]) != (size,) for o, size in zip(outputs, heads.values())):
+            expected = ", ".join(f"{name} (batch, {size})" for name, size in heads.items())
+            raise ValueError(
+                f"Argument `encoder` must output [{expected}] for {self.describe_heads()} "
+                f"with latent_dim={self.latent_dim} (the decoder's input). "
+                f"Received: outputs of shapes {[tuple(o.shape) for o in outputs]}"
+            )
+        channels = self.data_shape[-1] * self.likelihood.num_params
+        expected = (*self.data_shape[:-1], channels)
+        received = tuple(self.decoder.outputs[0].shape[1:])
+        if len(self.decoder.outputs) != 1 or received != expected:
+            raise ValueError(
+                f"Argument `decoder` must output one tensor of shape (batch, *{expected}) for "
+                f"the {self.likelihood.kind} likelihood ({self.likelihood.num_params} "
+                f"parameter(s) per data dimension). Received: output shapes "
+                f"{[tuple(o.shape) for o in self.decoder.outputs]}"
+            )
+
+    def encoding_names(self):
+        """Names of what `encode` returns, in order (the `encode` signature's outputs)."""
+        return tuple(self.encoder_heads())
+
+    def describe_heads(self):
+        """Where the encoder's heads come from, for error messages."""
+        return f"the {type(self).__name__}"
+
+    def encoder_outputs(self, x, training=False):
+        """The encoder's outputs for images `x`, always a list."""
+        outputs = self.encoder(x, training=training)
+        return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+    def encode(self, x, training=False):
+        """The encoder's outputs for images `x`, a tuple in `encoder_heads()` order."""
+        return tuple(self.encoder_outputs(x, training=training))
+
+    def latent_code(self, x, training=False):
+        """One deterministic latent vector per image `(batch, latent_dim)`."""
+        return self.encode(x, training=training)[0]
+
+    def decoder_params(self, z, training=False):
+        """Returns the likelihood's parameters for latent vectors `z`, in float32."""
+        return ops.cast(self.decoder(z, training=training), "float32")
+
+    def decode(self, z):
+        """Returns the mean of p(x|z) for latent vectors `z`."""
+        return self.likelihood.mean(self.decoder_params(z))
+
+    def call(self, inputs, training=False):
+        """Deterministic reconstruction: the mean of p(x|z) at the latent code of `inputs`."""
+        return self.likelihood.mean(
+            self.decoder_params(self.latent_code(inputs, training=training), training=training))
+
+    def sample(self, n, seed=None):
+        raise NotGenerativeError(
+            f"A {type(self).__name__} cannot sample: it has no distribution over its latent "
+            "space to draw codes from (encode and decode only). Use a generative model "
+            "(keras_vae.VAE, ...) to sample.")
+
+    def loss_terms(self, x, training=False, seed=None, step=None):
+        """The per-example loss terms, in nats: the one method every step reports from.
+
+        Args:
+            x: images `(batch, *data_shape)`.
+            training: bool. Training mode of the networks.
+            seed: None (fresh noise from the model's generator) or an int or integer scalar
+                tensor (reproducible noise).
+            step: optimizer step, for objectives with a schedule; None means its end.
+
+        Returns:
+            dict of `(batch,)` tensors named by `metric_names`; `loss` is minimized.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement `loss_terms`.")
+
+    # ------------------------------------------------------------------------ Keras steps
+
+    def compile(self, optimizer="adam", *, jit_compile=False, steps_per_execution=1,
+                evaluation_seed=0, **kwargs):
+        """`keras.Model.compile` with the family's defaults.
+
+        Args:
+            optimizer: `"adam"` (the default) means `keras_vae.FusedAdam()`: Keras' Adam, each
+                variable updated in one fused kernel; any Keras optimizer otherwise.
+            jit_compile: bool. XLA; off by default (on a 2-core CPU graph mode with the fused
+                Adam trains the MLP VAE faster than XLA, docs/benchmarks.md).
+            steps_per_execution: int. Batches per host round-trip. Defaults to 1, Keras' own
+                contract: callbacks see every batch. More is faster for small models (32
+                trains the benchmark's MLP about 15% faster on 2 CPU cores) and opt-in; `fit`
+                then never runs more steps per execution than an epoch has, the progress bar
+                and callbacks get true batch counts, but `on_*_batch_*` hooks see only the
+                last batch of each execution. Not available under a `tf.distribute` strategy
+                (Keras 3.15 fails there with "You must feed a value for placeholder tensor").
+            evaluation_seed: int or None. Seed of the noise of `evaluate` (and of the
+                validation in `fit`): with an int (the default, 0) evaluating the same data
+                twice gives the same figures, so that EarlyStopping and ModelCheckpoint
+                monitor a noise-free value. None draws fresh noise at every call.
+            **kwargs: other `keras.Model.compile` arguments. `metrics` compare the images with
+                their reconstructions (`model(x)`, the decoder mean at the latent code), e.g.
+                `metrics=["mse"]`.
+        """
+        check_int("steps_per_execution", steps_per_execution, 1)
+        if evaluation_seed is not None:
+            check_int("evaluation_seed", evaluation_seed, 0, "or None")
+        if steps_per_execution > 1 and tf.distribute.has_strategy():
+            raise ValueError(
+                "Argument `steps_per_execution` must be 1 under a tf.distribute strategy: "
+                "Keras 3.15 fails there with more steps per execution. Received: "
+                f"steps_per_execution={steps_per_execution} in the scope of "
+                f"{type(tf.distribute.get_strategy()).__name__}")
+        if isinstance(optimizer, str) and optimizer.lower() == "adam":
+            optimizer = FusedAdam()
+        super().compile(optimizer=optimizer, jit_compile=jit_compile,
+                        steps_per_execution=steps_per_execution, **kwargs)
+        self.evaluation_seed = evaluation_seed
+        self._requested_steps_per_execution = steps_per_execution
+        self._compile_config.config["evaluation_seed"] = evaluation_seed
+
+    def compile_from_config(self, config):
+        """Recompiles a loaded model as it was saved (Keras skips models whose `compile` is
+        overridden), then builds the optimizer so that its saved state can be restored."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    @property
+    def metrics(self):
+        compiled = getattr(self, "_compile_metrics", None)
+        return list(self.trackers.values()) + ([compiled] if compiled is not None else [])
+
+    def update_metrics(self, x, terms, sample_weight, training):
+        """Updates the loss trackers and the metrics given to `compile` (images against their
+        reconstructions, computed only when there are such metrics); returns all results."""
+        for name, tracker in self.trackers.items():
+            tracker.update_state(terms[name], sample_weight=sample_weight)
+        if getattr(self, "_compile_metrics", None) is not None:
+            reconstructions = self(x, training=training)
+            self._compile_metrics.update_state(ops.cast(x, reconstructions.dtype),
+                                               reconstructions, sample_weight)
+        logs = self.get_metrics_result()
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3.15 reduces each worker's logs with strategy.reduce("MEAN", v, axis=0),
+            # which needs an axis: scalars fail there ("Invalid reduction dimension 0").
+            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
+
+    def minimized_loss(self, terms, sample_weight):
+        """The scalar a step's gradient is taken of: the batch mean of `terms["loss"]`, plus
+        the layers' own losses, divided by the replicas under a `tf.distribute` strategy (as
+        Keras' own trainer does: each replica's gradient is summed across replicas)."""
+        loss = weighted_mean(terms["loss"], sample_weight)
+        if self.losses:
+            loss = loss + ops.sum(self.losses)
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return loss / replicas if replicas > 1 else loss
+
+    def train_step(self, data):
+        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms(x, training=True, step=self.optimizer.iterations)
+            scaled_loss = self.optimizer.scale_loss(self.minimized_loss(terms, sample_weight))
+        gradients = tape.gradient(scaled_loss, self.trainable_weights)
+        self.optimizer.apply(gradients, self.trainable_weights)
+        return self.update_metrics(x, terms, sample_weight, training=False)
+
+    def test_step(self, data):
+        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        terms = self.loss_terms(x, training=False, seed=getattr(self, "evaluation_seed", None),
+                                step=self.optimizer.iterations)
+        return self.update_metrics(x, terms, sample_weight, training=False)
+
+    def predict_step(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self(x, training=False)
+
+    # ------------------------------------------------------------- checked entry points
+
+    def _checked(self, x, arg_name):
+        return input_checks.check_inputs(x, self.data_shape, self.likelihood, arg_name)
+
+    @staticmethod
+    def _target_for_weights(x, y, kwargs):
+        # Keras drops `sample_weight` given without `y`; these models have no target, so a
+        # placeholder keeps the weights (train_step and test_step ignore y).
+        if y is None and kwargs.get("sample_weight") is not None:
+            return np.zeros((len(x),), "float32")
+        return y
+
+    def _execution_callbacks(self, callbacks, verbose, epochs, train_batches, test_batches,
+                             predict_batches=None, add_history=False):
+        """The callbacks to hand Keras: with many steps per execution, the same ones with true
+        batch counts (`execution.ExactCounts`); with one, as given."""
+        if self.steps_per_execution == 1 or isinstance(callbacks, keras.callbacks.CallbackList):
+            return callbacks
+        verbose = 1 if verbose == "auto" else verbose
+        steps = train_batches if add_history else (test_batches or predict_batches)
+        return execution.ExactCounts(
+            callbacks, train_batches=train_batches, test_batches=test_batches,
+            predict_batches=predict_batches, add_history=add_history,
+            add_progbar=verbose != 0, verbose=verbose, epochs=epochs, steps=steps, model=self)
+
+    def _executions_for(self, batches):
+        """Never more steps per execution than an epoch has (`compile`'s value otherwise)."""
+        requested = getattr(self, "_requested_steps_per_execution", self.steps_per_execution)
+        wanted = requested if batches is None else max(1, min(requested, batches))
+        if wanted != self.steps_per_execution:
+            self.steps_per_execution = wanted
+            self.train_function = self.test_function = self.predict_function = None
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, **kwargs):
+        if isinstance(x, tf.data.Dataset):
+            # A dataset shuffles itself; Keras' default shuffle=True would only warn.
+            shuffle = False
+        x = self._checked(x, "x")
+        y = self._target_for_weights(x, y, kwargs)
+        if isinstance(validation_data, (tuple, list)):
+            validation_data = (self._checked(validation_data[0], "validation_data"),
+                               *validation_data[1:])
+        else:
+            validation_data = self._checked(validation_data, "validation_data")
+        train_batches = num_batches(x, batch_size, kwargs.get("steps_per_epoch"))
+        if train_batches is not None and validation_split and not isinstance(
+                x, tf.data.Dataset):
+            train_batches = num_batches(range(math.ceil(len(x) * (1 - validation_split))),
+                                        batch_size)
+        if validation_split and not isinstance(x, tf.data.Dataset):
+            test_batches = num_batches(range(len(x) - math.ceil(len(x) * (1 - validation_split))),
+                                       kwargs.get("validation_batch_size") or batch_size)
+        else:
+            val_x = validation_data[0] if isinstance(validation_data, (tuple, list)) \
+                else validation_data
+            test_batches = None if val_x is None else num_batches(
+                val_x, kwargs.get("validation_batch_size") or batch_size,
+                kwargs.get("validation_steps"))
+        self._executions_for(train_batches)
+        callbacks = self._execution_callbacks(callbacks, verbose, epochs, train_batches,
+                                              test_batches, add_history=True)
+        seen = execution.BatchesSeen()
+        if isinstance(callbacks, keras.callbacks.CallbackList):
+            callbacks.callbacks.append(seen)
+        else:
+            callbacks = [*(callbacks or []), seen]
+        with input_checks.reraise_input_errors():
+            history = super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
+                                  callbacks=callbacks, validation_split=validation_split,
+                                  validation_data=validation_data, shuffle=shuffle, **kwargs)
+        if seen.epochs and not seen.batches:
+            raise ValueError(
+                "Argument `x` must yield at least one batch of examples per epoch. Received: "
+                "an input that yielded none")
+        return history
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, **kwargs):
+        x = self._checked(x, "x")
+        y = self._target_for_weights(x, y, {"sample_weight": sample_weight})
+        if not kwargs.get("_use_cached_eval_dataset"):  # Keras' own call from `fit`
+            batches = num_batches(x, batch_size, steps)
+            self._executions_for(batches)
+            callbacks = self._execution_callbacks(callbacks, verbose, 1, None, batches)
+        with input_checks.reraise_input_errors():
+            return super().evaluate(x, y, batch_size=batch_size, verbose=verbose,
+                                    sample_weight=sample_weight, steps=steps,
+                                    callbacks=callbacks, **kwargs)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
+                **kwargs):
+        x = self._checked(x, "x")
+        batches = num_batches(x, batch_size, steps)
+        self._executions_for(batches)
+        callbacks = self._execution_callbacks(callbacks, verbose, 1, None, None, batches)
+        with input_checks.reraise_input_errors():
+            return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
+                                   callbacks=callbacks, **kwargs)
+
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               **kwargs):
+        """`keras.Model.export`, which works straight away (trained or not): the input
+        signature is the images' `(None, *data_shape)` float32. For the model's own named
+        signatures (encode, decode, ...) use `keras_vae.export_saved_model`."""
+        if input_signature is None:
+            input_signature = [keras.InputSpec(shape=(None, *self.data_shape), dtype="float32")]
+        return super().export(filepath, format=format, verbose=verbose,
+                              input_signature=input_signature, **kwargs)
+
+    # ----------------------------------------------------------------------- serving
+
+    def serving_endpoints(self):
+        """The signatures `keras_vae.export_saved_model` writes: `{name: (fn, input specs)}`,
+        from what the model can do: reconstruct, encode and decode always, sample when it is
+        generative. Subclasses add their own."""
+        images = tf.TensorSpec((None, *self.data_shape), tf.float32, name="images")
+        latents = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
+
+        def reconstruct(images):
+            return {"reconstructions": self(images, training=False)}
+
+        def encode(images):
+            return dict(zip(self.encoding_names(), self.encode(images)))
+
+        def decode(z):
+            return {"images": self.decode(z)}
+
+        endpoints = {
+            "serving_default": (reconstruct, [images]),
+            "encode": (encode, [images]),
+            "decode": (decode, [latents]),
+        }
+        if self.generative:
+            def sample(n, seed):
+                return {"images": self.sample(n, seed=seed)}
+
+            endpoints["sample"] = (sample, [tf.TensorSpec((), tf.int32, name="n"),
+                                            tf.TensorSpec((), tf.int32, name="seed")])
+        return endpoints
+
+    def serving_metadata(self):
+        """What a client of an export needs to know, as JSON-ready values."""
+        high = self.likelihood.support[1]
+        signatures = {
+            "serving_default": "images -> reconstructions (decoder mean at the latent code)",
+            "encode": f"images -> {', '.join(self.encoding_names())}",
+            "decode": "z -> images (decoder mean)",
+        }
+        if self.generative:
+            signatures["sample"] = ("n (int32), seed (int32) -> images (decoder means of "
+                                    "z ~ p(z))")
+        return {
+            "model": type(self).__name__,
+            "input_shape": list(self.data_shape),
+            "input_dtype": "float32",
+            "latent_dim": self.latent_dim,
+            "likelihood": keras.saving.serialize_keras_object(self.likelihood),
+            "preprocessing": f"images scaled to {self.likelihood.describe_support()} "
+            f"(uint8 pixels divided by 255)" if high != float("inf") else "none required",
+            "signatures": signatures,
+        }
+
+    # ----------------------------------------------------------------------- config
+
+    _SEED_STATE = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        """Saves the noise generator's state with the weights (`.keras`, `save_weights`,
+        `BackupAndRestore`), so that a reloaded or resumed model draws the noise it would have
+        drawn next."""
+        super().save_own_variables(store)
+        store[self._SEED_STATE] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        if self._SEED_STATE in store.keys():  # files written before 0.1 do not hold it
+            self.seed_generator.state.assign(store[self._SEED_STATE])
+            store = {key: store[key] for key in store.keys() if key != self._SEED_STATE}
+        super().load_own_variables(store)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "decoder": keras.saving.serialize_keras_object(self.decoder),
+            "likelihood": keras.saving.serialize_keras_object(self.likelihood),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        config["likelihood"] = get_likelihood(config["likelihood"])
+        return cls(**config)
+
+
+__all__ = ["BaseAutoencoder", "NotGenerativeError", "built_network", "weighted_mean"]
