@@ -19,6 +19,7 @@ from keras_vae.arguments import check_int
 from keras_vae.distributions.likelihoods import get_likelihood
 from keras_vae.models import execution, input_checks
 from keras_vae.models.execution import num_batches
+from keras_vae.networks import build_decoder, build_encoder
 from keras_vae.optimizers import FusedAdam
 
 
@@ -81,6 +82,38 @@ class BaseAutoencoder(keras.Model):
         self.seed = seed
         self.built = True
 
+    @classmethod
+    def from_architecture(cls, input_shape, latent_dim, architecture="mlp", hidden_units=None,
+                          activation="relu", likelihood="bernoulli", seed=None, **kwargs):
+        """Builds the model with a ready-made MLP or convolutional encoder and decoder.
+
+        Args:
+            input_shape: tuple of ints. Shape of one example, e.g. `(28, 28, 1)`.
+            latent_dim: int. Size of z, at least 1.
+            architecture: str. `"mlp"` or `"conv"`. Defaults to `"mlp"`.
+            hidden_units: list of ints or None. Hidden widths (MLP) or filters (conv), from
+                the data side. Defaults to the builder's default (`[500]`, `[32, 64]`).
+            activation: str. Hidden activation. Defaults to `"relu"`.
+            likelihood: as for the model. Defaults to `"bernoulli"`.
+            seed: int or None. Seed of the model's noise. Weight initialization follows
+                Keras' global seed (`keras.utils.set_random_seed`).
+            **kwargs: the model's own arguments (a `VAE`'s `prior`, `posterior`,
+                `objective`; the encoder gets the heads they ask for) and `keras.Model`'s.
+        """
+        likelihood = get_likelihood(likelihood)
+        heads = cls.architecture_heads(latent_dim, kwargs)
+        encoder = build_encoder(architecture, input_shape, latent_dim, hidden_units, activation,
+                                heads=heads)
+        decoder = build_decoder(architecture, input_shape, latent_dim, hidden_units, activation,
+                                num_params=likelihood.num_params)
+        return cls(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)
+
+    @classmethod
+    def architecture_heads(cls, latent_dim, parts):
+        """`{name: size}` of the encoder heads `from_architecture` builds, given the model's
+        own arguments `parts` (which a subclass may resolve in place)."""
+        return {"z": latent_dim}
+
     def track_loss_terms(self):
         """Makes one `keras.metrics.Mean` per entry of `metric_names` (Keras resets them each
         epoch through `metrics`); subclasses call it once their parts are configured."""
@@ -90,7 +123,7 @@ class BaseAutoencoder(keras.Model):
 
     def encoder_heads(self):
         """`{name: size}` of the encoder's outputs, in order."""
-        return {"z": self.latent_dim}
+        return self.architecture_heads(self.latent_dim, {})
 
     def check_networks(self):
         """Raises `ValueError` unless the encoder outputs `encoder_heads()` and the decoder

@@ -5,12 +5,10 @@ import tensorflow as tf
 from keras import ops
 
 from keras_vae import objectives
-from keras_vae.distributions.likelihoods import get_likelihood
 from keras_vae.distributions.posteriors import get_posterior
 from keras_vae.distributions.priors import get_prior
 from keras_vae.losses import get_objective
 from keras_vae.models.base import BaseAutoencoder
-from keras_vae.networks import build_decoder, build_encoder
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -84,48 +82,10 @@ class VAE(BaseAutoencoder):
         return self.objective.metric_names
 
     @classmethod
-    def from_architecture(
-        cls,
-        input_shape,
-        latent_dim,
-        architecture="mlp",
-        hidden_units=None,
-        activation="relu",
-        likelihood="bernoulli",
-        prior="normal",
-        posterior="diagonal",
-        objective="elbo",
-        seed=None,
-        **kwargs,
-    ):
-        """Builds a VAE with a ready-made MLP or convolutional encoder and decoder.
-
-        Args:
-            input_shape: tuple of ints. Shape of one example, e.g. `(28, 28, 1)`.
-            latent_dim: int. Size of z, at least 1.
-            architecture: str. `"mlp"` or `"conv"`. Defaults to `"mlp"`.
-            hidden_units: list of ints or None. Hidden widths (MLP) or filters (conv), from
-                the data side. Defaults to the builder's default (`[500]`, `[32, 64]`).
-            activation: str. Hidden activation. Defaults to `"relu"`.
-            likelihood, prior, posterior, objective: as for `VAE`. The encoder gets the heads
-                the posterior asks for.
-            seed: int or None. Seed of the sampling noise. Weight initialization follows
-                Keras' global seed (`keras.utils.set_random_seed`).
-        """
-        likelihood = get_likelihood(likelihood)
-        posterior = get_posterior(posterior)
-        encoder = build_encoder(architecture, input_shape, latent_dim, hidden_units, activation,
-                                heads=posterior.output_sizes(latent_dim))
-        decoder = build_decoder(
-            architecture,
-            input_shape,
-            latent_dim,
-            hidden_units,
-            activation,
-            num_params=likelihood.num_params,
-        )
-        return cls(encoder, decoder, likelihood=likelihood, prior=prior, posterior=posterior,
-                   objective=objective, seed=seed, **kwargs)
+    def architecture_heads(cls, latent_dim, parts):
+        """The posterior's heads (`parts["posterior"]`, resolved in place)."""
+        parts["posterior"] = get_posterior(parts.get("posterior", "diagonal"))
+        return parts["posterior"].output_sizes(latent_dim)
 
     def encoder_heads(self):
         return self.posterior.output_sizes(self.latent_dim)
