@@ -45,10 +45,11 @@ class ImageLogger(keras.callbacks.Callback):
             return
         reconstructions = np.asarray(self.model(self.images, training=False))
         pairs = np.concatenate([self.images, reconstructions])
-        samples = self.model.sample(self.num_samples, seed=self.seed)
         with self.writer.as_default(step=epoch + 1):
             tf.summary.image("originals_then_reconstructions", self._grid(pairs))
-            tf.summary.image("prior_samples_decoder_means", self._grid(samples))
+            if self.model.generative:
+                samples = self.model.sample(self.num_samples, seed=self.seed)
+                tf.summary.image("prior_samples_decoder_means", self._grid(samples))
         self.writer.flush()
 
 

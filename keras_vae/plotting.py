@@ -121,10 +121,11 @@ def save_interpolations(model, images, path, pairs=5, steps=10):
 
 
 def save_training_curves(history, path):
-    """Loss, reconstruction and KL per epoch (train and validation) from a history dict."""
-    fig = Figure(figsize=(14, 4))
-    axes = fig.subplots(1, 3)
-    for ax, key in zip(axes, ("loss", "reconstruction_loss", "kl_loss")):
+    """Loss, reconstruction and KL (those the history has) per epoch, train and validation."""
+    keys = [key for key in ("loss", "reconstruction_loss", "kl_loss") if key in history]
+    fig = Figure(figsize=(14 * len(keys) / 3, 4))
+    axes = fig.subplots(1, len(keys), squeeze=False)[0]
+    for ax, key in zip(axes, keys):
         for prefix, style in (("", "-"), ("val_", "--")):
             if prefix + key in history:
                 values = history[prefix + key]

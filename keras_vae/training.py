@@ -28,7 +28,7 @@ from keras_vae.distributions.posteriors import InverseAutoregressiveFlow, get_po
 from keras_vae.distributions.priors import GaussianMixture, VampPrior, get_prior
 from keras_vae.losses import ELBO, IWAE, get_objective
 from keras_vae.evaluation.run import evaluate_model, read_history
-from keras_vae.models.vae import VAE
+from keras_vae.models import VAE, get_model_class
 from keras_vae.optimizers import FusedAdam
 
 
@@ -84,6 +84,7 @@ class TrainConfig:
     with different seeds are scored on the same images.
     """
 
+    model: str = "vae"
     dataset: str = "digits"
     data_dir: str = None
     architecture: str = "mlp"
@@ -155,6 +156,7 @@ def check_config(config: TrainConfig) -> None:
         for units in config.hidden_units:
             check_int("hidden_units", units, 1, f"in each entry (of {config.hidden_units})")
     get_likelihood(config.likelihood)
+    get_model_class(config.model)
     model_parts(config, steps_per_epoch=1)
     if not (isinstance(config.learning_rate, (int, float)) and config.learning_rate > 0):
         raise ValueError(
@@ -172,7 +174,8 @@ def check_config(config: TrainConfig) -> None:
 
 
 def model_parts(config: TrainConfig, steps_per_epoch: int) -> dict:
-    """The prior, posterior and objective objects that `config` names, as `VAE` arguments.
+    """The prior, posterior and objective objects that `config` names, as `VAE` arguments
+    (none for the other models, which refuse those settings).
 
     Raises `ValueError` for a setting that does not apply to the chosen parts (`--k` with the
     ELBO, `--flow-steps` without the IAF, ...) rather than ignore it.
@@ -184,9 +187,14 @@ def model_parts(config: TrainConfig, steps_per_epoch: int) -> dict:
             defaults, n)}
         if changed and not applies:
             raise ValueError(f"Argument(s) {sorted(changed)} apply to {where} only. Received: "
-                             f"{changed} with prior={config.prior!r}, posterior="
+                             f"{changed} with model={config.model!r}, prior={config.prior!r}, posterior="
                              f"{config.posterior!r}, objective={config.objective!r}")
 
+    if get_model_class(config.model) is not VAE:
+        refuse_unless(False, ["prior", "prior_components", "posterior", "flow_steps",
+                              "objective", "k", "mc_samples", "beta", "kl_warmup_epochs",
+                              "free_bits", "amortization_images", "eval_k"], "the vae model")
+        return {}
     prior = get_prior(config.prior)
     posterior = get_posterior(config.posterior)
     objective = get_objective(config.objective)
@@ -368,7 +376,7 @@ def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
     strategy = strategy or make_strategy(config.strategy)
     distributed = config.strategy != "default"
     with strategy.scope():
-        model = VAE.from_architecture(
+        model = get_model_class(config.model).from_architecture(
             input_shape=splits.image_shape,
             latent_dim=config.latent_dim,
             architecture=config.architecture,
@@ -389,9 +397,12 @@ def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
     if verbose:
         print(f"Training on {len(x_train)} {config.dataset} images {splits.image_shape}; "
               f"validation: {splits.validation}")
-        print(f"Model: {model.likelihood.kind} likelihood, {model.prior.kind} prior, "
-              f"{model.posterior.kind} posterior, objective {model.objective.describe()}, KL "
-              f"{'analytic' if model.kl_analytic else 'Monte Carlo'}")
+        if isinstance(model, VAE):
+            print(f"Model: {model.likelihood.kind} likelihood, {model.prior.kind} prior, "
+                  f"{model.posterior.kind} posterior, objective {model.objective.describe()}, "
+                  f"KL {'analytic' if model.kl_analytic else 'Monte Carlo'}")
+        else:
+            print(f"Model: {type(model).__name__}, {model.likelihood.kind} likelihood")
     model_path = os.path.join(run_dir, "model.keras")
     history_path = os.path.join(run_dir, "history.csv")
     backup_dir = os.path.join(run_dir, "backup")
@@ -456,8 +467,9 @@ def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
     )
     if verbose:
         val = metrics["validation"]
+        kl = f" + KL {val['kl_loss']:.2f}" if "kl_loss" in val else ""
         print(f"Validation: loss {val['loss']:.2f} = reconstruction {val['reconstruction_loss']:.2f}"
-              f" + KL {val['kl_loss']:.2f} nats per example. Run directory: {run_dir}")
+              f"{kl} nats per example. Run directory: {run_dir}")
     write_json_atomically(status_path, {"state": "complete"})
     return run_dir, metrics
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Train a VAE and write a run directory.
+"""Train a VAE (or another model of the family, `--model`) and write a run directory.
 
     python scripts/train.py                                    # bundled 8x8 digits, no download
+    python scripts/train.py --model autoencoder --latent-dim 2
     python scripts/train.py --dataset mnist --data-dir ../shared/data/mnist --epochs 20
     python scripts/train.py --config runs/<run>/config.json    # rerun a run
 
@@ -28,6 +29,7 @@ from keras_vae.distributions import (  # noqa: E402
     available_priors,
 )
 from keras_vae.losses import available_objectives  # noqa: E402
+from keras_vae.models import available_models  # noqa: E402
 from keras_vae.training import TrainConfig, make_strategy, train  # noqa: E402
 
 
@@ -36,6 +38,8 @@ def parse_args(argv):
                                      argument_default=argparse.SUPPRESS)
     add = parser.add_argument
     add("--config", help="JSON file of settings with the keys below (underscores for dashes)")
+    add("--model", help=f"one of {available_models()} (default vae); the prior, posterior and "
+        "objective flags apply to the vae")
     add("--dataset", help="digits (default, bundled), mnist, or a TensorFlow Datasets name")
     add("--data-dir", help="directory of MNIST IDX files (mnist); TFDS data dir otherwise")
     add("--architecture", choices=["mlp", "conv"], help="encoder/decoder family (default mlp)")

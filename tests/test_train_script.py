@@ -43,6 +43,24 @@ def test_default_run_on_bundled_digits_writes_the_run_directory(tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+def test_autoencoder_run_writes_reconstruction_metrics_and_no_samples(tmp_path):
+    run_dir = train.main(["--model", "autoencoder", "--latent-dim", "2", "--epochs", "2",
+                          "--output-dir", str(tmp_path / "ae"), "--verbose", "0"])
+    files = set(os.listdir(run_dir))
+    assert {"model.keras", "reconstructions.png", "latent_space.png"} <= files
+    assert "samples.png" not in files
+    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    assert metrics["model"] == "Autoencoder" and "log_likelihood" not in metrics
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    assert type(model) is keras_vae.Autoencoder
+    # The validation figure is the binarized images' cross-entropy, recomputed here.
+    images = keras_vae.data.binarize_once(
+        keras_vae.data.load("digits", None, 0.1, 0).x_val, seed=1)
+    p = np.clip(np.asarray(model.predict(images, verbose=0), np.float64), 1e-7, 1 - 1e-7)
+    expected = -(images * np.log(p) + (1 - images) * np.log1p(-p)).reshape(len(p), -1).sum(1)
+    assert metrics["reconstruction_loss"] == pytest.approx(expected.mean(), rel=1e-3)
+
+
 def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
     first = train.main(["--epochs", "1", "--latent-dim", "3", "--hidden-units", "32", "16",
                         "--activation", "tanh", "--seed", "5", "--output-dir",
@@ -83,6 +101,9 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         (["--posterior", "full", "--free-bits", "1"], r"`free_bits` needs a KL that splits"),
         # The bundled digits have 17 grey levels (k / 16), not 8-bit ones.
         (["--likelihood", "discretized_logistic"], r"`dataset` must hold 8-bit images"),
+        (["--model", "gan"], r"`model` must be one of \['autoencoder', 'vae'\]. Received: "
+                             r"model='gan'"),
+        (["--model", "autoencoder", "--prior", "vamp"], r"\['prior'\] apply to the vae model"),
     ],
 )
 def test_bad_settings_fail_before_training(tmp_path, argv, match):

@@ -15,6 +15,7 @@ from keras_vae.evaluation.amortization import amortization_gap
 from keras_vae.evaluation.elbo import elbo_terms
 from keras_vae.evaluation.latents import active_units, kl_per_dimension, latent_codes
 from keras_vae.evaluation.likelihood import importance_sampled_log_likelihood
+from keras_vae.models import VAE
 
 
 def evaluate_model(
@@ -35,7 +36,8 @@ def evaluate_model(
     """Writes `metrics.json`, the figures and `report.html` into `output_dir`; returns the metrics.
 
     Args:
-        model: a trained `keras_vae.VAE`.
+        model: a trained `keras_vae.VAE`, or another model of the family (an `Autoencoder`
+            is scored by its reconstructions only: no likelihood of x, no prior, no samples).
         images: float array `(n, *data_shape)`, preprocessed as for training (binarize them
             first when the model was trained on binarized images).
         output_dir: str. Created if missing.
@@ -52,6 +54,9 @@ def evaluate_model(
     """
     os.makedirs(output_dir, exist_ok=True)
     images = np.asarray(images, np.float32)
+    if not isinstance(model, VAE):
+        return _evaluate_reconstructions(model, images, output_dir, labels, split, split_source,
+                                         history, config, extra_metrics, seed, verbose)
     if verbose:
         print(f"Evaluating on {len(images)} {split} images ({split_source}) with K = {k}")
     estimate = importance_sampled_log_likelihood(model, images, k=k, seed=seed, verbose=verbose)
@@ -102,6 +107,39 @@ def evaluate_model(
     return metrics
 
 
+def _evaluate_reconstructions(model, images, output_dir, labels, split, split_source, history,
+                              config, extra_metrics, seed, verbose):
+    """`evaluate_model` for a model without a likelihood of x (an `Autoencoder`): the
+    reconstruction loss and squared error, the latent codes and the figures that apply."""
+    if verbose:
+        print(f"Evaluating on {len(images)} {split} images ({split_source})")
+    codes = latent_codes(model, images)
+    terms = elbo_terms(model, images, seed=seed)
+    reconstructions = np.concatenate([np.asarray(model(images[i:i + 500]))
+                                      for i in range(0, len(images), 500)])
+    metrics = {
+        "units": "nats per image",
+        "model": type(model).__name__,
+        "split": split,
+        "split_source": split_source,
+        "num_images": int(len(images)),
+        "reconstruction_loss": float(terms["reconstruction_loss"]),
+        "squared_error": float(np.mean(np.sum(
+            (reconstructions - images).reshape(len(images), -1) ** 2, axis=1))),
+        "latent_dim": int(model.latent_dim),
+        "likelihood": model.likelihood.kind,
+        **(extra_metrics or {}),
+    }
+    with open(os.path.join(output_dir, "metrics.json"), "w") as f:
+        json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
+    figures = save_figures(model, images, labels, codes, None, None, output_dir, history, seed)
+    report.write_report(os.path.join(output_dir, "report.html"), metrics, figures, config)
+    if verbose:
+        print(f"{split}: reconstruction loss {metrics['reconstruction_loss']:.2f} nats, squared "
+              f"error {metrics['squared_error']:.2f} per image. Written to {output_dir}")
+    return metrics
+
+
 def json_safe(value):
     """`value` with every non-finite float (NaN, inf) replaced by None: strict JSON, which a
     bare `NaN` is not."""
@@ -123,16 +161,18 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
     figures = {
         "Originals (odd rows) and reconstructions": plotting.save_reconstructions(
             model, images, path("reconstructions.png"), n=20),
-        "Samples from the prior (decoder means)": plotting.save_samples(
-            model, path("samples.png"), n=100, seed=seed),
-        "Latent space": plotting.save_latent_scatter(
-            z_mean[:5000], None if labels is None else labels[:5000], path("latent_space.png")),
-        "Interpolations": plotting.save_interpolations(model, images, path("interpolations.png")),
     }
+    if model.generative:
+        figures["Samples from the prior (decoder means)"] = plotting.save_samples(
+            model, path("samples.png"), n=100, seed=seed)
+    figures["Latent space"] = plotting.save_latent_scatter(
+        z_mean[:5000], None if labels is None else labels[:5000], path("latent_space.png"))
+    figures["Interpolations"] = plotting.save_interpolations(model, images,
+                                                             path("interpolations.png"))
     if kl_dims is not None:
         figures["KL per latent dimension"] = plotting.save_kl_per_dimension(
             kl_dims, activity, path("kl_per_dim.png"))
-    if model.latent_dim == 2:
+    if model.latent_dim == 2 and model.generative:
         figures["2-D latent manifold"] = plotting.save_latent_manifold(
             model, path("latent_manifold.png"))
     if history:
@@ -206,7 +246,8 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
     if output_dir is None:
         base = model_path if os.path.isdir(model_path) else os.path.dirname(
             os.path.abspath(model_path))
-        output_dir = os.path.join(base, f"evaluation-{split}-k{k}")
+        output_dir = os.path.join(base, f"evaluation-{split}" + (
+            f"-k{k}" if isinstance(model, VAE) else ""))
     metrics = evaluate_model(model, images, output_dir, labels=labels, k=k, split=split,
                              split_source=source, amortization_images=amortization_images,
                              history=history, config=None if config is None else config.to_dict(),

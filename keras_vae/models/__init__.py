@@ -4,4 +4,20 @@ from keras_vae.models.autoencoder import Autoencoder
 from keras_vae.models.base import BaseAutoencoder, NotGenerativeError
 from keras_vae.models.vae import VAE
 
-__all__ = ["Autoencoder", "BaseAutoencoder", "NotGenerativeError", "VAE"]
+_BY_NAME = {"vae": VAE, "autoencoder": Autoencoder}
+
+
+def available_models() -> list:
+    return sorted(_BY_NAME)
+
+
+def get_model_class(name: str) -> type:
+    """The model class of `name` (`available_models()`)."""
+    if name not in _BY_NAME:
+        raise ValueError(f"Argument `model` must be one of {available_models()}. "
+                         f"Received: model={name!r}")
+    return _BY_NAME[name]
+
+
+__all__ = ["Autoencoder", "BaseAutoencoder", "NotGenerativeError", "VAE", "available_models",
+           "get_model_class"]
