@@ -53,7 +53,7 @@ def save_reconstructions(model, images, path, n=10):
 def save_samples(model, path, n=100, seed=0):
     """Saves decoder means of `n` latent vectors drawn from the model's prior p(z)."""
     samples = np.asarray(model.sample(n, seed=seed))
-    title = f"decoder means of {n} draws z ~ p(z), {model.prior.kind} prior (seed {seed})"
+    title = f"decoder means of {n} draws {model.sampling_description} (seed {seed})"
     return save_image_grid(samples, path, title, ncols=min(n, 10))
 
 

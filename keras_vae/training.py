@@ -28,7 +28,7 @@ from keras_vae.distributions.posteriors import InverseAutoregressiveFlow, get_po
 from keras_vae.distributions.priors import GaussianMixture, VampPrior, get_prior
 from keras_vae.losses import ELBO, IWAE, get_objective
 from keras_vae.evaluation.run import evaluate_model, read_history
-from keras_vae.models import VAE, get_model_class
+from keras_vae.models import VAE, VQVAE, get_model_class
 from keras_vae.optimizers import FusedAdam
 
 
@@ -102,6 +102,10 @@ class TrainConfig:
     beta: float = 1.0
     kl_warmup_epochs: int = 0
     free_bits: float = 0.0
+    num_codes: int = 64
+    code_dim: int = 4
+    commitment: float = 0.25
+    ema: bool = False
     binarize: bool = None
     epochs: int = 20
     batch_size: int = 100
@@ -190,11 +194,15 @@ def model_parts(config: TrainConfig, steps_per_epoch: int) -> dict:
                              f"{changed} with model={config.model!r}, prior={config.prior!r}, posterior="
                              f"{config.posterior!r}, objective={config.objective!r}")
 
-    if get_model_class(config.model) is not VAE:
+    model_class = get_model_class(config.model)
+    vq_settings = ["num_codes", "code_dim", "commitment", "ema"]
+    refuse_unless(model_class is VQVAE, vq_settings, "the vqvae model")
+    if model_class is not VAE:
         refuse_unless(False, ["prior", "prior_components", "posterior", "flow_steps",
                               "objective", "k", "mc_samples", "beta", "kl_warmup_epochs",
                               "free_bits", "amortization_images", "eval_k"], "the vae model")
-        return {}
+        return {name: getattr(config, name) for name in vq_settings} if (
+            model_class is VQVAE) else {}
     prior = get_prior(config.prior)
     posterior = get_posterior(config.posterior)
     objective = get_objective(config.objective)
@@ -431,6 +439,9 @@ def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
                             every_n_epochs=config.image_log_every, seed=config.seed),
             ],
         )
+        if isinstance(model, VQVAE):  # its simple prior: the training images' code frequencies
+            model.fit_code_prior(data.binarize_once(x_train, config.seed + 2) if binarize
+                                 else x_train)
         save_model_atomically(model, model_path)
         write_json_atomically(status_path, {"state": "trained"})
         shutil.rmtree(backup_dir, ignore_errors=True)

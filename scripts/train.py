@@ -61,6 +61,12 @@ def parse_args(argv):
     add("--kl-warmup-epochs", type=int,
         help="epochs of a linear KL warm-up from 0 to beta (default 0)")
     add("--free-bits", type=float, help="per-dimension KL floor, nats (default 0)")
+    add("--num-codes", type=int, help="codebook size of the vqvae (default 64)")
+    add("--code-dim", type=int, help="size of each vqvae code vector (default 4; it must "
+        "divide --latent-dim)")
+    add("--commitment", type=float, help="weight of the vqvae commitment loss (default 0.25)")
+    add("--ema", action=argparse.BooleanOptionalAction,
+        help="vqvae codebook by exponential moving averages (default off)")
     add("--binarize", action=argparse.BooleanOptionalAction,
         help="dynamic binarization (default: on for bernoulli)")
     add("--epochs", type=int, help="default 20")

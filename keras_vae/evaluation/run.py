@@ -15,7 +15,7 @@ from keras_vae.evaluation.amortization import amortization_gap
 from keras_vae.evaluation.elbo import elbo_terms
 from keras_vae.evaluation.latents import active_units, kl_per_dimension, latent_codes
 from keras_vae.evaluation.likelihood import importance_sampled_log_likelihood
-from keras_vae.models import VAE
+from keras_vae.models import VAE, VQVAE
 
 
 def evaluate_model(
@@ -128,8 +128,19 @@ def _evaluate_reconstructions(model, images, output_dir, labels, split, split_so
             (reconstructions - images).reshape(len(images), -1) ** 2, axis=1))),
         "latent_dim": int(model.latent_dim),
         "likelihood": model.likelihood.kind,
-        **(extra_metrics or {}),
     }
+    if isinstance(model, VQVAE):
+        codes = np.concatenate([np.asarray(model.codes(images[i:i + 500]))
+                                for i in range(0, len(images), 500)])
+        counts = np.bincount(codes.ravel(), minlength=model.num_codes)
+        p = counts / counts.sum()
+        metrics.update({
+            "codebook_perplexity": float(np.exp(-np.sum(p[p > 0] * np.log(p[p > 0])))),
+            "codes_used": int(np.sum(counts > 0)),
+            "dead_codes": int(np.sum(counts == 0)),
+            "num_codes": model.num_codes,
+        })
+    metrics.update(extra_metrics or {})
     with open(os.path.join(output_dir, "metrics.json"), "w") as f:
         json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
     figures = save_figures(model, images, labels, codes, None, None, output_dir, history, seed)
@@ -172,7 +183,7 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
     if kl_dims is not None:
         figures["KL per latent dimension"] = plotting.save_kl_per_dimension(
             kl_dims, activity, path("kl_per_dim.png"))
-    if model.latent_dim == 2 and model.generative:
+    if model.latent_dim == 2 and isinstance(model, VAE):  # the manifold assumes N(0, I)
         figures["2-D latent manifold"] = plotting.save_latent_manifold(
             model, path("latent_manifold.png"))
     if history:

@@ -3,8 +3,9 @@
 from keras_vae.models.autoencoder import Autoencoder
 from keras_vae.models.base import BaseAutoencoder, NotGenerativeError
 from keras_vae.models.vae import VAE
+from keras_vae.models.vqvae import VQVAE
 
-_BY_NAME = {"vae": VAE, "autoencoder": Autoencoder}
+_BY_NAME = {"vae": VAE, "autoencoder": Autoencoder, "vqvae": VQVAE}
 
 
 def available_models() -> list:
@@ -19,5 +20,5 @@ def get_model_class(name: str) -> type:
     return _BY_NAME[name]
 
 
-__all__ = ["Autoencoder", "BaseAutoencoder", "NotGenerativeError", "VAE", "available_models",
+__all__ = ["Autoencoder", "BaseAutoencoder", "NotGenerativeError", "VAE", "VQVAE", "available_models",
            "get_model_class"]

@@ -183,6 +183,11 @@ class BaseAutoencoder(keras.Model):
         return self.likelihood.mean(
             self.decoder_params(self.latent_code(inputs, training=training), training=training))
 
+    @property
+    def sampling_description(self):
+        """How `sample` draws, in words (figure titles)."""
+        return ""
+
     def sample(self, n, seed=None):
         raise NotGenerativeError(
             f"A {type(self).__name__} cannot sample: it has no distribution over its latent "

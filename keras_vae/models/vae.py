@@ -133,6 +133,10 @@ class VAE(BaseAutoencoder):
         mean carried through the flow)."""
         return self.posterior.mean(self.encode(x, training=training))
 
+    @property
+    def sampling_description(self):
+        return f"z ~ p(z), {self.prior.kind} prior"
+
     def sample(self, n, seed=None):
         """Draws `n` latent vectors from the prior and returns their decoder means.
 
