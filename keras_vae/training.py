@@ -28,7 +28,7 @@ from keras_vae.distributions.posteriors import InverseAutoregressiveFlow, get_po
 from keras_vae.distributions.priors import GaussianMixture, VampPrior, get_prior
 from keras_vae.losses import ELBO, IWAE, get_objective
 from keras_vae.evaluation.run import evaluate_model, read_history
-from keras_vae.models import VAE, VQVAE, get_model_class
+from keras_vae.models import VAE, VQVAE, GumbelSoftmaxVAE, get_model_class
 from keras_vae.optimizers import FusedAdam
 
 
@@ -106,6 +106,10 @@ class TrainConfig:
     code_dim: int = 4
     commitment: float = 0.25
     ema: bool = False
+    categories: int = 10
+    temperature: float = 1.0
+    min_temperature: float = 0.5
+    anneal_rate: float = 3e-5
     binarize: bool = None
     epochs: int = 20
     batch_size: int = 100
@@ -177,6 +181,13 @@ def check_config(config: TrainConfig) -> None:
         )
 
 
+# The settings of `TrainConfig` that are constructor arguments of one model only.
+MODEL_SETTINGS = {
+    VQVAE: ["num_codes", "code_dim", "commitment", "ema"],
+    GumbelSoftmaxVAE: ["categories", "temperature", "min_temperature", "anneal_rate"],
+}
+
+
 def model_parts(config: TrainConfig, steps_per_epoch: int) -> dict:
     """The prior, posterior and objective objects that `config` names, as `VAE` arguments
     (none for the other models, which refuse those settings).
@@ -195,14 +206,13 @@ def model_parts(config: TrainConfig, steps_per_epoch: int) -> dict:
                              f"{config.posterior!r}, objective={config.objective!r}")
 
     model_class = get_model_class(config.model)
-    vq_settings = ["num_codes", "code_dim", "commitment", "ema"]
-    refuse_unless(model_class is VQVAE, vq_settings, "the vqvae model")
+    for other, names in MODEL_SETTINGS.items():
+        refuse_unless(model_class is other, names, f"the {other.__name__} model")
     if model_class is not VAE:
         refuse_unless(False, ["prior", "prior_components", "posterior", "flow_steps",
                               "objective", "k", "mc_samples", "beta", "kl_warmup_epochs",
                               "free_bits", "amortization_images", "eval_k"], "the vae model")
-        return {name: getattr(config, name) for name in vq_settings} if (
-            model_class is VQVAE) else {}
+        return {name: getattr(config, name) for name in MODEL_SETTINGS.get(model_class, [])}
     prior = get_prior(config.prior)
     posterior = get_posterior(config.posterior)
     objective = get_objective(config.objective)

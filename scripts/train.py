@@ -67,6 +67,11 @@ def parse_args(argv):
     add("--commitment", type=float, help="weight of the vqvae commitment loss (default 0.25)")
     add("--ema", action=argparse.BooleanOptionalAction,
         help="vqvae codebook by exponential moving averages (default off)")
+    add("--categories", type=int, help="classes of each gumbel latent variable (default 10; "
+        "it must divide --latent-dim)")
+    add("--temperature", type=float, help="initial gumbel-softmax temperature (default 1)")
+    add("--min-temperature", type=float, help="floor of the annealed temperature (default 0.5)")
+    add("--anneal-rate", type=float, help="temperature decay rate per step (default 3e-5)")
     add("--binarize", action=argparse.BooleanOptionalAction,
         help="dynamic binarization (default: on for bernoulli)")
     add("--epochs", type=int, help="default 20")

@@ -1,11 +1,12 @@
 """Model families of keras_vae, on one base (`BaseAutoencoder`)."""
 
 from keras_vae.models.autoencoder import Autoencoder
+from keras_vae.models.gumbel import GumbelSoftmaxVAE
 from keras_vae.models.base import BaseAutoencoder, NotGenerativeError
 from keras_vae.models.vae import VAE
 from keras_vae.models.vqvae import VQVAE
 
-_BY_NAME = {"vae": VAE, "autoencoder": Autoencoder, "vqvae": VQVAE}
+_BY_NAME = {"vae": VAE, "autoencoder": Autoencoder, "vqvae": VQVAE, "gumbel": GumbelSoftmaxVAE}
 
 
 def available_models() -> list:
@@ -20,5 +21,5 @@ def get_model_class(name: str) -> type:
     return _BY_NAME[name]
 
 
-__all__ = ["Autoencoder", "BaseAutoencoder", "NotGenerativeError", "VAE", "VQVAE", "available_models",
+__all__ = ["Autoencoder", "GumbelSoftmaxVAE", "BaseAutoencoder", "NotGenerativeError", "VAE", "VQVAE", "available_models",
            "get_model_class"]
