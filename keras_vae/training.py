@@ -28,7 +28,13 @@ from keras_vae.distributions.posteriors import InverseAutoregressiveFlow, get_po
 from keras_vae.distributions.priors import GaussianMixture, VampPrior, get_prior
 from keras_vae.losses import ELBO, IWAE, get_objective
 from keras_vae.evaluation.run import evaluate_model, read_history
-from keras_vae.models import VAE, VQVAE, GumbelSoftmaxVAE, get_model_class
+from keras_vae.models import (
+    VAE,
+    VQVAE,
+    AdversarialAutoencoder,
+    GumbelSoftmaxVAE,
+    get_model_class,
+)
 from keras_vae.optimizers import FusedAdam
 
 
@@ -110,6 +116,7 @@ class TrainConfig:
     temperature: float = 1.0
     min_temperature: float = 0.5
     anneal_rate: float = 3e-5
+    adversarial_weight: float = 1.0
     binarize: bool = None
     epochs: int = 20
     batch_size: int = 100
@@ -185,6 +192,7 @@ def check_config(config: TrainConfig) -> None:
 MODEL_SETTINGS = {
     VQVAE: ["num_codes", "code_dim", "commitment", "ema"],
     GumbelSoftmaxVAE: ["categories", "temperature", "min_temperature", "anneal_rate"],
+    AdversarialAutoencoder: ["adversarial_weight"],
 }
 
 

@@ -72,6 +72,8 @@ def parse_args(argv):
     add("--temperature", type=float, help="initial gumbel-softmax temperature (default 1)")
     add("--min-temperature", type=float, help="floor of the annealed temperature (default 0.5)")
     add("--anneal-rate", type=float, help="temperature decay rate per step (default 3e-5)")
+    add("--adversarial-weight", type=float,
+        help="weight of the aae's generator loss (default 1)")
     add("--binarize", action=argparse.BooleanOptionalAction,
         help="dynamic binarization (default: on for bernoulli)")
     add("--epochs", type=int, help="default 20")

@@ -1,12 +1,14 @@
 """Model families of keras_vae, on one base (`BaseAutoencoder`)."""
 
+from keras_vae.models.adversarial import AdversarialAutoencoder
 from keras_vae.models.autoencoder import Autoencoder
 from keras_vae.models.gumbel import GumbelSoftmaxVAE
 from keras_vae.models.base import BaseAutoencoder, NotGenerativeError
 from keras_vae.models.vae import VAE
 from keras_vae.models.vqvae import VQVAE
 
-_BY_NAME = {"vae": VAE, "autoencoder": Autoencoder, "vqvae": VQVAE, "gumbel": GumbelSoftmaxVAE}
+_BY_NAME = {"vae": VAE, "autoencoder": Autoencoder, "vqvae": VQVAE, "gumbel": GumbelSoftmaxVAE,
+            "aae": AdversarialAutoencoder}
 
 
 def available_models() -> list:
@@ -21,5 +23,5 @@ def get_model_class(name: str) -> type:
     return _BY_NAME[name]
 
 
-__all__ = ["Autoencoder", "GumbelSoftmaxVAE", "BaseAutoencoder", "NotGenerativeError", "VAE", "VQVAE", "available_models",
+__all__ = ["AdversarialAutoencoder", "Autoencoder", "GumbelSoftmaxVAE", "BaseAutoencoder", "NotGenerativeError", "VAE", "VQVAE", "available_models",
            "get_model_class"]

@@ -43,6 +43,13 @@ def weighted_mean(values, sample_weight):
     return ops.sum(values * sample_weight) / ops.maximum(ops.sum(sample_weight), 1e-12)
 
 
+def _optimizer(identifier):
+    """`"adam"` means `keras_vae.FusedAdam()`; anything else as `keras.optimizers.get`."""
+    if isinstance(identifier, str) and identifier.lower() == "adam":
+        return FusedAdam()
+    return keras.optimizers.get(identifier)
+
+
 class NotGenerativeError(TypeError):
     """Raised by `sample` on a model that has no distribution over its latent space."""
 
@@ -70,6 +77,9 @@ class BaseAutoencoder(keras.Model):
 
     generative = False
     metric_names = ("loss",)
+    # Optimizers besides `optimizer`, for models whose networks are updated separately:
+    # `{compile argument: function returning its default}` (see `AdversarialAutoencoder`).
+    extra_optimizers = {}
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -233,7 +243,9 @@ class BaseAutoencoder(keras.Model):
                 monitor a noise-free value. None draws fresh noise at every call.
             **kwargs: other `keras.Model.compile` arguments. `metrics` compare the images with
                 their reconstructions (`model(x)`, the decoder mean at the latent code), e.g.
-                `metrics=["mse"]`.
+                `metrics=["mse"]`. A model with several optimizers takes one more argument per
+                network (`extra_optimizers`: `discriminator_optimizer=...`), each saved and
+                restored with the `.keras` file.
         """
         check_int("steps_per_execution", steps_per_execution, 1)
         if evaluation_seed is not None:
@@ -244,20 +256,29 @@ class BaseAutoencoder(keras.Model):
                 "Keras 3.15 fails there with more steps per execution. Received: "
                 f"steps_per_execution={steps_per_execution} in the scope of "
                 f"{type(tf.distribute.get_strategy()).__name__}")
-        if isinstance(optimizer, str) and optimizer.lower() == "adam":
-            optimizer = FusedAdam()
-        super().compile(optimizer=optimizer, jit_compile=jit_compile,
+        extra = {name: kwargs.pop(name, None) for name in self.extra_optimizers}
+        super().compile(optimizer=_optimizer(optimizer), jit_compile=jit_compile,
                         steps_per_execution=steps_per_execution, **kwargs)
         self.evaluation_seed = evaluation_seed
         self._requested_steps_per_execution = steps_per_execution
         self._compile_config.config["evaluation_seed"] = evaluation_seed
+        for name, value in extra.items():
+            value = self.extra_optimizers[name]() if value is None else _optimizer(value)
+            setattr(self, name, value)
+            self._compile_config.config[name] = value
 
     def compile_from_config(self, config):
         """Recompiles a loaded model as it was saved (Keras skips models whose `compile` is
-        overridden), then builds the optimizer so that its saved state can be restored."""
+        overridden), then builds each optimizer so that its saved state can be restored."""
         self.compile(**keras.saving.deserialize_keras_object(config))
         if self.built:
-            self.optimizer.build(self.trainable_variables)
+            for name in ("optimizer", *self.extra_optimizers):
+                getattr(self, name).build(self.optimizer_variables(name))
+
+    def optimizer_variables(self, name):
+        """The variables the optimizer `name` (`"optimizer"` or one of `extra_optimizers`)
+        updates: all trainable variables for a model with one optimizer."""
+        return self.trainable_variables
 
     @property
     def metrics(self):

@@ -6,7 +6,7 @@ An encoder maps images `(batch, *input_shape)` to `[z_mean, z_log_var]`, each
 """
 
 from keras_vae.networks.conv import conv_decoder, conv_encoder
-from keras_vae.networks.mlp import mlp_decoder, mlp_encoder
+from keras_vae.networks.mlp import mlp_decoder, mlp_discriminator, mlp_encoder
 
 ARCHITECTURES = {
     "mlp": (mlp_encoder, mlp_decoder),
@@ -43,6 +43,7 @@ def build_decoder(
 __all__ = [
     "mlp_encoder",
     "mlp_decoder",
+    "mlp_discriminator",
     "conv_encoder",
     "conv_decoder",
     "build_encoder",

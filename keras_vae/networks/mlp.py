@@ -75,3 +75,27 @@ def mlp_decoder(
     params_shape = (*output_shape[:-1], output_shape[-1] * num_params)
     outputs = keras.layers.Reshape(params_shape)(h)
     return keras.Model(inputs, outputs, name=name)
+
+
+def mlp_discriminator(input_shape, hidden_units=(500, 500), activation="relu",
+                      name="discriminator"):
+    """A multilayer perceptron classifier of real against generated inputs: flatten, dense
+    layers, one logit. Outputs `[logit, features]`, `features` the last hidden layer's (what a
+    feature-matching loss compares).
+
+    Args:
+        input_shape: tuple of ints. Shape of one input: `(latent_dim,)` for codes, the image
+            shape for images.
+        hidden_units: int or list of ints. Widths of the hidden layers. Defaults to
+            `(500, 500)`.
+        activation: str. Keras activation of the hidden layers. Defaults to `"relu"`.
+        name: str. Name of the model.
+    """
+    input_shape = check_shape("input_shape", input_shape)
+    hidden_units = check_hidden_units(hidden_units)
+    inputs = keras.Input(shape=input_shape, name="inputs")
+    h = keras.layers.Flatten()(inputs)
+    for i, units in enumerate(hidden_units):
+        h = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")(h)
+    logit = keras.layers.Dense(1, name="logit")(h)
+    return keras.Model(inputs, [logit, h], name=name)
