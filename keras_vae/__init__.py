@@ -20,11 +20,12 @@ from keras_vae.distributions.likelihoods import Bernoulli, Gaussian, Likelihood 
 from keras_vae.losses import ELBO, IWAE  # noqa: E402
 from keras_vae.layers.sampling import Sampling  # noqa: E402
 from keras_vae.optimizers import FusedAdam  # noqa: E402
-from keras_vae.models import AdversarialAutoencoder, Autoencoder, BaseAutoencoder, GumbelSoftmaxVAE, NotGenerativeError, VAE, VQVAE  # noqa: E402
+from keras_vae.models import AdversarialAutoencoder, Autoencoder, BaseAutoencoder, GumbelSoftmaxVAE, NotGenerativeError, VAE, VAEGAN, VQVAE  # noqa: E402
 from keras_vae.networks import build_decoder, build_encoder  # noqa: E402
 
 __all__ = [
     "VAE",
+    "VAEGAN",
     "AdversarialAutoencoder",
     "GumbelSoftmaxVAE",
     "VQVAE",

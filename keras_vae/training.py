@@ -31,6 +31,7 @@ from keras_vae.evaluation.run import evaluate_model, read_history
 from keras_vae.models import (
     VAE,
     VQVAE,
+    VAEGAN,
     AdversarialAutoencoder,
     GumbelSoftmaxVAE,
     get_model_class,
@@ -117,6 +118,7 @@ class TrainConfig:
     min_temperature: float = 0.5
     anneal_rate: float = 3e-5
     adversarial_weight: float = 1.0
+    feature_weight: float = 1.0
     binarize: bool = None
     epochs: int = 20
     batch_size: int = 100
@@ -193,6 +195,7 @@ MODEL_SETTINGS = {
     VQVAE: ["num_codes", "code_dim", "commitment", "ema"],
     GumbelSoftmaxVAE: ["categories", "temperature", "min_temperature", "anneal_rate"],
     AdversarialAutoencoder: ["adversarial_weight"],
+    VAEGAN: ["feature_weight"],
 }
 
 

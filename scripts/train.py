@@ -74,6 +74,8 @@ def parse_args(argv):
     add("--anneal-rate", type=float, help="temperature decay rate per step (default 3e-5)")
     add("--adversarial-weight", type=float,
         help="weight of the aae's generator loss (default 1)")
+    add("--feature-weight", type=float,
+        help="weight of the vaegan's feature loss in the decoder's objective (default 1)")
     add("--binarize", action=argparse.BooleanOptionalAction,
         help="dynamic binarization (default: on for bernoulli)")
     add("--epochs", type=int, help="default 20")

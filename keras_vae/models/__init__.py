@@ -5,10 +5,11 @@ from keras_vae.models.autoencoder import Autoencoder
 from keras_vae.models.gumbel import GumbelSoftmaxVAE
 from keras_vae.models.base import BaseAutoencoder, NotGenerativeError
 from keras_vae.models.vae import VAE
+from keras_vae.models.vaegan import VAEGAN
 from keras_vae.models.vqvae import VQVAE
 
 _BY_NAME = {"vae": VAE, "autoencoder": Autoencoder, "vqvae": VQVAE, "gumbel": GumbelSoftmaxVAE,
-            "aae": AdversarialAutoencoder}
+            "aae": AdversarialAutoencoder, "vaegan": VAEGAN}
 
 
 def available_models() -> list:
@@ -23,5 +24,5 @@ def get_model_class(name: str) -> type:
     return _BY_NAME[name]
 
 
-__all__ = ["AdversarialAutoencoder", "Autoencoder", "GumbelSoftmaxVAE", "BaseAutoencoder", "NotGenerativeError", "VAE", "VQVAE", "available_models",
+__all__ = ["AdversarialAutoencoder", "Autoencoder", "GumbelSoftmaxVAE", "BaseAutoencoder", "NotGenerativeError", "VAE", "VAEGAN", "VQVAE", "available_models",
            "get_model_class"]
