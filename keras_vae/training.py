@@ -222,7 +222,10 @@ def model_parts(config: TrainConfig, steps_per_epoch: int) -> dict:
     if model_class is not VAE:
         refuse_unless(False, ["prior", "prior_components", "posterior", "flow_steps",
                               "objective", "k", "mc_samples", "beta", "kl_warmup_epochs",
-                              "free_bits", "amortization_images", "eval_k"], "the vae model")
+                              "free_bits"], "the vae model")
+        # The likelihood-based evaluation (importance sampling, amortization gap).
+        refuse_unless(issubclass(model_class, VAE), ["amortization_images", "eval_k"],
+                      "models with a posterior (vae, vaegan)")
         return {name: getattr(config, name) for name in MODEL_SETTINGS.get(model_class, [])}
     prior = get_prior(config.prior)
     posterior = get_posterior(config.posterior)

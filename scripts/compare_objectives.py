@@ -12,10 +12,8 @@ read back instead of retrained, so a killed comparison continues where it stoppe
 """
 
 import argparse
-import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -23,7 +21,7 @@ from scripts import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 
-from keras_vae.training import TrainConfig, train  # noqa: E402
+from scripts.comparison import minutes, run_rows, write_markdown  # noqa: E402
 
 ARCHITECTURE = {"architecture": "mlp", "hidden_units": [200, 200], "activation": "tanh",
                 "latent_dim": 50}
@@ -75,14 +73,8 @@ def write_table(path, results, settings):
         lines.append(
             f"| {name} | {description} | {metrics['elbo']:.2f} | "
             f"{metrics['log_likelihood']:.2f} ± {metrics['log_likelihood_stderr']:.2f} | "
-            f"{metrics['active_units']}/{metrics['latent_dim']} | "
-            f"{'' if seconds is None else f'{seconds / 60:.1f} min'} |")
-    text = (f"<!-- written by scripts/compare_objectives.py with {json.dumps(settings)} -->\n"
-            + "\n".join(lines) + "\n")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)  # a kill never leaves half a table
+            f"{metrics['active_units']}/{metrics['latent_dim']} | {minutes(seconds)} |")
+    write_markdown(path, "compare_objectives.py", settings, lines)
 
 
 def main(argv=None):
@@ -102,33 +94,11 @@ def main(argv=None):
         parser.error(f"argument --rows: unknown row(s) {unknown}; choose from {list(table)}")
     settings = {"epochs": args.epochs, "eval_k": args.eval_k, "seed": args.seed,
                 "data_dir": args.data_dir, **ARCHITECTURE}
-    results = {}
-    for index, name in enumerate(names):
-        overrides, description = table[name]
-        run_dir = os.path.join(args.runs_dir, name)
-        metrics_path = os.path.join(run_dir, "metrics.json")
-        seconds = None
-        if not os.path.isfile(metrics_path):
-            if os.path.isdir(run_dir):  # an unfinished run: start it again
-                import shutil
-
-                shutil.rmtree(run_dir)
-            print(f"[{index + 1}/{len(names)}] {name}: {description}", flush=True)
-            config = TrainConfig(dataset="mnist", data_dir=args.data_dir, epochs=args.epochs,
-                                 eval_k=args.eval_k, amortization_images=0, seed=args.seed,
-                                 output_dir=run_dir, **ARCHITECTURE, **overrides)
-            start = time.perf_counter()
-            train(config, verbose=2)
-            seconds = time.perf_counter() - start
-            with open(os.path.join(run_dir, "train_seconds.txt"), "w") as f:
-                f.write(f"{seconds:.1f}\n")
-        elif os.path.isfile(os.path.join(run_dir, "train_seconds.txt")):
-            with open(os.path.join(run_dir, "train_seconds.txt")) as f:
-                seconds = float(f.read())
-        with open(metrics_path) as f:
-            metrics = json.load(f)
-        results[name] = (description, metrics, seconds)
-        write_table(args.output, results, settings)
+    base = {"dataset": "mnist", "data_dir": args.data_dir, "epochs": args.epochs,
+            "eval_k": args.eval_k, "amortization_images": 0, "seed": args.seed, **ARCHITECTURE}
+    results = run_rows(table, names, args.runs_dir, base,
+                       lambda results: write_table(args.output, results, settings))
+    for name, (_, metrics, _) in results.items():
         print(f"{name}: ELBO {metrics['elbo']:.2f}, log p(x) {metrics['log_likelihood']:.2f}, "
               f"active units {metrics['active_units']}", flush=True)
     return results

@@ -1,0 +1,55 @@
+"""What the comparison scripts share: one training run per row, read back when finished, and a
+markdown table rewritten atomically after every row."""
+
+import json
+import os
+import shutil
+import time
+
+from keras_vae.training import TrainConfig, train
+
+
+def run_rows(table, names, runs_dir, base_settings, write_table):
+    """Trains row `name` of `table` (`{name: (TrainConfig overrides, description)}`) for each
+    of `names` into `<runs_dir>/<name>/` with `base_settings`, unless its `metrics.json`
+    exists; calls `write_table(results)` after each row; returns
+    `{name: (description, metrics, train seconds or None)}`."""
+    results = {}
+    for index, name in enumerate(names):
+        overrides, description = table[name]
+        run_dir = os.path.join(runs_dir, name)
+        metrics_path = os.path.join(run_dir, "metrics.json")
+        seconds_path = os.path.join(run_dir, "train_seconds.txt")
+        seconds = None
+        if not os.path.isfile(metrics_path):
+            if os.path.isdir(run_dir):  # an unfinished run: start it again
+                shutil.rmtree(run_dir)
+            print(f"[{index + 1}/{len(names)}] {name}: {description}", flush=True)
+            config = TrainConfig(output_dir=run_dir, **{**base_settings, **overrides})
+            start = time.perf_counter()
+            train(config, verbose=2)
+            seconds = time.perf_counter() - start
+            with open(seconds_path, "w") as f:
+                f.write(f"{seconds:.1f}\n")
+        elif os.path.isfile(seconds_path):
+            with open(seconds_path) as f:
+                seconds = float(f.read())
+        with open(metrics_path) as f:
+            results[name] = (description, json.load(f), seconds)
+        write_table(results)
+    return results
+
+
+def write_markdown(path, script, settings, lines):
+    """Writes a table's `lines` under a comment naming the script and its settings; a kill
+    never leaves half a table."""
+    text = (f"<!-- written by scripts/{script} with {json.dumps(settings)} -->\n"
+            + "\n".join(lines) + "\n")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def minutes(seconds):
+    return "" if seconds is None else f"{seconds / 60:.1f} min"
