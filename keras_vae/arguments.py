@@ -11,3 +11,21 @@ def check_int(name: str, value, minimum: int, meaning: str = "") -> None:
         meaning = f" {meaning}" if meaning else ""
         raise ValueError(f"Argument `{name}` must be an int >= {minimum}{meaning}. "
                          f"Received: {name}={value!r}")
+
+
+def check_number(name: str, value, minimum: float, integer: bool = False):
+    """Returns `value` if it is a number (an int with `integer`; never a bool) >= `minimum`,
+    else raises `ValueError` naming the argument."""
+    kind = int if integer else (int, float)
+    if not isinstance(value, kind) or isinstance(value, bool) or value < minimum:
+        what = "an int" if integer else "a number"
+        raise ValueError(f"Argument `{name}` must be {what} >= {minimum}. "
+                         f"Received: {name}={value!r}")
+    return value
+
+
+def check_count(n) -> None:
+    """Raises `ValueError` unless `n` (a number of samples) is an int >= 1; tensors (an
+    exported signature's input) pass."""
+    if isinstance(n, int) and (isinstance(n, bool) or n < 1):
+        raise ValueError(f"Argument `n` must be an int >= 1. Received: n={n!r}")

@@ -9,18 +9,11 @@ bound, `elbo == -(reconstruction_loss + kl_loss)`. The formulas live in
 import keras
 from keras import ops
 
+from keras_vae.arguments import check_number
 from keras_vae import objectives
 from keras_vae.registry import resolve
 
 GRADIENT_ESTIMATORS = ("reparameterization", "score_function")
-
-
-def _check_number(name, value, low, integer=False):
-    kind = int if integer else (int, float)
-    if not isinstance(value, kind) or isinstance(value, bool) or value < low:
-        what = "an int" if integer else "a number"
-        raise ValueError(f"Argument `{name}` must be {what} >= {low}. Received: {name}={value!r}")
-    return value
 
 
 class Objective:
@@ -85,10 +78,10 @@ class ELBO(Objective):
 
     def __init__(self, beta=1.0, free_bits=0.0, kl_warmup_steps=0, mc_samples=1,
                  gradient="reparameterization"):
-        self.beta = float(_check_number("beta", beta, 0))
-        self.free_bits = float(_check_number("free_bits", free_bits, 0))
-        self.kl_warmup_steps = _check_number("kl_warmup_steps", kl_warmup_steps, 0, integer=True)
-        self.mc_samples = _check_number("mc_samples", mc_samples, 1, integer=True)
+        self.beta = float(check_number("beta", beta, 0))
+        self.free_bits = float(check_number("free_bits", free_bits, 0))
+        self.kl_warmup_steps = check_number("kl_warmup_steps", kl_warmup_steps, 0, integer=True)
+        self.mc_samples = check_number("mc_samples", mc_samples, 1, integer=True)
         if gradient not in GRADIENT_ESTIMATORS:
             raise ValueError(f"Argument `gradient` must be one of {GRADIENT_ESTIMATORS}. "
                              f"Received: gradient={gradient!r}")
@@ -160,7 +153,7 @@ class IWAE(Objective):
     metric_names = (*Objective.metric_names, "iwae_bound")
 
     def __init__(self, k=5):
-        self.k = _check_number("k", k, 1, integer=True)
+        self.k = check_number("k", k, 1, integer=True)
 
     def __call__(self, model, x, training=False, seed=None, step=None):
         log_w, s = model.log_importance_weights(x, self.k, seed=seed, training=training)

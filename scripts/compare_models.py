@@ -11,7 +11,6 @@ batch 100, the trainer's default learning-rate schedule, dynamically binarized i
 wrote (reconstructions, samples) are copied into `--figures-dir`.
 """
 
-import argparse
 import os
 import shutil
 import sys
@@ -22,7 +21,13 @@ from scripts import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 
-from scripts.comparison import minutes, run_rows, write_markdown  # noqa: E402
+from scripts.comparison import (  # noqa: E402
+    chosen_rows,
+    make_parser,
+    minutes,
+    run_rows,
+    write_markdown,
+)
 
 ARCHITECTURE = {"architecture": "mlp", "hidden_units": [500], "activation": "relu"}
 FIGURES = ("reconstructions.png", "samples.png", "latent_space.png")
@@ -69,21 +74,11 @@ def write_table(path, results, settings):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=os.path.join("..", "shared", "data", "mnist"))
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--eval-k", type=int, default=1000)
-    parser.add_argument("--rows", nargs="+", help="names of the rows to run (default all)")
-    parser.add_argument("--runs-dir", default=os.path.join("runs", "models"))
-    parser.add_argument("--output", default=os.path.join("docs", "models_table.md"))
+    parser = make_parser(__doc__.split("\n\n")[0], 10, 1000, os.path.join("runs", "models"), os.path.join("docs", "models_table.md"))
     parser.add_argument("--figures-dir", default=os.path.join("docs", "figures", "models"))
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     table = rows()
-    names = args.rows or list(table)
-    unknown = sorted(set(names) - set(table))
-    if unknown:
-        parser.error(f"argument --rows: unknown row(s) {unknown}; choose from {list(table)}")
+    names = chosen_rows(parser, args, table)
     settings = {"epochs": args.epochs, "eval_k": args.eval_k, "seed": args.seed,
                 "data_dir": args.data_dir, **ARCHITECTURE}
     base = {"dataset": "mnist", "data_dir": args.data_dir, "epochs": args.epochs,

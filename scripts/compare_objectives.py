@@ -11,7 +11,6 @@ read back instead of retrained, so a killed comparison continues where it stoppe
 (markdown) is rewritten after every row.
 """
 
-import argparse
 import os
 import sys
 
@@ -21,7 +20,13 @@ from scripts import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 
-from scripts.comparison import minutes, run_rows, write_markdown  # noqa: E402
+from scripts.comparison import (  # noqa: E402
+    chosen_rows,
+    make_parser,
+    minutes,
+    run_rows,
+    write_markdown,
+)
 
 ARCHITECTURE = {"architecture": "mlp", "hidden_units": [200, 200], "activation": "tanh",
                 "latent_dim": 50}
@@ -78,20 +83,10 @@ def write_table(path, results, settings):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=os.path.join("..", "shared", "data", "mnist"))
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--eval-k", type=int, default=5000)
-    parser.add_argument("--rows", nargs="+", help="names of the rows to run (default all)")
-    parser.add_argument("--runs-dir", default=os.path.join("runs", "compare"))
-    parser.add_argument("--output", default=os.path.join("docs", "objectives_table.md"))
-    parser.add_argument("--seed", type=int, default=0)
+    parser = make_parser(__doc__.split("\n\n")[0], 100, 5000, os.path.join("runs", "compare"), os.path.join("docs", "objectives_table.md"))
     args = parser.parse_args(argv)
     table = rows(args.epochs)
-    names = args.rows or list(table)
-    unknown = sorted(set(names) - set(table))
-    if unknown:
-        parser.error(f"argument --rows: unknown row(s) {unknown}; choose from {list(table)}")
+    names = chosen_rows(parser, args, table)
     settings = {"epochs": args.epochs, "eval_k": args.eval_k, "seed": args.seed,
                 "data_dir": args.data_dir, **ARCHITECTURE}
     base = {"dataset": "mnist", "data_dir": args.data_dir, "epochs": args.epochs,

@@ -1,6 +1,7 @@
 """What the comparison scripts share: one training run per row, read back when finished, and a
 markdown table rewritten atomically after every row."""
 
+import argparse
 import json
 import os
 import shutil
@@ -53,3 +54,25 @@ def write_markdown(path, script, settings, lines):
 
 def minutes(seconds):
     return "" if seconds is None else f"{seconds / 60:.1f} min"
+
+
+def make_parser(description, epochs, eval_k, runs_dir, output):
+    """The arguments every comparison script takes, with its own defaults."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data-dir", default=os.path.join("..", "shared", "data", "mnist"))
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--eval-k", type=int, default=eval_k)
+    parser.add_argument("--rows", nargs="+", help="names of the rows to run (default all)")
+    parser.add_argument("--runs-dir", default=runs_dir)
+    parser.add_argument("--output", default=output)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def chosen_rows(parser, args, table):
+    """The row names `--rows` chose (all by default); unknown ones end the script."""
+    names = args.rows or list(table)
+    unknown = sorted(set(names) - set(table))
+    if unknown:
+        parser.error(f"argument --rows: unknown row(s) {unknown}; choose from {list(table)}")
+    return names

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from scripts import compare_objectives, gradient_variance
+from scripts import compare_models, compare_objectives, gradient_variance
 from tests.helpers import MNIST_DIR
 
 
@@ -21,6 +21,23 @@ def test_comparison_writes_its_table_and_reuses_finished_rows(tmp_path):
     assert again["free_bits"][1] == first["free_bits"][1]
     with pytest.raises(SystemExit):
         compare_objectives.main(argv[:2] + ["--rows", "nope"])
+
+
+@pytest.mark.slow
+def test_model_comparison_writes_the_metrics_that_apply_and_copies_figures(tmp_path):
+    output = str(tmp_path / "models.md")
+    figures = tmp_path / "figures"
+    results = compare_models.main([
+        "--data-dir", MNIST_DIR, "--rows", "autoencoder", "vqvae", "--epochs", "1",
+        "--runs-dir", str(tmp_path / "runs"), "--output", output, "--figures-dir",
+        str(figures)])
+    rows = {line.split("|")[1].strip(): line for line in open(output) if line.startswith("| ")}
+    assert set(rows) == {"model", "---", "autoencoder", "vqvae"}
+    assert results["vqvae"][1]["codebook_perplexity"] > 1
+    assert f"{results['vqvae'][1]['codebook_perplexity']:.1f} (" in rows["vqvae"]
+    assert "log_likelihood" not in results["autoencoder"][1]
+    assert {"autoencoder-reconstructions.png", "vqvae-samples.png"} <= set(os.listdir(figures))
+    assert "autoencoder-samples.png" not in os.listdir(figures)  # it cannot sample
 
 
 @pytest.mark.slow

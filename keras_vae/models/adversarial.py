@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_vae.distributions.priors import get_prior
+from keras_vae.arguments import check_count, check_number
 from keras_vae.models.base import BaseAutoencoder, built_network, weighted_mean
 from keras_vae.networks import mlp_discriminator
 from keras_vae.optimizers import FusedAdam
@@ -74,9 +75,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
             raise ValueError(
                 f"Argument `discriminator` must take codes of shape (batch, {self.latent_dim}). "
                 f"Received: input shape {tuple(discriminator.inputs[0].shape)}")
-        if not (isinstance(adversarial_weight, (int, float)) and adversarial_weight >= 0):
-            raise ValueError("Argument `adversarial_weight` must be a number >= 0. Received: "
-                             f"adversarial_weight={adversarial_weight!r}")
+        check_number("adversarial_weight", adversarial_weight, 0)
         self.discriminator = discriminator
         self.prior = get_prior(prior)
         if getattr(self.prior, "kind", None) == "vamp":
@@ -159,8 +158,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
 
     def sample(self, n, seed=None):
         """Decoder means of `n` draws from the prior the codes were matched to."""
-        if isinstance(n, int) and (isinstance(n, bool) or n < 1):
-            raise ValueError(f"Argument `n` must be an int >= 1. Received: n={n!r}")
+        check_count(n)
         return self.decode(self.prior.sample(n, seed=self.seed_generator if seed is None
                                              else seed))
 

@@ -5,7 +5,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
 
-from keras_vae.arguments import check_int
+from keras_vae.arguments import check_count, check_int
 from keras_vae.layers.sampling import seed_pair
 from keras_vae.models.base import BaseAutoencoder
 
@@ -121,8 +121,7 @@ class GumbelSoftmaxVAE(BaseAutoencoder):
 
     def sample(self, n, seed=None):
         """Decoder means of `n` hard one-hot codes drawn from the uniform prior."""
-        if isinstance(n, int) and (isinstance(n, bool) or n < 1):
-            raise ValueError(f"Argument `n` must be an int >= 1. Received: n={n!r}")
+        check_count(n)
         seed = self.seed_generator if seed is None else seed
         draws = tf.random.stateless_uniform(
             ops.stack([ops.cast(n, "int32"), self.num_variables]), seed=seed_pair(seed),

@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_vae import objectives
+from keras_vae.arguments import check_count
 from keras_vae.distributions.posteriors import get_posterior
 from keras_vae.distributions.priors import get_prior
 from keras_vae.losses import get_objective
@@ -142,8 +143,7 @@ class VAE(BaseAutoencoder):
 
         The same int `seed` gives the same images, here and in an exported SavedModel.
         """
-        if isinstance(n, int) and (isinstance(n, bool) or n < 1):
-            raise ValueError(f"Argument `n` must be an int >= 1. Received: n={n!r}")
+        check_count(n)
         return self.decode(self.prior.sample(n, seed=seed,
                                              posterior_of=self.posterior_distribution))
 

@@ -5,6 +5,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_vae import objectives
+from keras_vae.arguments import check_number
 from keras_vae.models.adversarial import adversarial_optimizer, logistic_loss
 from keras_vae.models.base import built_network, weighted_mean
 from keras_vae.models.vae import VAE
@@ -64,9 +65,7 @@ class VAEGAN(VAE):
                 f"Argument `discriminator` must take images of shape (batch, "
                 f"*{self.data_shape}) and output [logit, features]. Received: inputs "
                 f"{tuple(discriminator.inputs[0].shape)}, {len(discriminator.outputs)} output(s)")
-        if not (isinstance(feature_weight, (int, float)) and feature_weight >= 0):
-            raise ValueError("Argument `feature_weight` must be a number >= 0. Received: "
-                             f"feature_weight={feature_weight!r}")
+        check_number("feature_weight", feature_weight, 0)
         self.discriminator = discriminator
         self.feature_weight = float(feature_weight)
 

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_vae.arguments import check_int
+from keras_vae.arguments import check_count, check_int, check_number
 from keras_vae.layers.sampling import seed_pair
 from keras_vae.layers.vector_quantizer import VectorQuantizer, perplexity
 from keras_vae.models.base import BaseAutoencoder
@@ -71,9 +71,7 @@ class VQVAE(BaseAutoencoder):
             raise ValueError(
                 f"Argument `code_dim` must divide the latent size {self.latent_dim} (the "
                 f"decoder's input). Received: code_dim={code_dim!r}")
-        if not (isinstance(commitment, (int, float)) and commitment >= 0):
-            raise ValueError("Argument `commitment` must be a number >= 0. Received: "
-                             f"commitment={commitment!r}")
+        check_number("commitment", commitment, 0)
         self.commitment = float(commitment)
         self.quantizer = VectorQuantizer(num_codes, code_dim, ema=ema, decay=decay,
                                          name="quantizer")
@@ -139,8 +137,7 @@ class VQVAE(BaseAutoencoder):
     def sample(self, n, seed=None):
         """Decoder means of `n` code grids drawn position by position from the code
         frequencies of `fit_code_prior` (a simple prior, not the paper's PixelCNN)."""
-        if isinstance(n, int) and (isinstance(n, bool) or n < 1):
-            raise ValueError(f"Argument `n` must be an int >= 1. Received: n={n!r}")
+        check_count(n)
         if tf.executing_eagerly() and float(ops.sum(self.code_counts)) == 0:
             raise ValueError(
                 "A VQVAE samples codes from the frequencies `fit_code_prior(images)` counts; "
