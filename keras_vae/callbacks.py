@@ -47,7 +47,7 @@ class ImageLogger(keras.callbacks.Callback):
         pairs = np.concatenate([self.images, reconstructions])
         with self.writer.as_default(step=epoch + 1):
             tf.summary.image("originals_then_reconstructions", self._grid(pairs))
-            if self.model.generative:
+            if self.model.ready_to_sample:  # a VQ-VAE's code prior comes after training
                 samples = self.model.sample(self.num_samples, seed=self.seed)
                 tf.summary.image("prior_samples_decoder_means", self._grid(samples))
         self.writer.flush()

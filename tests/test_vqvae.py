@@ -124,7 +124,8 @@ def test_code_dim_must_divide_the_latent_size():
 
 def test_train_script_trains_a_vqvae_and_reports_its_codebook(tmp_path):
     run_dir = train.main(["--model", "vqvae", "--latent-dim", "8", "--num-codes", "16",
-                          "--code-dim", "2", "--epochs", "2", "--output-dir",
+                          "--code-dim", "2", "--epochs", "2", "--image-log-every", "1",
+                          "--output-dir",
                           str(tmp_path / "vq"), "--verbose", "0"])
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
     assert metrics["model"] == "VQVAE" and 1 <= metrics["codebook_perplexity"] <= 16

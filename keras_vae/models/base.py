@@ -194,6 +194,12 @@ class BaseAutoencoder(keras.Model):
             self.decoder_params(self.latent_code(inputs, training=training), training=training))
 
     @property
+    def ready_to_sample(self):
+        """Whether `sample` works now (a generative model; one whose prior is fitted after
+        training, like the VQ-VAE's, once it is)."""
+        return self.generative
+
+    @property
     def sampling_description(self):
         """How `sample` draws, in words (figure titles)."""
         return ""

@@ -131,6 +131,10 @@ class VQVAE(BaseAutoencoder):
         return int(np.sum(np.asarray(self.code_counts).sum(0) == 0))
 
     @property
+    def ready_to_sample(self):
+        return float(ops.sum(self.code_counts)) > 0
+
+    @property
     def sampling_description(self):
         return "of codes from the training code frequencies"
 
@@ -138,7 +142,7 @@ class VQVAE(BaseAutoencoder):
         """Decoder means of `n` code grids drawn position by position from the code
         frequencies of `fit_code_prior` (a simple prior, not the paper's PixelCNN)."""
         check_count(n)
-        if tf.executing_eagerly() and float(ops.sum(self.code_counts)) == 0:
+        if tf.executing_eagerly() and not self.ready_to_sample:
             raise ValueError(
                 "A VQVAE samples codes from the frequencies `fit_code_prior(images)` counts; "
                 "call it after training first. Received: a model whose code prior is empty")
