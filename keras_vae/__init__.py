@@ -20,7 +20,7 @@ from keras_vae.distributions.likelihoods import Bernoulli, Gaussian, Likelihood 
 from keras_vae.losses import ELBO, IWAE  # noqa: E402
 from keras_vae.layers.sampling import Sampling  # noqa: E402
 from keras_vae.optimizers import FusedAdam  # noqa: E402
-from keras_vae.models import AdversarialAutoencoder, Autoencoder, BaseAutoencoder, GumbelSoftmaxVAE, NotGenerativeError, VAE, VAEGAN, VQVAE  # noqa: E402
+from keras_vae.models import AdversarialAutoencoder, Autoencoder, BaseAutoencoder, ConditionalVAE, GumbelSoftmaxVAE, NotGenerativeError, VAE, VAEGAN, VQVAE  # noqa: E402
 from keras_vae.networks import build_decoder, build_encoder  # noqa: E402
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "VQVAE",
     "Autoencoder",
     "BaseAutoencoder",
+    "ConditionalVAE",
     "NotGenerativeError",
     "FusedAdam",
     "export_saved_model",

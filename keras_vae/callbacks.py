@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.data.conditions import as_tensors, model_examples
 from keras_vae.plotting import _tile
 
 
@@ -23,14 +24,16 @@ class ImageLogger(keras.callbacks.Callback):
         every_n_epochs: int. Defaults to 5.
         num_samples: int. Prior samples per grid. Defaults to 64.
         seed: int. Seed of the prior draws. Defaults to 0.
+        labels: int array `(n,)` or None. The images' labels, for a conditional model.
     """
 
-    def __init__(self, log_dir, images, every_n_epochs=5, num_samples=64, seed=0):
+    def __init__(self, log_dir, images, every_n_epochs=5, num_samples=64, seed=0, labels=None):
         super().__init__()
         if not isinstance(every_n_epochs, int) or every_n_epochs < 1:
             raise ValueError(
                 f"Argument `every_n_epochs` must be an int >= 1. Received: {every_n_epochs!r}")
         self.images = np.asarray(images[:32], np.float32)
+        self.labels = None if labels is None else np.asarray(labels[:32])
         self.every_n_epochs = every_n_epochs
         self.num_samples = num_samples
         self.seed = seed
@@ -43,7 +46,8 @@ class ImageLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs:
             return
-        reconstructions = np.asarray(self.model(self.images, training=False))
+        examples = model_examples(self.model, self.images, self.labels)
+        reconstructions = np.asarray(self.model(as_tensors(examples), training=False))
         pairs = np.concatenate([self.images, reconstructions])
         with self.writer.as_default(step=epoch + 1):
             tf.summary.image("originals_then_reconstructions", self._grid(pairs))

@@ -8,6 +8,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 import numpy as np
 
+from keras_vae.data.conditions import as_tensors, images_of, take
+
 
 def _tile(images, ncols):
     """Tiles `(n, h, w, c)` images into one `(rows*h, ncols*w, c)` array (blank cells white)."""
@@ -40,8 +42,9 @@ def save_image_grid(images, path, title, ncols=10):
 
 def save_reconstructions(model, images, path, n=10):
     """Saves `n` images (top rows) above their deterministic reconstructions (bottom rows)."""
-    images = np.asarray(images[:n], dtype=np.float32)
-    reconstructions = np.asarray(model(images, training=False))
+    examples = take(images, 0, n)  # images, or images and labels for a conditional model
+    images = np.asarray(images_of(examples), dtype=np.float32)
+    reconstructions = np.asarray(model(as_tensors(examples), training=False))
     ncols = min(n, 10)
     rows = []
     for start in range(0, len(images), ncols):
@@ -55,6 +58,18 @@ def save_samples(model, path, n=100, seed=0):
     samples = np.asarray(model.sample(n, seed=seed))
     title = f"decoder means of {n} draws {model.sampling_description} (seed {seed})"
     return save_image_grid(samples, path, title, ncols=min(n, 10))
+
+
+def save_conditional_samples(model, path, n=10, seed=0):
+    """Saves a conditional model's decoder means for `n` draws z ~ p(z) (columns), each
+    decoded with every label (rows): what changes along a row is the style z holds, down a
+    column the class."""
+    z = model.prior.sample(n, seed=seed, posterior_of=model.posterior_distribution)
+    classes = model.num_classes
+    images = model.decode(np.tile(np.asarray(z), (classes, 1)), np.repeat(np.arange(classes), n))
+    title = f"decoder means: one z ~ p(z) per column (seed {seed}), labels 0..{classes - 1} " \
+        "by row"
+    return save_image_grid(np.asarray(images), path, title, ncols=n)
 
 
 def save_latent_manifold(model, path, n=20):

@@ -33,6 +33,7 @@ from keras_vae.models import (
     VQVAE,
     VAEGAN,
     AdversarialAutoencoder,
+    ConditionalVAE,
     GumbelSoftmaxVAE,
     get_model_class,
 )
@@ -219,7 +220,10 @@ def model_parts(config: TrainConfig, steps_per_epoch: int) -> dict:
     model_class = get_model_class(config.model)
     for other, names in MODEL_SETTINGS.items():
         refuse_unless(model_class is other, names, f"the {other.__name__} model")
-    if model_class is not VAE:
+    if model_class is ConditionalVAE:
+        refuse_unless(False, ["amortization_images"],
+                      "models without a condition (the gap refines q(z|x) without y)")
+    if model_class not in (VAE, ConditionalVAE):
         refuse_unless(False, ["prior", "prior_components", "posterior", "flow_steps",
                               "objective", "k", "mc_samples", "beta", "kl_warmup_epochs",
                               "free_bits"], "the vae model")
@@ -403,6 +407,18 @@ def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
             print(f"{run_dir} is complete already; nothing to do (--restart starts over).")
         with open(metrics_path) as f:
             return run_dir, json.load(f)
+    y_train = None if splits.y_train is None else splits.y_train[:len(x_train)]
+    conditional = get_model_class(config.model).conditional
+    own_arguments = {}
+    if conditional:  # the labels the data has are the condition
+        if y_train is None or splits.y_val is None:
+            raise ValueError(
+                f"Argument `model` {config.model!r} needs labels, and dataset "
+                f"{config.dataset!r} has none here (for MNIST: train-labels-idx1-ubyte in "
+                f"{config.data_dir!r}). Received: images without labels")
+        own_arguments["num_classes"] = int(max(y_train.max(), splits.y_val.max())) + 1
+    train_labels = y_train if conditional else None
+    val_labels = splits.y_val if conditional else None
     keras.utils.set_random_seed(config.seed)
     steps_per_epoch = -(-len(x_train) // config.batch_size)
     strategy = strategy or make_strategy(config.strategy)
@@ -416,21 +432,24 @@ def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
             activation=config.activation,
             likelihood=likelihood,
             seed=config.seed,
+            **own_arguments,
             **model_parts(config, steps_per_epoch),
         )
         # Keras 3.15 fails under a strategy with more than one step per execution.
         model.compile(optimizer=make_optimizer(config, steps_per_epoch),
                       steps_per_execution=1 if distributed else config.steps_per_execution)
     train_ds = data.make_dataset(
-        x_train, config.batch_size, binarize_images=binarize, seed=config.seed
+        x_train, config.batch_size, binarize_images=binarize, seed=config.seed,
+        labels=train_labels,
     )
     val_images = data.binarize_once(splits.x_val, config.seed + 1) if binarize else splits.x_val
-    val_ds = data.make_dataset(val_images, config.batch_size, shuffle=False)
+    val_ds = data.make_dataset(val_images, config.batch_size, shuffle=False, labels=val_labels)
     if verbose:
         print(f"Training on {len(x_train)} {config.dataset} images {splits.image_shape}; "
               f"validation: {splits.validation}")
         if isinstance(model, VAE):
-            print(f"Model: {model.likelihood.kind} likelihood, {model.prior.kind} prior, "
+            print(f"Model: {type(model).__name__}, {model.likelihood.kind} likelihood, "
+                  f"{model.prior.kind} prior, "
                   f"{model.posterior.kind} posterior, objective {model.objective.describe()}, "
                   f"KL {'analytic' if model.kl_analytic else 'Monte Carlo'}")
         else:
@@ -460,7 +479,8 @@ def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
                                                  delete_checkpoint=False),
                 keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
                 ImageLogger(os.path.join(run_dir, "logs"), splits.x_val,
-                            every_n_epochs=config.image_log_every, seed=config.seed),
+                            every_n_epochs=config.image_log_every, seed=config.seed,
+                            labels=splits.y_val),
             ],
         )
         if isinstance(model, VQVAE):  # its simple prior: the training images' code frequencies
@@ -475,7 +495,8 @@ def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
         model = load_model_file(model_path)
 
     train_images = data.binarize_once(x_train, config.seed + 2) if binarize else x_train
-    fixed_train_ds = data.make_dataset(train_images, config.batch_size, shuffle=False)
+    fixed_train_ds = data.make_dataset(train_images, config.batch_size, shuffle=False,
+                                       labels=train_labels)
     terms = evaluate_splits(model, {"train": fixed_train_ds, "validation": val_ds})
     metrics = evaluate_model(
         model,

@@ -4,7 +4,6 @@ markdown table rewritten atomically after every row."""
 import argparse
 import json
 import os
-import shutil
 import time
 
 from keras_vae.training import TrainConfig, train
@@ -14,7 +13,11 @@ def run_rows(table, names, runs_dir, base_settings, write_table):
     """Trains row `name` of `table` (`{name: (TrainConfig overrides, description)}`) for each
     of `names` into `<runs_dir>/<name>/` with `base_settings`, unless its `metrics.json`
     exists; calls `write_table(results)` after each row; returns
-    `{name: (description, metrics, train seconds or None)}`."""
+    `{name: (description, metrics, seconds or None)}`, the seconds of the `train` call that
+    finished the row (training and evaluation; for a resumed row, only what was left).
+
+    An unfinished row is resumed, not restarted: `keras_vae.training.train` continues after
+    its last finished epoch, or evaluates a model that finished training."""
     results = {}
     for index, name in enumerate(names):
         overrides, description = table[name]
@@ -23,8 +26,6 @@ def run_rows(table, names, runs_dir, base_settings, write_table):
         seconds_path = os.path.join(run_dir, "train_seconds.txt")
         seconds = None
         if not os.path.isfile(metrics_path):
-            if os.path.isdir(run_dir):  # an unfinished run: start it again
-                shutil.rmtree(run_dir)
             print(f"[{index + 1}/{len(names)}] {name}: {description}", flush=True)
             config = TrainConfig(output_dir=run_dir, **{**base_settings, **overrides})
             start = time.perf_counter()

@@ -101,7 +101,7 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         (["--posterior", "full", "--free-bits", "1"], r"`free_bits` needs a KL that splits"),
         # The bundled digits have 17 grey levels (k / 16), not 8-bit ones.
         (["--likelihood", "discretized_logistic"], r"`dataset` must hold 8-bit images"),
-        (["--model", "gan"], r"`model` must be one of \['aae', 'autoencoder', 'gumbel', "
+        (["--model", "gan"], r"`model` must be one of \['aae', 'autoencoder', 'cvae', 'gumbel', "
                              r"'vae', 'vaegan', 'vqvae'\]. Received: model='gan'"),
         (["--model", "autoencoder", "--prior", "vamp"], r"\['prior'\] apply to the vae model"),
     ],

@@ -45,6 +45,24 @@ def _mark_value_range(dataset, low, high):
     return dataset
 
 
+def _on_images(fn):
+    """`fn` applied to the images of a dataset element, `images` or `(images, labels)`."""
+    def apply(x, *args):
+        if isinstance(x, tuple):
+            return (fn(x[0], *args), *x[1:])
+        return fn(x, *args)
+    return apply
+
+
+def _check_labels(labels, n):
+    labels = np.asarray(labels)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(
+            f"Argument `labels` must be one int per image, shape ({n},). Received: labels of "
+            f"shape {labels.shape} and dtype {labels.dtype}")
+    return labels
+
+
 def _check_images(images):
     images = np.asarray(images)
     if images.ndim < 2 or not np.issubdtype(images.dtype, np.floating):
@@ -69,6 +87,7 @@ def make_dataset(
     binarize_images=False,
     resample_each_epoch=True,
     seed=0,
+    labels=None,
 ):
     """A batched `tf.data.Dataset` of images for `fit`, `evaluate` and `predict`.
 
@@ -86,16 +105,26 @@ def make_dataset(
         resample_each_epoch: bool. With binarization, draw new binary images every epoch
             (training) or the same ones every time (a fixed validation set). Defaults to True.
         seed: int. Seed of the shuffling and of the binarization. Defaults to 0.
+        labels: int array `(n,)` or None. With labels, batches are `(images, labels)` pairs in
+            the same order: Keras' `(x, y)`, what a conditional model (`ConditionalVAE`)
+            takes. Defaults to None.
 
     Returns:
-        A `tf.data.Dataset` of float32 batches `(batch, *example_shape)`. Epoch e (the e-th
-        iteration, or the one `set_epoch` names) draws its order and binary images from
-        `(seed, e)` alone.
+        A `tf.data.Dataset` of float32 batches `(batch, *example_shape)` (with labels, pairs
+        of them and int32 label batches `(batch,)`). Epoch e (the e-th iteration, or the one
+        `set_epoch` names) draws its order and binary images from `(seed, e)` alone.
     """
     images = _check_images(images)
     _check_batch_size(batch_size)
     table = tf.constant(images.astype(np.float32, copy=False))
     n = len(images)
+    if labels is not None:
+        label_table = tf.constant(_check_labels(labels, n).astype(np.int32))
+
+    def gather(indices):
+        if labels is None:
+            return tf.gather(table, indices)
+        return tf.gather(table, indices), tf.gather(label_table, indices)
     # The epoch is counted by a variable that each new iteration (each epoch of `fit`)
     # advances, and every random draw of an epoch is keyed by (seed, epoch): epoch e has the
     # same order and binary images however the run got there, so a resumed run
@@ -112,13 +141,13 @@ def make_dataset(
                 n, dtype=tf.int64)
         draw = e if resample_each_epoch else tf.constant(0, tf.int64)
         return tf.data.Dataset.range(0, n, batch_size).map(
-            lambda start: (tf.gather(table, order[start:start + batch_size]),
+            lambda start: (gather(order[start:start + batch_size]),
                            tf.stack([seed * 1_000_003 + draw, start])))
 
     dataset = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(next_epoch)
     dataset = dataset.flat_map(batches_of)
     if binarize_images:
-        dataset = dataset.map(lambda x, key: binarize(x, key),
+        dataset = dataset.map(_on_images(binarize),
                               num_parallel_calls=tf.data.AUTOTUNE)
     else:
         dataset = dataset.map(lambda x, key: x)
@@ -147,14 +176,16 @@ def stream_dataset(
     resample_each_epoch=True,
     seed=0,
 ):
-    """A batched `tf.data.Dataset` of images streamed from a source that is never held whole.
+    """A batched `tf.data.Dataset` of images streamed from a source that is never held whole
+    (or of `(images, labels)` pairs, from a source of `(image, label)` pairs).
 
     Memory is bounded by the shuffle buffer, whatever the number of images: nothing is
     cached, and uint8 images stay uint8 until they are batched.
 
     Args:
         images: an unbatched `tf.data.Dataset` of images `(*example_shape)`, uint8 in
-            [0, 255] (scaled to [0, 1] here, as from `idx_dataset`) or float in [0, 1].
+            [0, 255] (scaled to [0, 1] here, as from `idx_dataset`) or float in [0, 1]; or
+            of `(image, label)` pairs, int labels (for a conditional model).
         batch_size: int. Examples per batch (the last batch may be smaller).
         shuffle_buffer: int >= 1. Images in the shuffle buffer, reshuffled every epoch with
             `seed`; 1 keeps the source's order. Defaults to 10,000.
@@ -169,11 +200,16 @@ def stream_dataset(
             f"make_dataset for arrays). Received: {type(images).__name__}"
         )
     spec = images.element_spec
+    labelled = isinstance(spec, tuple) and len(spec) == 2 and isinstance(
+        spec[1], tf.TensorSpec) and spec[1].dtype.is_integer and spec[1].shape.rank == 0
+    if labelled:
+        spec = spec[0]
     image_dtype = isinstance(spec, tf.TensorSpec) and (spec.dtype == tf.uint8
                                                         or spec.dtype.is_floating)
     if not image_dtype:
         raise ValueError(
-            "Argument `images` must yield single uint8 or float image tensors. "
+            "Argument `images` must yield single uint8 or float image tensors, or (image, "
+            "int label) pairs. "
             f"Received: element_spec={spec}"
         )
     _check_batch_size(batch_size)
@@ -186,11 +222,16 @@ def stream_dataset(
     if shuffle_buffer > 1:
         images = images.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     maximum = 255.0 if spec.dtype == tf.uint8 else 1.0  # a division keeps 255 / 255 == 1
-    dataset = images.batch(batch_size).map(lambda x: tf.cast(x, tf.float32) / maximum)
+    def scale(*element):  # a batch of images, or of images and labels
+        scaled = tf.cast(element[0], tf.float32) / maximum
+        return scaled if len(element) == 1 else (scaled, *element[1:])
+
+    dataset = images.batch(batch_size).map(scale)
     if spec.dtype != tf.uint8:  # uint8 / 255 lies in [0, 1] by construction; floats may not
         # Checked before binarization, which would turn NaN into 0 and 3.0 into 1 silently.
         dataset = checked_batches(dataset, 0.0, 1.0, "Argument `images` of stream_dataset "
-                                  "must hold finite values in [0, 1].")
+                                  "must hold finite values in [0, 1].",
+                                  select=lambda x: x[0] if isinstance(x, tuple) else x)
     dataset = _binarized(dataset, binarize_images, resample_each_epoch, seed)
     return _mark_value_range(dataset, 0.0, 1.0)
 
@@ -208,6 +249,6 @@ def _binarized(dataset, binarize_images, resample_each_epoch, seed):
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=resample_each_epoch)
         seeds = seeds.batch(2)
         dataset = tf.data.Dataset.zip(dataset, seeds).map(
-            binarize, num_parallel_calls=tf.data.AUTOTUNE
+            _on_images(binarize), num_parallel_calls=tf.data.AUTOTUNE
         )
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,12 +1,8 @@
 """Diagnostics of the latent space: latent codes, active units and the KL per dimension."""
 
 import numpy as np
-import tensorflow as tf
 
-
-def _batches(images, batch_size):
-    for start in range(0, len(images), batch_size):
-        yield tf.constant(np.asarray(images[start:start + batch_size], np.float32))
+from keras_vae.data.conditions import batches as _batches, num_examples
 
 
 def posterior_parameters(model, images, batch_size=500):
@@ -49,4 +45,4 @@ def kl_per_dimension(model, images, batch_size=500):
             return None
         part = np.asarray(per_dim, np.float64).sum(axis=0)
         totals = part if totals is None else totals + part
-    return totals / len(images)
+    return totals / num_examples(images)

@@ -24,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.data.conditions import as_tensors, images_of, take
 from keras_vae.distributions.likelihoods import check_support_numpy
 
 
@@ -82,7 +83,9 @@ def importance_sampled_log_likelihood(
     Args:
         model: a `keras_vae.VAE`.
         images: float array `(n, *data_shape)`, preprocessed as for training (for a Bernoulli
-            likelihood: binary, or grey levels in [0, 1]).
+            likelihood: binary, or grey levels in [0, 1]); for a conditional model
+            `{"images": ..., "labels": ...}` (`keras_vae.data.conditions.conditioned`), and
+            the estimate is of log p(x|y).
         k: int. Importance samples per image (Burda et al. report k = 5000). Defaults to 5000.
         batch_size: int. Images per compiled step. Defaults to 20.
         chunk_size: int. Samples per image per compiled step; memory grows with
@@ -102,7 +105,8 @@ def importance_sampled_log_likelihood(
     for name, value in (("k", k), ("batch_size", batch_size), ("chunk_size", chunk_size)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"Argument `{name}` must be an int >= 1. Received: {name}={value!r}")
-    images = np.asarray(images, dtype=np.float32)
+    examples = images
+    images = np.asarray(images_of(examples), dtype=np.float32)
     if tuple(images.shape[1:]) != tuple(model.data_shape):
         raise ValueError(
             f"Argument `images` must hold examples of shape {tuple(model.data_shape)}. "
@@ -115,7 +119,7 @@ def importance_sampled_log_likelihood(
     elbo = np.empty(len(images))
     progress = keras.utils.Progbar(len(images), unit_name="image") if verbose else None
     for batch_index, start in enumerate(range(0, len(images), batch_size)):
-        x = tf.constant(images[start:start + batch_size])
+        x = as_tensors(take(examples, start, start + batch_size))
         lse_parts, total = [], 0.0
         for chunk_index, size in enumerate(chunks):
             seed_pair = tf.constant([seed * 1_000_003 + batch_index, chunk_index], tf.int32)
@@ -123,8 +127,9 @@ def importance_sampled_log_likelihood(
             lse_parts.append(lse)
             total += log_w_sum
         lse_all = tf.reduce_logsumexp(tf.stack(lse_parts), axis=0).numpy().astype(np.float64)
-        log_likelihood[start:start + len(x)] = lse_all - math.log(k)
-        elbo[start:start + len(x)] = np.asarray(total, np.float64) / k
+        stop = start + len(lse_all)
+        log_likelihood[start:stop] = lse_all - math.log(k)
+        elbo[start:stop] = np.asarray(total, np.float64) / k
         if progress is not None:
-            progress.add(len(x))
+            progress.add(len(lse_all))
     return {"log_likelihood": log_likelihood, "elbo": elbo}

@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_vae import plotting
 from keras_vae.arguments import check_int
+from keras_vae.data.conditions import as_tensors, images_of, model_examples, take
 from keras_vae.evaluation import report
 from keras_vae.evaluation.amortization import amortization_gap
 from keras_vae.evaluation.elbo import elbo_terms
@@ -41,7 +42,8 @@ def evaluate_model(
         images: float array `(n, *data_shape)`, preprocessed as for training (binarize them
             first when the model was trained on binarized images).
         output_dir: str. Created if missing.
-        labels: int array `(n,)` or None. Colours of the latent scatter plot.
+        labels: int array `(n,)` or None. Colours of the latent scatter plot; the condition
+            of a conditional model (required there: its figures are of log p(x|y)).
         k: int. Importance samples per image. Defaults to 5000.
         split: str. Name of the split, recorded in the metrics.
         split_source: str. Where the images come from, in words.
@@ -57,13 +59,16 @@ def evaluate_model(
     if not isinstance(model, VAE):
         return _evaluate_reconstructions(model, images, output_dir, labels, split, split_source,
                                          history, config, extra_metrics, seed, verbose)
+    examples = model_examples(model, images, labels)
     if verbose:
-        print(f"Evaluating on {len(images)} {split} images ({split_source}) with K = {k}")
-    estimate = importance_sampled_log_likelihood(model, images, k=k, seed=seed, verbose=verbose)
-    codes = latent_codes(model, images)
+        print(f"Evaluating on {len(images)} {split} images ({split_source}) with K = {k}"
+              + (", each with its label as the condition" if model.conditional else ""))
+    estimate = importance_sampled_log_likelihood(model, examples, k=k, seed=seed,
+                                                 verbose=verbose)
+    codes = latent_codes(model, examples)
     count, activity = active_units(codes)
-    kl_dims = kl_per_dimension(model, images)
-    recon_terms = elbo_terms(model, images, seed=seed)
+    kl_dims = kl_per_dimension(model, examples)
+    recon_terms = elbo_terms(model, examples, seed=seed)
     metrics = {
         "units": "nats per image",
         "split": split,
@@ -76,7 +81,7 @@ def evaluate_model(
         "elbo_one_sample": float(recon_terms["elbo"]),
         "reconstruction_loss": float(recon_terms["reconstruction_loss"]),
         "kl_loss": float(recon_terms["kl_loss"]),
-        "squared_error": squared_error(model, images),
+        "squared_error": squared_error(model, examples),
         "active_units": count,
         "latent_dim": int(model.latent_dim),
         "likelihood": model.likelihood.kind,
@@ -84,10 +89,11 @@ def evaluate_model(
         "posterior": model.posterior.kind,
         "objective": model.objective.describe(),
         "kl": "analytic" if model.kl_analytic else "monte_carlo",
+        "conditioned_on_labels": bool(model.conditional),
         "kl_per_dim": None if kl_dims is None else [float(v) for v in kl_dims],
         "activity_per_dim": [float(v) for v in activity],
     }
-    if amortization_images:
+    if amortization_images and not model.conditional:  # it refines the encoder's outputs
         gap = amortization_gap(model, images[:amortization_images], seed=seed)
         metrics.update({
             "amortization_gap": gap["amortization_gap"],
@@ -98,7 +104,7 @@ def evaluate_model(
     metrics.update(extra_metrics or {})
     with open(os.path.join(output_dir, "metrics.json"), "w") as f:
         json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
-    figures = save_figures(model, images, labels, codes, kl_dims, activity, output_dir,
+    figures = save_figures(model, examples, labels, codes, kl_dims, activity, output_dir,
                            history, seed)
     report.write_report(os.path.join(output_dir, "report.html"), metrics, figures, config)
     if verbose:
@@ -153,12 +159,13 @@ def _evaluate_reconstructions(model, images, output_dir, labels, split, split_so
 
 def squared_error(model, images, batch_size=500):
     """Mean over `images` of the summed squared error of their deterministic reconstructions
-    (`model(x)`, the decoder mean at the latent code)."""
-    total = 0.0
-    for start in range(0, len(images), batch_size):
-        batch = images[start:start + batch_size]
-        total += float(np.sum((np.asarray(model(batch)) - batch) ** 2))
-    return total / len(images)
+    (`model(x)`, the decoder mean at the latent code); `images` as the model takes them."""
+    total, n = 0.0, len(images_of(images))
+    for start in range(0, n, batch_size):
+        batch = take(images, start, start + batch_size)
+        reconstructions = np.asarray(model(as_tensors(batch)))
+        total += float(np.sum((reconstructions - images_of(batch)) ** 2))
+    return total / n
 
 
 def json_safe(value):
@@ -186,14 +193,19 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
     if model.generative:
         figures["Samples from the prior (decoder means)"] = plotting.save_samples(
             model, path("samples.png"), n=100, seed=seed)
+    if model.conditional:
+        figures["One z per column, one label per row"] = plotting.save_conditional_samples(
+            model, path("samples_by_label.png"), seed=seed)
     figures["Latent space"] = plotting.save_latent_scatter(
         z_mean[:5000], None if labels is None else labels[:5000], path("latent_space.png"))
-    figures["Interpolations"] = plotting.save_interpolations(model, images,
-                                                             path("interpolations.png"))
+    if not model.conditional:  # a line between two codes has no one label to decode with
+        figures["Interpolations"] = plotting.save_interpolations(model, images,
+                                                                 path("interpolations.png"))
     if kl_dims is not None:
         figures["KL per latent dimension"] = plotting.save_kl_per_dimension(
             kl_dims, activity, path("kl_per_dim.png"))
-    if model.latent_dim == 2 and isinstance(model, VAE):  # the manifold assumes N(0, I)
+    if model.latent_dim == 2 and isinstance(model, VAE) and not model.conditional:
+        # the manifold assumes N(0, I) and one decoder
         figures["2-D latent manifold"] = plotting.save_latent_manifold(
             model, path("latent_manifold.png"))
     if history:

@@ -2,13 +2,14 @@
 
 from keras_vae.models.adversarial import AdversarialAutoencoder
 from keras_vae.models.autoencoder import Autoencoder
+from keras_vae.models.conditional import ConditionalVAE
 from keras_vae.models.gumbel import GumbelSoftmaxVAE
 from keras_vae.models.base import BaseAutoencoder, NotGenerativeError
 from keras_vae.models.vae import VAE
 from keras_vae.models.vaegan import VAEGAN
 from keras_vae.models.vqvae import VQVAE
 
-_BY_NAME = {"vae": VAE, "autoencoder": Autoencoder, "vqvae": VQVAE, "gumbel": GumbelSoftmaxVAE,
+_BY_NAME = {"vae": VAE, "cvae": ConditionalVAE, "autoencoder": Autoencoder, "vqvae": VQVAE, "gumbel": GumbelSoftmaxVAE,
             "aae": AdversarialAutoencoder, "vaegan": VAEGAN}
 
 
@@ -24,5 +25,5 @@ def get_model_class(name: str) -> type:
     return _BY_NAME[name]
 
 
-__all__ = ["AdversarialAutoencoder", "Autoencoder", "GumbelSoftmaxVAE", "BaseAutoencoder", "NotGenerativeError", "VAE", "VAEGAN", "VQVAE", "available_models",
+__all__ = ["AdversarialAutoencoder", "Autoencoder", "ConditionalVAE", "GumbelSoftmaxVAE", "BaseAutoencoder", "NotGenerativeError", "VAE", "VAEGAN", "VQVAE", "available_models",
            "get_model_class"]

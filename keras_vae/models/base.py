@@ -16,6 +16,7 @@ import tensorflow as tf
 from keras import ops
 
 from keras_vae.arguments import check_int
+from keras_vae.data.conditions import images_of
 from keras_vae.distributions.likelihoods import get_likelihood
 from keras_vae.models import execution, input_checks
 from keras_vae.models.execution import num_batches
@@ -83,8 +84,7 @@ class BaseAutoencoder(keras.Model):
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.data_shape = built_network(encoder, "encoder")
-        self.latent_dim = int(built_network(decoder, "decoder")[-1])
+        self.data_shape, self.latent_dim = self.network_shapes(encoder, decoder)
         self.likelihood = get_likelihood(likelihood)
         self.encoder = encoder
         self.decoder = decoder
@@ -112,11 +112,27 @@ class BaseAutoencoder(keras.Model):
         """
         likelihood = get_likelihood(likelihood)
         heads = cls.architecture_heads(latent_dim, kwargs)
+        encoder, decoder = cls.build_networks(architecture, tuple(input_shape), latent_dim,
+                                              hidden_units, activation, heads,
+                                              likelihood.num_params, kwargs)
+        return cls(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)
+
+    @classmethod
+    def build_networks(cls, architecture, input_shape, latent_dim, hidden_units, activation,
+                       heads, num_params, parts):
+        """The encoder and decoder `from_architecture` builds (`keras_vae.networks`); a
+        subclass may wrap them (the conditional VAE feeds them the label too)."""
         encoder = build_encoder(architecture, input_shape, latent_dim, hidden_units, activation,
                                 heads=heads)
         decoder = build_decoder(architecture, input_shape, latent_dim, hidden_units, activation,
-                                num_params=likelihood.num_params)
-        return cls(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)
+                                num_params=num_params)
+        return encoder, decoder
+
+    @staticmethod
+    def network_shapes(encoder, decoder):
+        """`(data_shape, latent_dim)`: the encoder's input shape and the decoder's input size
+        (a subclass whose networks take more inputs reads them its own way)."""
+        return built_network(encoder, "encoder"), int(built_network(decoder, "decoder")[-1])
 
     @classmethod
     def architecture_heads(cls, latent_dim, parts):
@@ -298,7 +314,7 @@ class BaseAutoencoder(keras.Model):
             tracker.update_state(terms[name], sample_weight=sample_weight)
         if getattr(self, "_compile_metrics", None) is not None:
             reconstructions = self(x, training=training)
-            self._compile_metrics.update_state(ops.cast(x, reconstructions.dtype),
+            self._compile_metrics.update_state(ops.cast(images_of(x), reconstructions.dtype),
                                                reconstructions, sample_weight)
         logs = self.get_metrics_result()
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
@@ -317,8 +333,20 @@ class BaseAutoencoder(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         return loss / replicas if replicas > 1 else loss
 
+    conditional = False
+
+    def model_inputs(self, x, y):
+        """What the model takes from a batch `(x, y)`: the images `x` (a model without a
+        condition has no target and ignores `y`); the conditional VAE pairs them with the
+        labels `y`."""
+        return x
+
+    def check_condition(self, x, y, arg_name):
+        """Checks the condition of the data handed to `fit`/`evaluate`/`predict` (none here)."""
+
     def train_step(self, data):
-        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x = self.model_inputs(x, y)
         with tf.GradientTape() as tape:
             terms = self.loss_terms(x, training=True, step=self.optimizer.iterations)
             scaled_loss = self.optimizer.scale_loss(self.minimized_loss(terms, sample_weight))
@@ -327,14 +355,15 @@ class BaseAutoencoder(keras.Model):
         return self.update_metrics(x, terms, sample_weight, training=False)
 
     def test_step(self, data):
-        x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        x = self.model_inputs(x, y)
         terms = self.loss_terms(x, training=False, seed=getattr(self, "evaluation_seed", None),
                                 step=self.optimizer.iterations)
         return self.update_metrics(x, terms, sample_weight, training=False)
 
     def predict_step(self, data):
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return self(x, training=False)
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self(self.model_inputs(x, y), training=False)
 
     # ------------------------------------------------------------- checked entry points
 
@@ -375,12 +404,17 @@ class BaseAutoencoder(keras.Model):
         if isinstance(x, tf.data.Dataset):
             # A dataset shuffles itself; Keras' default shuffle=True would only warn.
             shuffle = False
+        self.check_condition(x, y, "x")
         x = self._checked(x, "x")
         y = self._target_for_weights(x, y, kwargs)
         if isinstance(validation_data, (tuple, list)):
+            self.check_condition(validation_data[0], validation_data[1] if len(
+                validation_data) > 1 else None, "validation_data")
             validation_data = (self._checked(validation_data[0], "validation_data"),
                                *validation_data[1:])
         else:
+            if validation_data is not None:
+                self.check_condition(validation_data, None, "validation_data")
             validation_data = self._checked(validation_data, "validation_data")
         train_batches = num_batches(x, batch_size, kwargs.get("steps_per_epoch"))
         if train_batches is not None and validation_split and not isinstance(
@@ -416,6 +450,7 @@ class BaseAutoencoder(keras.Model):
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, **kwargs):
+        self.check_condition(x, y, "x")
         x = self._checked(x, "x")
         y = self._target_for_weights(x, y, {"sample_weight": sample_weight})
         if not kwargs.get("_use_cached_eval_dataset"):  # Keras' own call from `fit`
@@ -429,6 +464,7 @@ class BaseAutoencoder(keras.Model):
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None,
                 **kwargs):
+        self.check_condition(x, None, "x")
         x = self._checked(x, "x")
         batches = num_batches(x, batch_size, steps)
         self._executions_for(batches)

@@ -9,6 +9,8 @@ the same callbacks, progress bar and History, with batch indices clipped to the 
 import keras
 import tensorflow as tf
 
+from keras_vae.data.conditions import images_of
+
 
 def num_batches(x, batch_size=None, steps=None):
     """The number of batches an epoch over `x` has, or None where it cannot be known (a
@@ -19,7 +21,7 @@ def num_batches(x, batch_size=None, steps=None):
         cardinality = int(x.cardinality())
         return cardinality if cardinality >= 0 else None
     try:
-        length = len(x)
+        length = len(images_of(x))
     except TypeError:
         return None
     return -(-length // (batch_size or 32))
