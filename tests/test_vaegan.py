@@ -13,9 +13,11 @@ from scripts import train
 from tests.helpers import SHAPE, binary_images
 
 
-def small_vaegan(**compile_kwargs):
+def small_vaegan(likelihood="bernoulli", equilibrium=0.68, margin=0.35, **compile_kwargs):
     keras.utils.set_random_seed(0)
-    model = keras_vae.VAEGAN.from_architecture(SHAPE, 3, hidden_units=[16], seed=0)
+    model = keras_vae.VAEGAN.from_architecture(SHAPE, 3, hidden_units=[16], seed=0,
+                                               likelihood=likelihood, equilibrium=equilibrium,
+                                               margin=margin)
     model.compile(**compile_kwargs)
     return model
 
@@ -25,7 +27,7 @@ def softplus(v):
 
 
 def test_loss_terms_match_numpy_at_a_deterministic_posterior():
-    model = small_vaegan()
+    model = small_vaegan(likelihood="gaussian_fixed")  # grey data: the decoder's mean is shown
     head = model.encoder.get_layer("z_log_var")
     head.kernel.assign(np.zeros(head.kernel.shape))
     head.bias.assign(np.full(head.bias.shape, -60.0))  # sigma^2 = e^-28.9: z = mu
@@ -47,11 +49,49 @@ def test_loss_terms_match_numpy_at_a_deterministic_posterior():
     np.testing.assert_allclose(terms["loss"], terms["kl_loss"] + terms["feature_loss"], rtol=1e-6)
 
 
+def test_binary_data_gets_relaxed_bernoulli_images_of_the_right_law():
+    """A relaxed Bernoulli Y at logit l exceeds 1/2 exactly when l + logistic noise > 0:
+    P(Y > 1/2) = sigmoid(l), whatever the temperature (Maddison et al. 2017)."""
+    model = small_vaegan()
+    logits = np.tile(np.linspace(-3, 3, 7, dtype=np.float32), (4000, 1))
+    images = np.asarray(model.decoder_image(logits, 11))
+    above = (images > 0.5).mean(axis=0)
+    np.testing.assert_allclose(above, 1 / (1 + np.exp(-logits[0])), atol=0.03)
+    # At temperature 0.5 most values sit near 0 or 1, as binary data does.
+    assert np.mean((images < 0.1) | (images > 0.9)) > 0.6
+
+
+def test_balance_gates_follow_the_equilibrium_rule():
+    model = small_vaegan()  # equilibrium 0.68, margin 0.35: the band is [0.33, 1.03]
+    cases = {(0.5, 0.5): (1, 1), (0.2, 0.5): (0, 1), (0.5, 0.2): (0, 1), (1.2, 0.5): (1, 0),
+             (0.5, 1.2): (1, 0), (0.2, 1.2): (1, 1)}  # both shut: both open
+    for (real, fake), expected in cases.items():
+        gates = model.balance_gates(np.float32(real), np.float32(fake))
+        assert tuple(float(g) for g in gates) == expected, (real, fake)
+    assert tuple(float(g) for g in small_vaegan(margin=None).balance_gates(
+        np.float32(0.01), np.float32(5.0))) == (1, 1)
+
+
+def test_a_shut_gate_leaves_the_discriminator_as_it_was():
+    # An equilibrium far above any cross-entropy: the discriminator always "wins" and never
+    # trains, while the decoder still does.
+    model = small_vaegan(equilibrium=50.0, **{name: keras.optimizers.SGD(0.01) for name in (
+        "optimizer", "decoder_optimizer", "discriminator_optimizer")})
+    before = [w.numpy() for w in model.discriminator.weights]
+    decoder_before = [w.numpy() for w in model.decoder.weights]
+    logs = model.fit(binary_images(16), batch_size=8, epochs=1, verbose=0).history
+    assert logs["discriminator_gate"][-1] == 0.0 and logs["generator_gate"][-1] == 1.0
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(before, model.discriminator.weights))
+    assert any(not np.array_equal(a, w.numpy())
+               for a, w in zip(decoder_before, model.decoder.weights))
+
+
 @pytest.mark.parametrize("frozen", ["optimizer", "decoder_optimizer", "discriminator_optimizer"])
 def test_each_optimizer_moves_its_own_network_only(frozen):
     rates = {"optimizer": 0.01, "decoder_optimizer": 0.01, "discriminator_optimizer": 0.01}
     rates[frozen] = 0.0
-    model = small_vaegan(**{name: keras.optimizers.SGD(rate) for name, rate in rates.items()})
+    model = small_vaegan(margin=None,
+                         **{name: keras.optimizers.SGD(rate) for name, rate in rates.items()})
     networks = {"optimizer": model.encoder, "decoder_optimizer": model.decoder,
                 "discriminator_optimizer": model.discriminator}
     before = {name: [w.numpy() for w in net.weights] for name, net in networks.items()}
