@@ -30,7 +30,7 @@ from scripts.comparison import (  # noqa: E402
 )
 
 ARCHITECTURE = {"architecture": "mlp", "hidden_units": [500], "activation": "relu"}
-FIGURES = ("reconstructions.png", "samples.png", "latent_space.png")
+FIGURES = ("reconstructions.png", "samples.png", "latent_space.png", "samples_by_label.png")
 
 
 def rows():
@@ -39,6 +39,9 @@ def rows():
         "autoencoder": ({"model": "autoencoder", "latent_dim": 20},
                         "deterministic autoencoder, 20-d code, reconstruction loss only"),
         "vae": ({"model": "vae", "latent_dim": 20}, "VAE, 20-d Gaussian latent, ELBO"),
+        "cvae": ({"model": "cvae", "latent_dim": 20},
+                 "conditional VAE, 20-d latent, label given to encoder and decoder; "
+                 "figures of log p(x|y)"),
         "vqvae": ({"model": "vqvae", "latent_dim": 32, "num_codes": 64, "code_dim": 4},
                   "VQ-VAE, 8 codes from a 64-vector codebook (4-d), code-frequency prior"),
         "gumbel": ({"model": "gumbel", "latent_dim": 300, "categories": 10},
@@ -84,7 +87,7 @@ def main(argv=None):
     base = {"dataset": "mnist", "data_dir": args.data_dir, "epochs": args.epochs,
             "seed": args.seed, **ARCHITECTURE}
     table = {name: ({**overrides, **({"eval_k": args.eval_k} if overrides["model"] in (
-        "vae", "vaegan") else {})}, description) for name, (overrides, description)
+        "vae", "cvae", "vaegan") else {})}, description) for name, (overrides, description)
         in table.items()}
     results = run_rows(table, names, args.runs_dir, base,
                        lambda results: write_table(args.output, results, settings))
