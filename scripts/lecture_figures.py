@@ -29,7 +29,6 @@ import argparse  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import keras_vae  # noqa: E402
@@ -91,6 +90,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", default=os.path.join("..", "shared", "data", "mnist"))
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--train-images", type=int, default=None,
+                        help="train on the first N training images (default all)")
     parser.add_argument("--held-out", type=int, default=2000,
                         help="held-out images in the scatter plots (default 2000)")
     parser.add_argument("--output-dir", default=os.path.join("docs", "figures", "lecture"))
@@ -98,13 +99,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     for name in ("epochs", "held_out"):
         check_int(name, getattr(args, name), 1)
+    if args.train_images is not None:
+        check_int("train_images", args.train_images, 1, "(or omitted for all)")
     splits = data.load("mnist", args.data_dir)
-    train_ds = data.make_dataset(splits.x_train, 100, binarize_images=True, seed=0)
+    train_ds = data.make_dataset(splits.x_train[:args.train_images], 100, binarize_images=True,
+                                 seed=0)
     held_out = data.binarize_once(splits.x_val[:args.held_out], seed=1)
     labels = splits.y_val[:args.held_out]
     os.makedirs(args.output_dir, exist_ok=True)
 
-    panels = []
+    spreads, elbos, panels = {}, {}, []
     for title, model_class in (("reconstruction loss only (autoencoder)", keras_vae.Autoencoder),
                                ("KL term only", KLOnly), ("both: the VAE", keras_vae.VAE)):
         model = trained(model_class, 2, train_ds, args.epochs, args.verbose)
@@ -113,6 +117,7 @@ def main(argv=None):
         terms = ", ".join(f"{k} {logs[k]:.1f}" for k in ("reconstruction_loss", "kl_loss")
                           if k in logs)
         panels.append((f"{title}\n{terms} (held out)", codes))
+        spreads[model_class.__name__] = codes.std(axis=0)
         print(f"{title}: {terms}; code spread (std per axis) "
               f"{np.round(codes.std(axis=0), 3).tolist()}", flush=True)
     path = save_latent_panels(panels, labels, os.path.join(args.output_dir,
@@ -126,9 +131,11 @@ def main(argv=None):
         samples.append((f"latent size {latent_dim}: held-out ELBO {logs['elbo']:.1f}",
                         model.sample(100, seed=0)))
         print(f"latent size {latent_dim}: held-out ELBO {logs['elbo']:.2f}", flush=True)
+        elbos[latent_dim] = logs["elbo"]
     path = save_sample_panels(samples, os.path.join(args.output_dir,
                                                     "prior_samples_by_latent_dim.png"))
     print(f"Written {path}")
+    return {"code_spread": spreads, "elbo": elbos}
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from scripts import compare_models, compare_objectives, gradient_variance
+from scripts import compare_models, compare_objectives, gradient_variance, lecture_figures
 from tests.helpers import MNIST_DIR
 
 
@@ -38,6 +38,20 @@ def test_model_comparison_writes_the_metrics_that_apply_and_copies_figures(tmp_p
     assert "log_likelihood" not in results["autoencoder"][1]
     assert {"autoencoder-reconstructions.png", "vqvae-samples.png"} <= set(os.listdir(figures))
     assert "autoencoder-samples.png" not in os.listdir(figures)  # it cannot sample
+
+
+@pytest.mark.slow
+def test_lecture_figures_show_what_each_term_does_to_the_codes(tmp_path):
+    result = lecture_figures.main(["--data-dir", MNIST_DIR, "--epochs", "1", "--train-images",
+                                   "2000", "--held-out", "300", "--output-dir", str(tmp_path),
+                                   "--verbose", "0"])
+    spread = result["code_spread"]
+    # The KL alone pulls every posterior mean toward the prior's mean 0 (well inside its unit
+    # scale); the reconstruction alone spreads the codes out, unbounded.
+    assert spread["KLOnly"].max() < 0.25 and spread["Autoencoder"].min() > 1.0
+    assert set(result["elbo"]) == {2, 5, 10, 20}
+    assert {"ae_kl_vae_latents.png", "prior_samples_by_latent_dim.png"} <= set(
+        os.listdir(tmp_path))
 
 
 @pytest.mark.slow
