@@ -24,6 +24,7 @@ def small_vqvae(ema=False, seed=0):
 
 
 def test_quantizer_picks_the_nearest_code_and_passes_gradients_straight_through():
+    keras.utils.set_random_seed(0)  # an unseeded codebook failed about one run in ten
     quantizer = VectorQuantizer(num_codes=5, code_dim=3)
     z_e = tf.constant(np.random.default_rng(0).normal(size=(4, 6)), tf.float32)
     codebook = np.asarray(quantizer.codebook)
@@ -35,7 +36,8 @@ def test_quantizer_picks_the_nearest_code_and_passes_gradients_straight_through(
         z, indices, z_q = quantizer(z_e)
         out = tf.reduce_sum(z * weights)
     np.testing.assert_array_equal(indices.numpy().ravel(), expected)
-    np.testing.assert_allclose(z, codebook[expected].reshape(4, 6), rtol=1e-6)
+    # z = z_e + (z_q - z_e) in float32: the code up to rounding
+    np.testing.assert_allclose(z, codebook[expected].reshape(4, 6), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(tape.gradient(out, z_e), weights)  # the identity
 
 
