@@ -1,5 +1,7 @@
 """The VAE-GAN: a VAE whose reconstruction is judged in a discriminator's feature space."""
 
+import math
+
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
@@ -8,12 +10,19 @@ from keras import ops
 from keras_vae import objectives
 from keras_vae.arguments import check_number
 from keras_vae.models.adversarial import adversarial_optimizer, logistic_loss
+from keras_vae.optimizers import FusedAdam
 from keras_vae.models.base import built_network, weighted_mean
 from keras_vae.layers.sampling import seed_pair
 from keras_vae.models.vae import VAE
 from keras_vae.networks import mlp_discriminator
 
 tfd = tfp.distributions
+
+
+def decoder_optimizer():
+    """Adam at 2e-3 (the encoder's rate) with beta_1 = 0.5: the VAE-GAN's decoder. At the
+    discriminator's 2e-4 it reconstructed nothing within 10 epochs (docs/models.md)."""
+    return FusedAdam(learning_rate=2e-3, beta_1=0.5)
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -23,33 +32,49 @@ class VAEGAN(VAE):
 
     #### Mathematical details
 
-    With z ~ q(z|x), x_r = the decoder's image at z, z_p ~ p(z), x_p = the decoder's image at z_p,
-    D the discriminator's logit and F its last hidden features (Larsen et al., eq. 5-9):
+    With z ~ q(z|x), the decoder's mean image m_r at z, an image x_r drawn from it, z_p ~ p(z)
+    and x_p an image drawn at z_p; D the discriminator's logit and F the features of one of
+    its hidden layers, d of them (Larsen et al., eq. 5-9):
     - `kl_loss` = KL(q(z|x) || p(z)) (analytic where TFP has it);
-    - `feature_loss` = 1/2 ||F(x) - F(x_r)||^2, -log N(F(x); F(x_r), I) up to a constant;
+    - `feature_loss` = -log N(F(x); F(m_r), s^2 I)
+      = 1/2 (||F(x) - F(m_r)||^2 / s^2 + d log(2 pi s^2));
     - `discriminator_loss` = softplus(-D(x)) + softplus(D(x_r)) + softplus(D(x_p));
     - `generator_loss` = softplus(-D(x_r)) + softplus(-D(x_p)) (the non-saturating form).
-    The decoder's image is its mean for grey-level or real-valued data. For binary data (a
-    Bernoulli likelihood, binarized images) it is a relaxed Bernoulli sample
-    (`tfd.RelaxedBernoulli`, Maddison et al. 2017) at `temperature`, near-binary and
-    differentiable: a discriminator shown binary data against grey means separates them by
-    their grey levels alone, wins at once and teaches the decoder nothing (the samples were
-    noise, docs/models.md).
+
+    The paper's feature variance is s^2 = 1. Its scale is arbitrary (the discriminator sets
+    the size of its features, and changes it as it trains), and at s^2 = 1 a 500-unit
+    layer's feature loss was a few nats against a KL of tens: the encoder gave up its code
+    (KL 1.5 nats) and reconstructed nothing. `feature_variance="fitted"` (the default) takes
+    s^2 at its maximum-likelihood value on each batch, the mean of (F(x) - F(m_r))^2 over
+    examples and features, held fixed in the gradient: the loss is then scale-free, like a
+    Gaussian likelihood with a learned global variance (`likelihood="gaussian_global"`).
+
+    The images the discriminator judges are the data's kind: the decoder's mean for
+    grey-level or real-valued data; for binary data (a Bernoulli likelihood, binarized
+    images), Bernoulli samples at the decoder's logits, exactly binary in the forward pass,
+    with the gradient of a relaxed Bernoulli sample at `temperature` (`tfd.RelaxedBernoulli`,
+    Maddison et al. 2017; the straight-through estimator of Bengio et al. 2013). A
+    discriminator shown binary data against grey means, or against relaxed samples with
+    values between 0 and 1, tells them apart by their grey levels alone, wins at once and
+    teaches the decoder nothing. The feature loss compares the data with the decoder's mean
+    m_r, a deterministic image, rather than with a sample.
+
     One forward pass, then three updates from its gradients, as in the paper's algorithm 1:
     the encoder minimizes kl_loss + feature_loss (`optimizer`), the decoder
     `feature_weight` * feature_loss + generator_loss (`decoder_optimizer`), the discriminator
     discriminator_loss (`discriminator_optimizer`).
 
     The game is kept balanced as public VAE-GAN implementations do (`equilibrium` 0.68,
-    `margin` 0.35): with the discriminator's mean cross-entropies on the real images and on
-    the reconstructions, c_x and c_r, a discriminator that is winning (c_x or c_r below
-    equilibrium - margin) is not trained on that batch, and a discriminator that is losing
-    (c_x or c_r above equilibrium + margin) gives the decoder no generator loss; if both
-    would stop, both train. Without it the discriminator won on binarized MNIST within an
-    epoch (it tells binary images from grey decoder means) and the samples were noise
-    (docs/models.md). A gate that is shut multiplies its loss by 0 (Adam's momentum, beta_1
-    0.5, still carries a step or two); `discriminator_gate` and `generator_gate` report the
-    fraction of batches whose gate was open. `margin=None` turns the balancing off.
+    `margin` 0.35), on the discriminator's mean cross-entropy c = (c_x + c_r) / 2 over the
+    real images and the reconstructions: a discriminator that is winning (c below
+    equilibrium - margin) is not trained on that batch, and one that is losing (c above
+    equilibrium + margin) gives the decoder no generator loss. (The implementations' rule,
+    c_x or c_r alone past the band, shut the discriminator for good once it leaned toward
+    "generated", which two fake terms against one real term make it do: it then stayed
+    biased, neither winning nor learning, docs/models.md.) A gate that is shut multiplies
+    its loss by 0 (Adam's momentum, beta_1 0.5, still carries a step or two);
+    `discriminator_gate` and `generator_gate` report the fraction of batches whose gate was
+    open. `margin=None` turns the balancing off.
 
     `loss` reports the encoder's objective;
     `reconstruction_loss` and `elbo` are the pixel likelihood's, so that the model is scored
@@ -58,36 +83,53 @@ class VAEGAN(VAE):
     Args:
         encoder, decoder, likelihood, prior, posterior, seed: as for `keras_vae.VAE`.
         discriminator: `keras.Model` from images to `[logit (batch, 1), features]`. Defaults
-            to a 500-500 ReLU MLP (`keras_vae.networks.mlp_discriminator`).
+            to a 500-500 ReLU MLP whose features are its first hidden layer's
+            (`keras_vae.networks.mlp_discriminator(..., feature_layer=0)`; the last layer's
+            features, shaped by telling real from generated, made a poor similarity).
         feature_weight: float >= 0. gamma, the weight of the feature loss in the decoder's
             objective. Defaults to 1.
         equilibrium: float > 0. The discriminator's cross-entropy the balance aims at
             (ln 2 = 0.69 is a discriminator that cannot tell). Defaults to 0.68.
-        temperature: float > 0. Temperature of the relaxed Bernoulli images for binary data.
-            Defaults to 0.5.
         margin: float >= 0 or None. Half-width of the band around `equilibrium` inside which
             both networks train. Defaults to 0.35; None never shuts a gate.
+        temperature: float > 0. Temperature of the relaxed Bernoulli whose gradient the
+            binary images carry. Defaults to 0.5.
+        feature_variance: float > 0 or `"fitted"`. s^2, the variance of the feature
+            likelihood: 1.0 is the paper's. Defaults to `"fitted"`.
         **kwargs: standard `keras.Model` arguments.
 
     `compile(optimizer=..., decoder_optimizer=..., discriminator_optimizer=...)`: the encoder's
-    defaults to `FusedAdam()`, the others to Adam at 2e-4 with beta_1 = 0.5.
+    defaults to `FusedAdam()`, the decoder's to Adam at 2e-3 and the discriminator's to Adam
+    at 2e-4, both with beta_1 = 0.5.
+
+    Example:
+
+    ```python
+    model = keras_vae.VAEGAN.from_architecture((28, 28, 1), latent_dim=20)
+    model.compile()
+    model.fit(binary_images, epochs=10, batch_size=100)
+    samples = model.sample(16)
+    ```
 
     References:
         Larsen, A. B. L. et al. Autoencoding beyond pixels using a learned similarity metric.
         ICML 2016.
+        Bengio, Y., Leonard, N. and Courville, A. Estimating or propagating gradients through
+        stochastic neurons for conditional computation. arXiv:1308.3432, 2013.
     """
 
-    extra_optimizers = {"decoder_optimizer": adversarial_optimizer,
+    extra_optimizers = {"decoder_optimizer": decoder_optimizer,
                         "discriminator_optimizer": adversarial_optimizer}
 
     def __init__(self, encoder, decoder, discriminator=None, likelihood="bernoulli",
                  prior="normal", posterior="diagonal", feature_weight=1.0, equilibrium=0.68,
-                 margin=0.35, temperature=0.5, seed=None, **kwargs):
+                 margin=0.35, temperature=0.5, feature_variance="fitted", seed=None,
+                 **kwargs):
         kwargs.pop("objective", None)  # the VAE-GAN's losses are its own
         super().__init__(encoder, decoder, likelihood=likelihood, prior=prior,
                          posterior=posterior, seed=seed, **kwargs)
         if discriminator is None:
-            discriminator = mlp_discriminator(self.data_shape)
+            discriminator = mlp_discriminator(self.data_shape, feature_layer=0)
         if built_network(discriminator, "discriminator") != self.data_shape or len(
                 discriminator.outputs) != 2:
             raise ValueError(
@@ -100,13 +142,20 @@ class VAEGAN(VAE):
         if temperature <= 0:
             raise ValueError(f"Argument `temperature` must be > 0. Received: "
                              f"temperature={temperature!r}")
-        self.temperature = float(temperature)
+        if feature_variance != "fitted" and (
+                not isinstance(feature_variance, (int, float)) or isinstance(
+                    feature_variance, bool) or feature_variance <= 0):
+            raise ValueError(f"Argument `feature_variance` must be a number > 0 or \"fitted\". "
+                             f"Received: feature_variance={feature_variance!r}")
         if margin is not None:
             check_number("margin", margin, 0)
         self.discriminator = discriminator
         self.feature_weight = float(feature_weight)
         self.equilibrium = float(equilibrium)
         self.margin = None if margin is None else float(margin)
+        self.temperature = float(temperature)
+        self.feature_variance = (feature_variance if feature_variance == "fitted"
+                                 else float(feature_variance))
 
     @property
     def metric_names(self):
@@ -121,14 +170,17 @@ class VAEGAN(VAE):
         def fresh(offset):
             return self.seed_generator if seed is None else seed + offset
 
-        x_r = self.decoder_image(self.decoder_params(s["z"][0], training=training), fresh(2))
+        params = self.decoder_params(s["z"][0], training=training)
+        x_r = self.decoder_image(params, fresh(2))
         z_p = self.prior.sample(ops.shape(x)[0], posterior_of=self.posterior_distribution,
                                 seed=fresh(1))
         x_p = self.decoder_image(self.decoder_params(z_p, training=training), fresh(3))
         d_x, f_x = self.discriminator(x, training=training)
         d_r, f_r = self.discriminator(x_r, training=training)
         d_p, _ = self.discriminator(x_p, training=training)
-        feature = 0.5 * ops.sum(ops.square(f_x - f_r), axis=-1)
+        if self.likelihood.binarize:  # x_r is a sample: the features of the mean image
+            _, f_r = self.discriminator(self.likelihood.mean(params), training=training)
+        feature = self.feature_nll(f_x, f_r)
         real_cost, fake_cost = logistic_loss(d_x, real=True), logistic_loss(d_r, real=False)
         train_discriminator, train_generator = self.balance_gates(ops.mean(real_cost),
                                                                   ops.mean(fake_cost))
@@ -147,25 +199,42 @@ class VAEGAN(VAE):
         }
 
     def decoder_image(self, params, seed):
-        """What the discriminator sees of the decoder's output `params`: a relaxed Bernoulli
-        sample at `temperature` for binary data, the likelihood's mean otherwise."""
+        """What the discriminator sees of the decoder's output `params`: for binary data a
+        Bernoulli sample (exactly 0 or 1) carrying the gradient of a relaxed Bernoulli sample
+        at `temperature`; the likelihood's mean otherwise."""
         if not self.likelihood.binarize:
             return self.likelihood.mean(params)
-        relaxed = tfd.RelaxedBernoulli(self.temperature, logits=params)
-        return relaxed.sample(seed=seed_pair(seed))
+        relaxed = tfd.RelaxedBernoulli(self.temperature, logits=params).sample(
+            seed=seed_pair(seed))
+        # A relaxed sample exceeds 1/2 exactly when its logistic-perturbed logit is > 0:
+        # rounding it is a Bernoulli(sigmoid(params)) draw.
+        binary = ops.cast(relaxed > 0.5, relaxed.dtype)
+        return relaxed + ops.stop_gradient(binary - relaxed)
+
+    def feature_nll(self, features, reconstructed):
+        """Per-example -log N(features; reconstructed, s^2 I), s^2 = `feature_variance`, or
+        with "fitted" its maximum-likelihood value on the batch (held fixed in the gradient)."""
+        squared = ops.sum(ops.square(features - reconstructed), axis=-1)
+        d = ops.cast(ops.shape(features)[-1], squared.dtype)
+        if self.feature_variance == "fitted":
+            # The floor keeps the log finite when the features match exactly.
+            variance = ops.maximum(ops.stop_gradient(ops.mean(squared) / d), 1e-6)
+        else:
+            variance = self.feature_variance
+        return 0.5 * (squared / variance + d * ops.log(2 * math.pi * variance))
 
     def balance_gates(self, real_cost, fake_cost):
         """`(train_discriminator, train_generator)`, each 1.0 or 0.0 (no gradient), from the
-        discriminator's mean cross-entropies on real images and on reconstructions."""
+        discriminator's mean cross-entropies on real images and on reconstructions, averaged:
+        a discriminator right about one kind and wrong about the other is biased, not
+        winning."""
         if self.margin is None:
             return ops.ones(()), ops.ones(())
-        low, high = self.equilibrium - self.margin, self.equilibrium + self.margin
-        discriminator = ops.logical_not(ops.logical_or(real_cost < low, fake_cost < low))
-        generator = ops.logical_not(ops.logical_or(real_cost > high, fake_cost > high))
-        neither = ops.logical_not(ops.logical_or(discriminator, generator))
-        gates = [ops.cast(ops.logical_or(gate, neither), "float32")
-                 for gate in (discriminator, generator)]
-        return tuple(ops.stop_gradient(gate) for gate in gates)
+        cost = 0.5 * (real_cost + fake_cost)
+        discriminator = cost >= self.equilibrium - self.margin
+        generator = cost <= self.equilibrium + self.margin
+        return tuple(ops.stop_gradient(ops.cast(gate, "float32"))
+                     for gate in (discriminator, generator))
 
     def optimizer_variables(self, name):
         return {"optimizer": self.encoder.trainable_variables,
@@ -203,7 +272,8 @@ class VAEGAN(VAE):
         return {**config,
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
                 "feature_weight": self.feature_weight, "equilibrium": self.equilibrium,
-                "margin": self.margin, "temperature": self.temperature}
+                "margin": self.margin, "temperature": self.temperature,
+                "feature_variance": self.feature_variance}
 
     @classmethod
     def from_config(cls, config):

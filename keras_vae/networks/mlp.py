@@ -78,10 +78,10 @@ def mlp_decoder(
 
 
 def mlp_discriminator(input_shape, hidden_units=(500, 500), activation="relu",
-                      name="discriminator"):
+                      name="discriminator", feature_layer=-1):
     """A multilayer perceptron classifier of real against generated inputs: flatten, dense
-    layers, one logit. Outputs `[logit, features]`, `features` the last hidden layer's (what a
-    feature-matching loss compares).
+    layers, one logit. Outputs `[logit, features]`, `features` the activations of hidden layer
+    `feature_layer` (what a feature-matching loss compares).
 
     Args:
         input_shape: tuple of ints. Shape of one input: `(latent_dim,)` for codes, the image
@@ -90,12 +90,22 @@ def mlp_discriminator(input_shape, hidden_units=(500, 500), activation="relu",
             `(500, 500)`.
         activation: str. Keras activation of the hidden layers. Defaults to `"relu"`.
         name: str. Name of the model.
+        feature_layer: int. Index (Python-style, -1 the last) of the hidden layer whose
+            activations are the `features` output. Defaults to `-1`.
     """
     input_shape = check_shape("input_shape", input_shape)
     hidden_units = check_hidden_units(hidden_units)
+    if (not isinstance(feature_layer, int) or isinstance(feature_layer, bool)
+            or not -len(hidden_units) <= feature_layer < len(hidden_units)):
+        raise ValueError(
+            f"Argument `feature_layer` must be an int indexing one of the "
+            f"{len(hidden_units)} hidden layers (from {-len(hidden_units)} to "
+            f"{len(hidden_units) - 1}). Received: feature_layer={feature_layer!r}")
     inputs = keras.Input(shape=input_shape, name="inputs")
     h = keras.layers.Flatten()(inputs)
+    hidden = []
     for i, units in enumerate(hidden_units):
         h = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")(h)
+        hidden.append(h)
     logit = keras.layers.Dense(1, name="logit")(h)
-    return keras.Model(inputs, [logit, h], name=name)
+    return keras.Model(inputs, [logit, hidden[feature_layer]], name=name)
