@@ -1,10 +1,12 @@
 """The comparison and gradient-variance scripts, run small on the real MNIST."""
 
+import json
 import os
 
 import pytest
 
-from scripts import compare_models, compare_objectives, gradient_variance, lecture_figures
+from scripts import (compare_models, compare_objectives, gradient_variance, lecture_figures,
+                     vaegan_ablation)
 from tests.helpers import MNIST_DIR
 
 
@@ -68,3 +70,24 @@ def test_gradient_variance_script_names_a_missing_model(capsys):
         gradient_variance.main(["--model", "no/such/model.keras"])
     assert exit_info.value.code == 2
     assert "--model: expected an existing .keras file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_vaegan_ablation_writes_its_table_and_reuses_finished_rows(tmp_path):
+    output = str(tmp_path / "vaegan.md")
+    argv = ["--data-dir", MNIST_DIR, "--rows", "default", "unit_variance", "--epochs", "1",
+            "--eval-k", "3", "--train-images", "1000", "--held-out", "100", "--runs-dir",
+            str(tmp_path / "runs"), "--output", output, "--figures-dir", str(tmp_path / "fig")]
+    first = vaegan_ablation.main(argv)
+    rows = {line.split("|")[1].strip() for line in open(output) if line.startswith("| ")}
+    assert {"default", "unit_variance"} <= rows and "K = 3" in open(output).read()
+    # Different models: the unit variance changes what the encoder is trained on.
+    assert first["default"][1]["kl_loss"] != first["unit_variance"][1]["kl_loss"]
+    assert {"default-samples.png", "unit_variance-reconstructions.png"} <= set(
+        os.listdir(tmp_path / "fig"))
+    finished = tmp_path / "runs" / "default.json"
+    finished.write_text(json.dumps({**first["default"][1], "kl_loss": 123.0}))
+    again = vaegan_ablation.main(argv)  # a finished row is read back, not retrained
+    assert again["default"][1]["kl_loss"] == 123.0 and "| 123.00 |" in open(output).read()
+    with pytest.raises(SystemExit):
+        vaegan_ablation.main(argv + ["--train-images", "0"])
