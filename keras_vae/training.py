@@ -120,6 +120,7 @@ class TrainConfig:
     anneal_rate: float = 3e-5
     adversarial_weight: float = 1.0
     feature_weight: float = 1.0
+    feature_variance: object = "fitted"  # a float, or "fitted"
     binarize: bool = None
     epochs: int = 20
     batch_size: int = 100
@@ -196,7 +197,7 @@ MODEL_SETTINGS = {
     VQVAE: ["num_codes", "code_dim", "commitment", "ema"],
     GumbelSoftmaxVAE: ["categories", "temperature", "min_temperature", "anneal_rate"],
     AdversarialAutoencoder: ["adversarial_weight"],
-    VAEGAN: ["feature_weight"],
+    VAEGAN: ["feature_weight", "feature_variance"],
 }
 
 

@@ -33,6 +33,16 @@ from keras_vae.models import available_models  # noqa: E402
 from keras_vae.training import TrainConfig, make_strategy, train  # noqa: E402
 
 
+def fitted_or_number(text):
+    """`--feature-variance`: "fitted" or a number (the model checks that it is > 0)."""
+    if text == "fitted":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'fitted' or a number, got {text!r}")
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      argument_default=argparse.SUPPRESS)
@@ -76,6 +86,9 @@ def parse_args(argv):
         help="weight of the aae's generator loss (default 1)")
     add("--feature-weight", type=float,
         help="weight of the vaegan's feature loss in the decoder's objective (default 1)")
+    add("--feature-variance", type=fitted_or_number,
+        help="variance of the vaegan's feature likelihood: a number (1 is Larsen et al.'s) or "
+        "'fitted', its maximum-likelihood value on each batch (default)")
     add("--binarize", action=argparse.BooleanOptionalAction,
         help="dynamic binarization (default: on for bernoulli)")
     add("--epochs", type=int, help="default 20")

@@ -189,3 +189,20 @@ def test_a_bad_feature_variance_is_refused(feature_variance):
                        r"\"fitted\"\. Received: feature_variance="):
         keras_vae.VAEGAN.from_architecture(SHAPE, 3, hidden_units=[16],
                                            feature_variance=feature_variance)
+
+
+def test_train_script_sets_the_feature_variance_and_refuses_a_bad_one(tmp_path, capsys):
+    run_dir = train.main(["--model", "vaegan", "--latent-dim", "4", "--epochs", "1",
+                          "--feature-variance", "0.5", "--output-dir", str(tmp_path / "vg"),
+                          "--verbose", "0"])
+    assert keras.saving.load_model(os.path.join(run_dir, "model.keras")).feature_variance == 0.5
+    with pytest.raises(SystemExit):
+        train.main(["--model", "vaegan", "--feature-variance", "learned"])
+    assert "argument --feature-variance: expected 'fitted' or a number, got 'learned'" in (
+        capsys.readouterr().err)
+    with pytest.raises(ValueError, match=r"Argument `feature_variance` must be a number > 0"):
+        train.main(["--model", "vaegan", "--feature-variance", "-1", "--output-dir",
+                    str(tmp_path / "bad"), "--verbose", "0"])
+    with pytest.raises(ValueError, match=r"apply to the VAEGAN model only"):
+        train.main(["--feature-variance", "0.5", "--output-dir", str(tmp_path / "vae"),
+                    "--verbose", "0"])
