@@ -57,6 +57,14 @@ class RelaxedImages(keras_vae.VAEGAN):
             seed=seed_pair(seed))
 
 
+class NoGeneratorLoss(keras_vae.VAEGAN):
+    """The decoder never gets the generator loss: a VAE on the discriminator's features."""
+
+    def balance_gates(self, real_cost, fake_cost):
+        discriminator, _ = super().balance_gates(real_cost, fake_cost)
+        return discriminator, keras.ops.zeros(())
+
+
 def rows():
     """`{row: (description, model class, constructor arguments, decoder learning rate)}`:
     None keeps the default decoder optimizer."""
@@ -74,6 +82,8 @@ def rows():
                            RelaxedImages, {}, None),
         "no_balance": ("no equilibrium gates (margin None)", keras_vae.VAEGAN,
                        {"margin": None}, None),
+        "no_generator_loss": ("the decoder without the generator loss (features only)",
+                              NoGeneratorLoss, {}, None),
     }
 
 
