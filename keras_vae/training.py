@@ -544,10 +544,13 @@ def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
         verbose=verbose,
     )
     if verbose:
+        # The loss is the sum of these terms for the ELBO alone (beta, IWAE, VQ-VAE, AAE and
+        # VAE-GAN losses are other sums), so the terms are listed, not added up.
         val = metrics["validation"]
-        kl = f" + KL {val['kl_loss']:.2f}" if "kl_loss" in val else ""
-        print(f"Validation: loss {val['loss']:.2f} = reconstruction {val['reconstruction_loss']:.2f}"
-              f"{kl} nats per example. Run directory: {run_dir}")
+        terms = ", ".join(f"{name} {val[key]:.2f}" for name, key in (
+            ("reconstruction", "reconstruction_loss"), ("KL", "kl_loss")) if key in val)
+        print(f"Validation: loss {val['loss']:.2f} ({terms}) nats per example. "
+              f"Run directory: {run_dir}")
     write_json_atomically(status_path, {"state": "complete"})
     return run_dir, metrics
 
