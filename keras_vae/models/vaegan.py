@@ -51,7 +51,9 @@ class VAEGAN(VAE):
     (the default) takes s^2 at its maximum-likelihood value on each batch, the mean of
     (F(x) - F(m_r))^2 over examples and features, held fixed in the gradient: the loss is
     then scale-free, like a Gaussian likelihood with a learned global variance
-    (`likelihood="gaussian_global"`).
+    (`likelihood="gaussian_global"`). It is fitted on whatever batch the loss sees: under a
+    distribution strategy each replica fits its own, and `evaluate`'s `feature_loss` depends
+    on its batch size (`reconstruction_loss` and `elbo` do not).
 
     The images the discriminator judges are the data's kind: the decoder's mean for
     grey-level or real-valued data; for binary data (a Bernoulli likelihood, binarized
