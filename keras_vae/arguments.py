@@ -1,5 +1,7 @@
 """Checks of plain arguments, shared by the package's entry points."""
 
+import math
+
 
 def check_int(name: str, value, minimum: int, meaning: str = "") -> None:
     """Raises `ValueError` unless `value` is an int (not a bool) >= `minimum`.
@@ -14,12 +16,16 @@ def check_int(name: str, value, minimum: int, meaning: str = "") -> None:
 
 
 def check_number(name: str, value, minimum: float, integer: bool = False):
-    """Returns `value` if it is a number (an int with `integer`; never a bool) >= `minimum`,
-    else raises `ValueError` naming the argument."""
+    """Returns `value` if it is a finite number (an int with `integer`; never a bool) >=
+    `minimum`, else raises `ValueError` naming the argument. (NaN compares False with
+    everything: unchecked, `beta=nan` would pass `value < minimum` and train on NaN.)"""
     kind = int if integer else (int, float)
     if not isinstance(value, kind) or isinstance(value, bool) or value < minimum:
         what = "an int" if integer else "a number"
         raise ValueError(f"Argument `{name}` must be {what} >= {minimum}. "
+                         f"Received: {name}={value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"Argument `{name}` must be a finite number >= {minimum}. "
                          f"Received: {name}={value!r}")
     return value
 

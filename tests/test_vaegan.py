@@ -106,7 +106,11 @@ def test_balance_gates_follow_the_equilibrium_rule():
     model = small_vaegan()  # equilibrium 0.68, margin 0.35: the band is [0.33, 1.03]
     cases = {(0.5, 0.5): (1, 1), (0.2, 0.3): (0, 1), (1.2, 1.0): (1, 0),
              # Right about the reconstructions, wrong about the data: biased, not winning.
-             (1.2, 0.2): (1, 1), (0.2, 1.2): (1, 1)}
+             # (The per-kind rule shut the discriminator out here: (0.9, 0.2) -> (0, 1).)
+             (0.9, 0.2): (1, 1), (0.2, 0.9): (1, 1),
+             # One cross-entropy past the top of the band, the mean inside it: (1.2, 0.5)
+             # shut the generator out under the per-kind rule.
+             (1.2, 0.5): (1, 1), (0.5, 1.2): (1, 1)}
     for (real, fake), expected in cases.items():
         gates = model.balance_gates(np.float32(real), np.float32(fake))
         assert tuple(float(g) for g in gates) == expected, (real, fake)
@@ -187,10 +191,11 @@ def test_mlp_discriminator_refuses_a_layer_it_does_not_have(feature_layer):
         keras_vae.networks.mlp_discriminator(SHAPE, (8, 8), feature_layer=feature_layer)
 
 
-@pytest.mark.parametrize("feature_variance", [0, -1.0, "learned", None])
+@pytest.mark.parametrize("feature_variance", [0, -1.0, float("nan"), float("inf"), "learned",
+                                              None])
 def test_a_bad_feature_variance_is_refused(feature_variance):
-    with pytest.raises(ValueError, match=r"Argument `feature_variance` must be a number > 0 or "
-                       r"\"fitted\"\. Received: feature_variance="):
+    with pytest.raises(ValueError, match=r"Argument `feature_variance` must be a finite number "
+                       r"> 0 or \"fitted\"\. Received: feature_variance="):
         keras_vae.VAEGAN.from_architecture(SHAPE, 3, hidden_units=[16],
                                            feature_variance=feature_variance)
 
@@ -204,7 +209,7 @@ def test_train_script_sets_the_feature_variance_and_refuses_a_bad_one(tmp_path, 
         train.main(["--model", "vaegan", "--feature-variance", "learned"])
     assert "argument --feature-variance: expected 'fitted' or a number, got 'learned'" in (
         capsys.readouterr().err)
-    with pytest.raises(ValueError, match=r"Argument `feature_variance` must be a number > 0"):
+    with pytest.raises(ValueError, match=r"`feature_variance` must be a finite number > 0"):
         train.main(["--model", "vaegan", "--feature-variance", "-1", "--output-dir",
                     str(tmp_path / "bad"), "--verbose", "0"])
     with pytest.raises(ValueError, match=r"apply to the VAEGAN model only"):

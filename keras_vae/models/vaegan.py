@@ -151,9 +151,9 @@ class VAEGAN(VAE):
                              f"temperature={temperature!r}")
         if feature_variance != "fitted" and (
                 not isinstance(feature_variance, (int, float)) or isinstance(
-                    feature_variance, bool) or feature_variance <= 0):
-            raise ValueError(f"Argument `feature_variance` must be a number > 0 or \"fitted\". "
-                             f"Received: feature_variance={feature_variance!r}")
+                    feature_variance, bool) or not 0 < feature_variance < math.inf):
+            raise ValueError(f"Argument `feature_variance` must be a finite number > 0 or "
+                             f"\"fitted\". Received: feature_variance={feature_variance!r}")
         if margin is not None:
             check_number("margin", margin, 0)
         self.discriminator = discriminator
