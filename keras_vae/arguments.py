@@ -3,8 +3,8 @@
 import math
 
 
-def check_int(name: str, value, minimum: int, meaning: str = "") -> None:
-    """Raises `ValueError` unless `value` is an int (not a bool) >= `minimum`.
+def check_int(name: str, value, minimum: int, meaning: str = ""):
+    """Returns `value` if it is an int (not a bool) >= `minimum`, else raises `ValueError`.
 
     The message names the argument, what was expected (with `meaning`, e.g. "(0 skips it)")
     and what was received.
@@ -13,6 +13,18 @@ def check_int(name: str, value, minimum: int, meaning: str = "") -> None:
         meaning = f" {meaning}" if meaning else ""
         raise ValueError(f"Argument `{name}` must be an int >= {minimum}{meaning}. "
                          f"Received: {name}={value!r}")
+    return value
+
+
+def check_positive(name: str, value, meaning: str = ""):
+    """Returns `value` if it is a finite number (never a bool) > 0, else raises `ValueError`
+    naming the argument."""
+    if (not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0
+            or not math.isfinite(value)):
+        meaning = f" {meaning}" if meaning else ""
+        raise ValueError(f"Argument `{name}` must be a finite number > 0{meaning}. "
+                         f"Received: {name}={value!r}")
+    return value
 
 
 def check_number(name: str, value, minimum: float, integer: bool = False):

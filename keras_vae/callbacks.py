@@ -1,12 +1,15 @@
 """Keras callbacks of keras_vae."""
 
 import os
+import signal
+import time
 import warnings
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.arguments import check_int
 from keras_vae.data.conditions import as_tensors, model_examples
 from keras_vae.plotting import _tile
 
@@ -29,9 +32,7 @@ class ImageLogger(keras.callbacks.Callback):
 
     def __init__(self, log_dir, images, every_n_epochs=5, num_samples=64, seed=0, labels=None):
         super().__init__()
-        if not isinstance(every_n_epochs, int) or every_n_epochs < 1:
-            raise ValueError(
-                f"Argument `every_n_epochs` must be an int >= 1. Received: {every_n_epochs!r}")
+        check_int("every_n_epochs", every_n_epochs, 1)
         self.images = np.asarray(images[:32], np.float32)
         self.labels = None if labels is None else np.asarray(labels[:32])
         self.every_n_epochs = every_n_epochs
@@ -161,3 +162,47 @@ class DivergenceGuard(keras.callbacks.Callback):
                 f"{self.best:.4g} at best. Training goes on; lower the learning rate if it "
                 "does not recover.", stacklevel=2)
         self.best = loss if self.best is None else min(self.best, loss)
+
+
+class RunInterrupted(RuntimeError):
+    """A run stopped by SIGTERM or SIGINT after checkpointing; rerun it to resume."""
+
+
+class IntervalBackup(keras.callbacks.BackupAndRestore):
+    """`keras.callbacks.BackupAndRestore` that writes at an epoch's end only when `interval`
+    seconds have passed since its last write, at the last epoch, and at the end of the epoch
+    during which the process got SIGTERM or SIGINT (then it stops the run with
+    `RunInterrupted`). With its backup it writes the model's `.keras` file atomically.
+
+    A run killed between two writes repeats at most `interval` seconds of training (one epoch,
+    if an epoch is longer): the backup names the epochs it holds, and the run resumes there.
+
+    Args:
+        backup_dir: str. The backup's directory (`BackupAndRestore`'s, double checkpoint).
+        model_path: str. The `.keras` file written with each backup.
+        interval: float. Seconds between writes; 0 writes after every epoch.
+        epochs: int. The run's epochs (the last one is always written).
+    """
+
+    def __init__(self, backup_dir, model_path, interval, epochs):
+        super().__init__(backup_dir, double_checkpoint=True, delete_checkpoint=False)
+        self.model_path, self.interval, self.epochs = model_path, interval, epochs
+        self.signal = None
+        self._last_write = time.monotonic()
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._last_write = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        due = (epoch + 1 == self.epochs or self.signal is not None
+               or time.monotonic() - self._last_write >= self.interval)
+        if not due:
+            return
+        save_model_atomically(self.model, self.model_path)
+        super().on_epoch_end(epoch, logs)
+        self._last_write = time.monotonic()
+        if self.signal is not None and epoch + 1 < self.epochs:
+            raise RunInterrupted(
+                f"Stopped by {signal.Signals(self.signal).name} after epoch {epoch + 1} of "
+                f"{self.epochs}, its checkpoint written; rerun the same command to resume.")

@@ -14,6 +14,9 @@ import warnings
 import keras
 import tensorflow as tf
 
+from keras_vae.arguments import check_int
+from keras_vae.runs import load_run
+
 METADATA_FILE = os.path.join("assets.extra", "keras_vae.json")
 
 
@@ -158,8 +161,7 @@ def export_version(model, name, version=None, base_dir="saved_models", overwrite
         )
     if version is None:
         version = next_version(base_dir, name)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"Argument `version` must be an int >= 1. Received: version={version!r}")
+    check_int("version", version, 1)
     path = os.path.join(base_dir, name, str(version))
     if os.path.exists(path) and not overwrite:
         raise ValueError(
@@ -174,8 +176,6 @@ def load_for_export(model_path):
 
     From a run directory, the metadata says how the training images were prepared.
     """
-    from keras_vae.training import load_run
-
     model, config = load_run(model_path)
     metadata = {}
     if config is not None:

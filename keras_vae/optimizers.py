@@ -1,11 +1,16 @@
-"""Adam with TensorFlow's fused update kernel: the package's default optimizer.
+"""Adam with TensorFlow's fused update kernel: an opt-in (the default is Keras' `Adam`).
 
 Keras' `Adam` updates each variable with about ten small TensorFlow ops; on a CPU those ops'
-scheduling costs more than their arithmetic for a model the size of the MNIST VAE.
-`FusedAdam` computes the very same update (Kingma & Ba 2015, with Keras' bias correction and
-epsilon) with one `ResourceApplyAdam` kernel per variable. Measured on this project's 2-core
-CPU (docs/benchmarks.md), it trains the 784-400-20 VAE in graph mode faster than Keras' Adam
-with or without XLA.
+scheduling can cost more than their arithmetic for a small model. `FusedAdam` computes the
+very same update (Kingma & Ba 2015, with Keras' bias correction and epsilon) with one
+`ResourceApplyAdam` kernel per variable. docs/benchmarks.md measures the difference.
+
+It relies on Keras' private optimizer internals, which a Keras release may change: the slot
+lists `_momentums` and `_velocities` that `keras.optimizers.Adam.build` creates, and
+`_get_variable_index(variable)`, which finds a variable's slots; and on the TensorFlow
+backend's `keras.Variable.value.handle`. `tests/test_optimizers.py` pins its updates to
+Keras' `Adam` (graph and eager, constant and scheduled rates, AMSGrad): if a release breaks
+it, that test fails rather than users' training.
 """
 
 import keras

@@ -31,3 +31,14 @@ def resolve(identifier, arg_name, registry, base, label, wrap_callable=None):
     raise TypeError(f"Argument `{arg_name}` must be a name, a config dict{function} or a "
                     f"{label}. Received: {arg_name}={identifier!r} of type "
                     f"{type(identifier).__name__}")
+
+
+def unregistered_function(fn):
+    """None if `fn` is registered with `keras.saving.register_keras_serializable` (a saved
+    model finds it again at `keras.models.load_model`), else why it is not, in words."""
+    if keras.saving.get_registered_object(keras.saving.get_registered_name(fn)) is fn:
+        return None
+    name = getattr(fn, "__qualname__", repr(fn))
+    return (f"the function {name!r} is not registered with "
+            "@keras.saving.register_keras_serializable(), so keras.models.load_model could not "
+            "find it again; decorate it (at module level, imported before loading)")

@@ -55,12 +55,12 @@ def run(main, argv=None):
     try:
         return main(argv)
     except Exception as error:  # noqa: BLE001 - sorted below, the rest re-raised
-        from keras_vae.callbacks import TrainingDiverged
+        from keras_vae.callbacks import RunInterrupted, TrainingDiverged
 
-        refused = (ValueError, TypeError, OSError, TrainingDiverged)
+        refused = (ValueError, TypeError, OSError, TrainingDiverged, RunInterrupted)
         if _debugging(argv) or not isinstance(error, refused):
             raise
         prog = os.path.basename(sys.argv[0]) or "keras_vae"
         message = " ".join(str(error).split())
         print(f"{prog}: error: {message}", file=sys.stderr)
-        sys.exit(1 if isinstance(error, TrainingDiverged) else 2)
+        sys.exit(1 if isinstance(error, (TrainingDiverged, RunInterrupted)) else 2)

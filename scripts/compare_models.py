@@ -21,6 +21,7 @@ from scripts import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 
+from keras_vae.models import get_model_class  # noqa: E402
 from scripts.comparison import (  # noqa: E402
     chosen_rows,
     make_parser,
@@ -86,9 +87,9 @@ def main(argv=None):
                 "data_dir": args.data_dir, **ARCHITECTURE}
     base = {"dataset": "mnist", "data_dir": args.data_dir, "epochs": args.epochs,
             "seed": args.seed, **ARCHITECTURE}
-    table = {name: ({**overrides, **({"eval_k": args.eval_k} if overrides["model"] in (
-        "vae", "cvae", "vaegan") else {})}, description) for name, (overrides, description)
-        in table.items()}
+    table = {name: ({**overrides, **({"eval_k": args.eval_k} if get_model_class(
+        overrides["model"]).has_posterior else {})}, description)
+        for name, (overrides, description) in table.items()}
     results = run_rows(table, names, args.runs_dir, base,
                        lambda results: write_table(args.output, results, settings))
     os.makedirs(args.figures_dir, exist_ok=True)

@@ -6,7 +6,8 @@ import json
 import os
 import time
 
-from keras_vae.training import TrainConfig, train
+from keras_vae.runs import TrainConfig
+from keras_vae.training import train
 
 
 def run_rows(table, names, runs_dir, base_settings, write_table):
@@ -27,7 +28,7 @@ def run_rows(table, names, runs_dir, base_settings, write_table):
         seconds = None
         if not os.path.isfile(metrics_path):
             print(f"[{index + 1}/{len(names)}] {name}: {description}", flush=True)
-            config = TrainConfig(output_dir=run_dir, **{**base_settings, **overrides})
+            config = TrainConfig.from_dict({**base_settings, **overrides, "output_dir": run_dir})
             start = time.perf_counter()
             train(config, verbose=2)
             seconds = time.perf_counter() - start

@@ -19,7 +19,7 @@ from scripts import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 
-from keras_vae.evaluation.run import evaluate_path  # noqa: E402
+from keras_vae.reporting import evaluate_path  # noqa: E402
 
 
 def parse_args(argv):

@@ -24,7 +24,7 @@ import keras  # noqa: E402
 from keras_vae import data  # noqa: E402
 from keras_vae.evaluation.gradients import gradient_statistics  # noqa: E402
 from keras_vae.models.vae import VAE  # noqa: E402
-from keras_vae.training import load_model_file  # noqa: E402
+from keras_vae.runs import load_model_file  # noqa: E402
 
 
 def main(argv=None):

@@ -23,33 +23,21 @@ from scripts import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 
-from keras_vae.distributions import (  # noqa: E402
-    available_likelihoods,
-    available_posteriors,
-    available_priors,
-)
-from keras_vae.losses import available_objectives  # noqa: E402
-from keras_vae.models import available_models  # noqa: E402
-from keras_vae.training import TrainConfig, make_strategy, train  # noqa: E402
+from keras_vae.distributions import available_likelihoods  # noqa: E402
+from keras_vae.models import available_models, get_model_class  # noqa: E402
+from keras_vae.runs import TrainConfig  # noqa: E402
+from keras_vae.training import make_strategy, train  # noqa: E402
 
 
-def fitted_or_number(text):
-    """`--feature-variance`: "fitted" or a number (the model checks that it is > 0)."""
-    if text == "fitted":
-        return text
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'fitted' or a number, got {text!r}")
-
-
-def parse_args(argv):
+def run_parser(model_name):
+    """The parser of the run's flags and of `model_name`'s own settings (`--model` chooses
+    which model's flags there are; `--help` with `--model NAME` lists that model's)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      argument_default=argparse.SUPPRESS)
     add = parser.add_argument
     add("--config", help="JSON file of settings with the keys below (underscores for dashes)")
-    add("--model", help=f"one of {available_models()} (default vae); the prior, posterior and "
-        "objective flags apply to the vae")
+    add("--model", help=f"one of {available_models()} (default vae); each has flags of its "
+        "own, listed by --model NAME --help")
     add("--dataset", help="digits (default, bundled), mnist, or a TensorFlow Datasets name")
     add("--data-dir", help="directory of MNIST IDX files (mnist); TFDS data dir otherwise")
     add("--architecture", choices=["mlp", "conv"], help="encoder/decoder family (default mlp)")
@@ -59,36 +47,6 @@ def parse_args(argv):
     add("--likelihood", help=f"p(x|z), one of {available_likelihoods()} (default bernoulli; "
         "gaussian has per-pixel scales, gaussian_global one learned scale, gaussian_fixed "
         "scale 0.1)")
-    add("--prior", help=f"p(z), one of {available_priors()} (default normal)")
-    add("--prior-components", type=int,
-        help="components of the mixture (default 10) or vamp (default 50) prior")
-    add("--posterior", help=f"q(z|x), one of {available_posteriors()} (default diagonal)")
-    add("--flow-steps", type=int, help="steps of the iaf posterior (default 2)")
-    add("--objective", help=f"one of {available_objectives()} (default elbo)")
-    add("--k", type=int, help="importance samples of the iwae objective (default 5)")
-    add("--mc-samples", type=int, help="samples of z per example in the elbo (default 1)")
-    add("--beta", type=float, help="weight of the KL term in the elbo (default 1)")
-    add("--kl-warmup-epochs", type=int,
-        help="epochs of a linear KL warm-up from 0 to beta (default 0)")
-    add("--free-bits", type=float, help="per-dimension KL floor, nats (default 0)")
-    add("--num-codes", type=int, help="codebook size of the vqvae (default 64)")
-    add("--code-dim", type=int, help="size of each vqvae code vector (default 4; it must "
-        "divide --latent-dim)")
-    add("--commitment", type=float, help="weight of the vqvae commitment loss (default 0.25)")
-    add("--ema", action=argparse.BooleanOptionalAction,
-        help="vqvae codebook by exponential moving averages (default off)")
-    add("--categories", type=int, help="classes of each gumbel latent variable (default 10; "
-        "it must divide --latent-dim)")
-    add("--temperature", type=float, help="initial gumbel-softmax temperature (default 1)")
-    add("--min-temperature", type=float, help="floor of the annealed temperature (default 0.5)")
-    add("--anneal-rate", type=float, help="temperature decay rate per step (default 3e-5)")
-    add("--adversarial-weight", type=float,
-        help="weight of the aae's generator loss (default 1)")
-    add("--feature-weight", type=float,
-        help="weight of the vaegan's feature loss in the decoder's objective (default 1)")
-    add("--feature-variance", type=fitted_or_number,
-        help="variance of the vaegan's feature likelihood: a number (1 is Larsen et al.'s) or "
-        "'fitted', its maximum-likelihood value on each batch (default)")
     add("--binarize", action=argparse.BooleanOptionalAction,
         help="dynamic binarization (default: on for bernoulli)")
     add("--epochs", type=int, help="default 20")
@@ -107,6 +65,10 @@ def parse_args(argv):
     add("--steps-per-execution", type=int,
         help="batches per host round-trip (default 32; fit caps it at an epoch's batches and "
         "shows true counts; batch callbacks see one batch per execution)")
+    add("--checkpoint-every", type=float,
+        help="seconds of training between checkpoints, written at an epoch's end (default "
+        "60; 0 after every epoch); the last epoch and a SIGTERM/SIGINT are always "
+        "checkpointed")
     add("--strategy", help="tf.distribute strategy: default (one device), mirrored (all local "
         "GPUs), multiworker (MultiWorkerMirroredStrategy, cluster from TF_CONFIG)")
     add("--output-dir", help="run directory (default runs/<dataset>-<date>-<time>); an "
@@ -114,34 +76,65 @@ def parse_args(argv):
     add("--restart", action="store_true",
         help="start the run in --output-dir over instead of resuming it")
     add("--verbose", type=int, choices=[0, 1, 2], help="Keras verbosity (default 1)")
-    return vars(parser.parse_args(argv))
+    model_class = get_model_class(model_name)
+    group = parser.add_argument_group(f"settings of the {model_name} model "
+                                      f"({model_class.__name__})")
+    for setting in model_class.settings:
+        setting.add_to(group, model_class)
+    return parser
 
 
-def config_from_args(args):
+def read_config_file(path):
+    if not os.path.isfile(path):
+        raise ValueError(f"Argument `--config` must name a JSON file. Received: {path!r}")
+    with open(path) as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"Argument `--config` must name a JSON file; {path} is not "
+                             f"valid JSON: {error}") from error
+
+
+def parse_args(argv):
+    """`(file values, flag values)`: the `--config` file's settings and the flags given.
+    The flags are those of the run and of the model chosen by `--model` (or the config
+    file's model); another model's flag is refused, naming its model."""
+    first = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    first.add_argument("--config")
+    first.add_argument("--model")
+    known, _ = first.parse_known_args(argv)
+    file_values = read_config_file(known.config) if "config" in known else {}
+    model_name = getattr(known, "model", None) or file_values.get("model", "vae")
+    get_model_class(model_name)
+    parser = run_parser(model_name)
+    args, unknown = parser.parse_known_args(argv)
+    for flag in (item.split("=")[0] for item in unknown if item.startswith("--")):
+        owners = [name for name in available_models() if flag in {
+            setting.flag for setting in get_model_class(name).settings}]
+        if owners:
+            raise ValueError(f"Argument `{flag}` applies to the {' and '.join(owners)} "
+                             f"model(s) only (--model {owners[0]}). Received: {flag} with "
+                             f"--model {model_name}")
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args = vars(args)
+    args.pop("config", None)
+    return file_values, args
+
+
+def config_from_args(file_values, args):
     """Defaults, overridden by the `--config` file, overridden by explicit flags."""
-    values = {}
-    path = args.pop("config", None)
-    if path is not None:
-        if not os.path.isfile(path):
-            raise ValueError(f"Argument `--config` must name a JSON file. Received: {path!r}")
-        with open(path) as f:
-            try:
-                values.update(json.load(f))
-            except json.JSONDecodeError as error:
-                raise ValueError(f"Argument `--config` must name a JSON file; {path} is not "
-                                 f"valid JSON: {error}") from error
-    values.update(args)
-    return TrainConfig.from_dict(values)
+    return TrainConfig.from_dict({**file_values, **args})
 
 
 def main(argv=None):
-    args = parse_args(argv)
+    file_values, args = parse_args(argv)
     verbose = args.pop("verbose", 1)
     restart = args.pop("restart", False)
+    config = config_from_args(file_values, args)
     # MultiWorkerMirroredStrategy must exist before TensorFlow runs its first operation.
-    strategy = make_strategy("multiworker") if args.get("strategy") == "multiworker" else None
-    run_dir, _ = train(config_from_args(args), verbose=verbose, restart=restart,
-                       strategy=strategy)
+    strategy = make_strategy("multiworker") if config.strategy == "multiworker" else None
+    run_dir, _ = train(config, verbose=verbose, restart=restart, strategy=strategy)
     return run_dir
 
 

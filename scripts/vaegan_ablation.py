@@ -32,13 +32,8 @@ from keras_vae import data, plotting  # noqa: E402
 from keras_vae.evaluation import importance_sampled_log_likelihood  # noqa: E402
 from keras_vae.layers.sampling import seed_pair  # noqa: E402
 from keras_vae.networks import mlp_discriminator  # noqa: E402
-from keras_vae.optimizers import FusedAdam  # noqa: E402
-from keras_vae.training import (  # noqa: E402
-    TrainConfig,
-    make_extra_optimizers,
-    make_optimizer,
-    write_json_atomically,
-)
+from keras_vae.runs import TrainConfig, write_json_atomically  # noqa: E402
+from keras_vae.training import make_extra_optimizers, make_optimizer  # noqa: E402
 from scripts.comparison import chosen_rows, make_parser, write_markdown  # noqa: E402
 
 
@@ -98,7 +93,7 @@ def build(row, image_shape, epochs, steps_per_epoch, seed):
     config = TrainConfig(epochs=epochs)
     optimizers = make_extra_optimizers(model_class, config, steps_per_epoch)
     if decoder_rate is not None:
-        optimizers["decoder_optimizer"] = FusedAdam(keras.optimizers.schedules.CosineDecay(
+        optimizers["decoder_optimizer"] = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(
             decoder_rate, epochs * steps_per_epoch), beta_1=0.5)
     model.compile(optimizer=make_optimizer(config, steps_per_epoch), **optimizers)
     return model

@@ -43,9 +43,3 @@ def weights_of(model):
     return [np.array(w) for w in model.get_weights()]
 
 
-def assert_loss_identity(logs, prefix=""):
-    """loss == reconstruction_loss + kl_loss and elbo == -loss, as Keras logged them."""
-    for loss, rec, kl, elbo in zip(logs[prefix + "loss"], logs[prefix + "reconstruction_loss"],
-                                   logs[prefix + "kl_loss"], logs[prefix + "elbo"]):
-        np.testing.assert_allclose(loss, rec + kl, rtol=1e-5)
-        np.testing.assert_allclose(elbo, -loss, rtol=1e-6)

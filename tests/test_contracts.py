@@ -215,3 +215,73 @@ def test_evaluate_and_fit_take_keras_positional_arguments():
     assert weighted["loss"] == pytest.approx(first_half["loss"], rel=1e-5)
     history = model.fit(x, None, 20, 2, 0)  # batch_size, epochs, verbose
     assert len(history.history["loss"]) == 2
+
+
+# --- issue 21: three contracts a Keras user relies on -----------------------------------------
+
+def test_a_loss_terms_override_without_step_trains():
+    """The extension point the README names, overridden with its documented signature."""
+    class PenalizedVAE(type(small_vae(compile=False))):
+        def loss_terms(self, x, training=False, seed=None):
+            terms = super().loss_terms(x, training=training, seed=seed)
+            penalty = keras.ops.sum(keras.ops.square(self.latent_code(x)), axis=-1)
+            return {**terms, "loss": terms["loss"] + penalty}
+
+    base = small_vae(compile=False)
+    model = PenalizedVAE(base.encoder, base.decoder, seed=1)
+    model.compile()
+    x = binary_images(32)
+    history = model.fit(x, batch_size=16, epochs=1, verbose=0)
+    assert int(model.optimizer.iterations) == 2
+    # The override's loss is what was minimized and reported.
+    terms = model.loss_terms(x[:16], seed=0)
+    z = np.asarray(model.latent_code(x[:16]))
+    np.testing.assert_allclose(terms["loss"] - terms["reconstruction_loss"] - terms["kl_loss"],
+                               np.sum(z ** 2, axis=1), rtol=1e-4, atol=1e-5)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def mixture_prior(latent_dim=3):
+    tfd = __import__("tensorflow_probability").distributions
+    return tfd.MixtureSameFamily(
+        tfd.Categorical(logits=[0.0, 0.5]),
+        tfd.MultivariateNormalDiag(loc=[[-1.0] * latent_dim, [1.0] * latent_dim],
+                                   scale_diag=[[0.5] * latent_dim, [1.5] * latent_dim]))
+
+
+def test_a_fixed_tfp_distribution_is_a_prior_and_save_says_it_cannot_hold_it(tmp_path):
+    base = small_vae(compile=False)
+    model = type(base)(base.encoder, base.decoder, prior=mixture_prior(), seed=1)
+    assert not model.kl_analytic  # no closed form against a mixture: Monte Carlo
+    model.compile()
+    x = binary_images(32)
+    model.fit(x, batch_size=16, epochs=1, verbose=0)
+    # The KL term is log q(z|x) - log p(z) at the model's draw, with p the given object.
+    s = model.sampled_terms(x[:8], 1, seed=5)
+    expected = (np.asarray(s["q"].log_prob(s["z"]))
+                - np.asarray(mixture_prior().log_prob(s["z"])))[0]
+    np.testing.assert_allclose(model.loss_terms(x[:8], seed=5)["kl_loss"], expected, rtol=1e-5)
+    assert model.sample(4, seed=0).shape == (4, *x.shape[1:])
+    path = tmp_path / "m.keras"
+    with pytest.raises(ValueError, match=r"`prior` .* cannot be saved: it is a fixed "
+                                         r"MixtureSameFamily object.*register_keras_serializable"):
+        model.save(str(path))
+    assert not path.exists()
+
+
+def test_an_unregistered_likelihood_function_is_refused_at_save_naming_it(tmp_path):
+    tfd = __import__("tensorflow_probability").distributions
+
+    def my_bernoulli(params):
+        return tfd.Independent(tfd.Bernoulli(logits=params), reinterpreted_batch_ndims=3)
+
+    base = small_vae(compile=False)
+    model = type(base)(base.encoder, base.decoder, likelihood=my_bernoulli, seed=1)
+    model.compile()
+    model.fit(binary_images(16), batch_size=16, epochs=1, verbose=0)
+    path = tmp_path / "m.keras"
+    with pytest.raises(ValueError, match=r"`likelihood` .* cannot be saved: the function "
+                       r"'.*my_bernoulli' is not registered with "
+                       r"@keras.saving.register_keras_serializable"):
+        model.save(str(path))
+    assert not path.exists()

@@ -82,7 +82,7 @@ def test_evaluate_script_rejects_bad_arguments(run_dir):
 
 
 def test_report_formats_nested_metrics():
-    from keras_vae.evaluation import report
+    from keras_vae import report
 
     assert report._format({"loss": 104.0123, "kl_loss": 0.001}) == "loss 104.01, kl_loss 0.001"
     assert report._format([0.12345, 2]) == "[0.123, 2]"

@@ -44,10 +44,17 @@ def test_fused_adam_with_amsgrad_is_keras_amsgrad():
                                expected[0], rtol=1e-6)
 
 
-def test_vae_compiles_with_fused_adam_by_default_and_reloads_it(tmp_path):
+@pytest.mark.parametrize("optimizer", [None, "adam"])
+def test_vae_compiles_with_keras_adam_by_default(optimizer):
     model = small_vae(compile=False)
-    model.compile()
-    assert isinstance(model.optimizer, keras_vae.FusedAdam) and not model.jit_compile
+    model.compile() if optimizer is None else model.compile(optimizer=optimizer)
+    assert type(model.optimizer) is keras.optimizers.Adam and not model.jit_compile
+
+
+def test_the_opt_in_fused_adam_saves_and_reloads_its_state(tmp_path):
+    model = small_vae(compile=False)
+    model.compile(optimizer=keras_vae.FusedAdam())
+    assert isinstance(model.optimizer, keras_vae.FusedAdam)
     x = binary_images(64)
     model.fit(x, batch_size=16, epochs=1, verbose=0)
     path = str(tmp_path / "m.keras")

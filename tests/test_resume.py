@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from keras_vae import callbacks as vae_callbacks
-from keras_vae.training import TrainConfig, read_status, train
+from keras_vae.runs import TrainConfig, read_status
+from keras_vae.training import train
 from tests.helpers import REPO, small_vae, weights_of
 
 FAST = ["--eval-k", "5", "--amortization-images", "0", "--image-log-every", "100",
@@ -28,9 +29,9 @@ def history_rows(run_dir):
         return list(csv.DictReader(f))
 
 
-def train_command(run_dir, epochs):
+def train_command(run_dir, epochs, *flags):
     return [sys.executable, os.path.join(REPO, "scripts", "train.py"), "--epochs", str(epochs),
-            "--output-dir", str(run_dir), *FAST]
+            "--output-dir", str(run_dir), *FAST, *flags]
 
 
 @pytest.mark.kill
@@ -40,7 +41,9 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_weights(tmp_path
     subprocess.run(train_command(reference, epochs), check=True, cwd=REPO, timeout=600)
 
     killed = tmp_path / "killed"
-    process = subprocess.Popen(train_command(killed, epochs), cwd=REPO)
+    # A checkpoint after every epoch (the default interval is longer than this whole run).
+    process = subprocess.Popen(train_command(killed, epochs, "--checkpoint-every", "0"),
+                               cwd=REPO)
     metadata = killed / "backup" / "training_metadata.json"
     deadline = time.time() + 300
     while time.time() < deadline and process.poll() is None:
@@ -66,9 +69,40 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_weights(tmp_path
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.kill
+def test_sigterm_checkpoints_the_epoch_and_the_run_resumes_to_the_same_weights(tmp_path):
+    """With the default interval no checkpoint falls inside this short run; SIGTERM makes the
+    epoch under way the checkpoint, stops the run (exit status 1, saying so), and the rerun
+    ends as an uninterrupted run does."""
+    epochs = 12
+    reference = tmp_path / "uninterrupted"
+    subprocess.run(train_command(reference, epochs), check=True, cwd=REPO, timeout=600)
+    stopped = tmp_path / "stopped"
+    process = subprocess.Popen(train_command(stopped, epochs), cwd=REPO,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None:
+        if (stopped / "history.csv").exists() and len(history_rows(stopped)) >= 2:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before it could be stopped"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1 and "Stopped by SIGTERM after epoch" in stderr
+    done = json.loads((stopped / "backup" / "training_metadata.json").read_text())["epoch"]
+    assert 2 <= done < epochs and len(history_rows(stopped)) == done
+
+    subprocess.run(train_command(stopped, epochs), check=True, cwd=REPO, timeout=600)
+    assert history_rows(stopped) == history_rows(reference)
+    resumed = keras.models.load_model(stopped / "model.keras")
+    uninterrupted = keras.models.load_model(reference / "model.keras")
+    for a, b in zip(weights_of(resumed), weights_of(uninterrupted)):
+        np.testing.assert_array_equal(a, b)
+
+
 def small_config(run_dir, **changes):
     settings = dict(epochs=2, eval_k=5, amortization_images=0, image_log_every=100)
-    return TrainConfig(output_dir=str(run_dir), **(settings | changes))
+    return TrainConfig.from_dict({"output_dir": str(run_dir), **settings, **changes})
 
 
 def test_an_interrupted_final_evaluation_is_finished_without_training_again(tmp_path):
@@ -150,7 +184,7 @@ def test_an_exploding_loss_is_warned_about():
 
 
 def test_metrics_json_is_strict_json_without_bare_nan():
-    from keras_vae.evaluation.run import json_safe
+    from keras_vae.reporting import json_safe
 
     value = {"loss": float("nan"), "terms": [1.0, float("inf"), np.float32("nan")], "k": 5}
     assert json.loads(json.dumps(json_safe(value), allow_nan=False)) == {

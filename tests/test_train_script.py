@@ -8,7 +8,7 @@ import pytest
 
 import keras_vae
 from scripts import train
-from tests.helpers import MNIST_DIR, assert_loss_identity
+from tests.helpers import MNIST_DIR
 
 RUN_FILES = {"model.keras", "config.json", "history.csv", "logs", "metrics.json",
              "reconstructions.png", "samples.png"}
@@ -25,14 +25,14 @@ def test_default_run_on_bundled_digits_writes_the_run_directory(tmp_path):
                           "--verbose", "0"])
     assert RUN_FILES <= set(os.listdir(run_dir))
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
-    for split in ("train", "validation"):
-        terms = metrics[split]
-        np.testing.assert_allclose(terms["loss"], terms["reconstruction_loss"] + terms["kl_loss"],
-                                   rtol=1e-5)
     assert metrics["num_train_images"] == 1617 and metrics["binarized"] is True
     history = read_history(run_dir)
     assert len(history["loss"]) == 2
-    assert_loss_identity(history, prefix="val_")
+    # The final evaluation scores the same images, with the same noise, as the last epoch's
+    # validation did with the same weights.
+    for name in ("loss", "reconstruction_loss", "kl_loss", "elbo"):
+        np.testing.assert_allclose(metrics["validation"][name], history["val_" + name][-1],
+                                   rtol=1e-5)
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     assert isinstance(model, keras_vae.VAE) and model.data_shape == (8, 8, 1)
     # The default cosine schedule has decayed the learning rate to 0 by the last step.
@@ -106,14 +106,18 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         (["--likelihood", "discretized_logistic"], r"`dataset` must hold 8-bit images"),
         (["--model", "gan"], r"`model` must be one of \['aae', 'autoencoder', 'cvae', 'gumbel', "
                              r"'vae', 'vaegan', 'vqvae'\]. Received: model='gan'"),
-        (["--model", "autoencoder", "--prior", "vamp"], r"\['prior'\] apply to the vae model"),
+        (["--model", "autoencoder", "--prior", "vamp"],
+         r"`--prior` applies to the cvae and vae and vaegan model\(s\) only"),
+        (["--model", "vqvae", "--k", "5"], r"`--k` applies to the cvae and vae model\(s\) only"),
+        (["--model", "autoencoder", "--eval-k", "5"],
+         r"`eval_k` does not apply to the autoencoder model"),
     ],
 )
 def test_bad_settings_fail_before_training(tmp_path, argv, match):
     out = tmp_path / "run"
     with pytest.raises(ValueError, match=match):
         train.main(argv + ["--output-dir", str(out), "--verbose", "0"])
-    assert not (out / "model.keras").exists()
+    assert not out.exists()  # refused before anything was written
 
 
 def test_distribution_and_objective_flags_reach_the_saved_model(tmp_path):

@@ -212,6 +212,6 @@ def test_train_script_sets_the_feature_variance_and_refuses_a_bad_one(tmp_path, 
     with pytest.raises(ValueError, match=r"`feature_variance` must be a finite number > 0"):
         train.main(["--model", "vaegan", "--feature-variance", "-1", "--output-dir",
                     str(tmp_path / "bad"), "--verbose", "0"])
-    with pytest.raises(ValueError, match=r"apply to the VAEGAN model only"):
+    with pytest.raises(ValueError, match=r"`--feature-variance` applies to the vaegan model"):
         train.main(["--feature-variance", "0.5", "--output-dir", str(tmp_path / "vae"),
                     "--verbose", "0"])

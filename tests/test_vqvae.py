@@ -133,5 +133,5 @@ def test_train_script_trains_a_vqvae_and_reports_its_codebook(tmp_path):
     assert metrics["model"] == "VQVAE" and 1 <= metrics["codebook_perplexity"] <= 16
     assert metrics["codes_used"] + metrics["dead_codes"] == 16
     assert "samples.png" in os.listdir(run_dir)
-    with pytest.raises(ValueError, match=r"\['num_codes'\] apply to the VQVAE model"):
+    with pytest.raises(ValueError, match=r"`--num-codes` applies to the vqvae model"):
         train.main(["--num-codes", "8", "--output-dir", str(tmp_path / "x"), "--verbose", "0"])

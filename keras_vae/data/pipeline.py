@@ -8,6 +8,7 @@ memory does not grow with the dataset.
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.arguments import check_int
 from keras_vae.data.checks import checked_batches
 
 
@@ -92,9 +93,8 @@ def make_dataset(
     """A batched `tf.data.Dataset` of images for `fit`, `evaluate` and `predict`.
 
     The images are held as one tensor and every batch is gathered from it by index: an epoch's
-    order is one permutation drawn in a single op. (Shuffling example by example through a
-    buffer of the whole set, then batching, held the default training step to about 9,500
-    images per second on a 2-core CPU; gathering feeds it at its own speed, ~12,400.)
+    order is one permutation drawn in a single op, not a shuffle buffer filled example by
+    example (docs/benchmarks.md compares the two).
 
     Args:
         images: float array `(n, *example_shape)` in [0, 1].
@@ -213,12 +213,7 @@ def stream_dataset(
             f"Received: element_spec={spec}"
         )
     _check_batch_size(batch_size)
-    if not isinstance(shuffle_buffer, int) or isinstance(shuffle_buffer, bool) \
-            or shuffle_buffer < 1:
-        raise ValueError(
-            "Argument `shuffle_buffer` must be an int >= 1. "
-            f"Received: shuffle_buffer={shuffle_buffer!r}"
-        )
+    check_int("shuffle_buffer", shuffle_buffer, 1)
     if shuffle_buffer > 1:
         images = images.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     maximum = 255.0 if spec.dtype == tf.uint8 else 1.0  # a division keeps 255 / 255 == 1
@@ -237,10 +232,7 @@ def stream_dataset(
 
 
 def _check_batch_size(batch_size):
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(
-            f"Argument `batch_size` must be an int >= 1. Received: batch_size={batch_size!r}"
-        )
+    check_int("batch_size", batch_size, 1)
 
 
 def _binarized(dataset, binarize_images, resample_each_epoch, seed):

@@ -13,7 +13,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
-from keras_vae.registry import resolve
+from keras_vae.arguments import check_positive
+from keras_vae.registry import resolve, unregistered_function
 
 tfd = tfp.distributions
 
@@ -33,6 +34,10 @@ class Likelihood(keras.layers.Layer):
     num_params = 1
     support = (-math.inf, math.inf)
     binarize = False
+
+    def saving_problem(self):
+        """None if the likelihood can be saved in a `.keras` file, else why not, in words."""
+        return None
 
     def distribution(self, params, event_ndims=None):
         """p(x|z) as a TFP distribution whose event is one example.
@@ -183,10 +188,7 @@ class Gaussian(Likelihood):
                 f"Argument `scale` must be a positive number or one of {GAUSSIAN_SCALES}. "
                 f"Received: scale={scale!r}"
             )
-        if not (isinstance(min_scale, (int, float)) and min_scale > 0):
-            raise ValueError(
-                f"Argument `min_scale` must be a positive number. Received: min_scale={min_scale!r}"
-            )
+        check_positive("min_scale", min_scale)
         self.scale = float(scale) if fixed else scale
         self.min_scale = float(min_scale)
         self.num_params = 2 if scale == "per_pixel" else 1
@@ -322,6 +324,9 @@ class CallableLikelihood(Likelihood):
                 f"{tuple(params.shape)}). Received: {dist!r}"
             )
         return dist
+
+    def saving_problem(self):
+        return unregistered_function(self.fn)
 
     def get_config(self):
         return {**super().get_config(), "fn": keras.saving.serialize_keras_object(self.fn),

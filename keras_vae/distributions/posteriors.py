@@ -14,13 +14,14 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
 
+from keras_vae.arguments import check_int
 from keras_vae.layers.sampling import diagonal_normal_sample, seed_pair, standard_normal
 from keras_vae.objectives import (
     bounded_log_variance,
     kl_diagonal_gaussians,
     reparameterized_log_density,
 )
-from keras_vae.registry import resolve
+from keras_vae.registry import resolve, unregistered_function
 
 tfd = tfp.distributions
 tfb = tfp.bijectors
@@ -35,6 +36,10 @@ class Posterior(keras.layers.Layer):
 
     kind = "posterior"
     param_names = ("z_mean",)
+
+    def saving_problem(self):
+        """None if the posterior can be saved in a `.keras` file, else why not, in words."""
+        return None
 
     def configure(self, latent_dim):
         """Creates what depends on the latent size (weights of a flow). Called by the model."""
@@ -235,9 +240,7 @@ class InverseAutoregressiveFlow(Posterior):
         super().__init__(**kwargs)
         for name, value in (("flow_steps", flow_steps), ("hidden_units", hidden_units),
                             ("context_units", context_units)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Argument `{name}` must be an int >= 1. Received: "
-                                 f"{name}={value!r}")
+            check_int(name, value, 1)
         self.flow_steps, self.hidden_units = flow_steps, hidden_units
         self.context_units = context_units
 
@@ -327,6 +330,9 @@ class CallablePosterior(Posterior):
 
     def distribution(self, params):
         return self.fn(params)
+
+    def saving_problem(self):
+        return unregistered_function(self.fn)
 
     def get_config(self):
         return {**super().get_config(), "fn": keras.saving.serialize_keras_object(self.fn),

@@ -12,8 +12,9 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
 
+from keras_vae.arguments import check_int
 from keras_vae.layers.sampling import seed_pair, standard_normal
-from keras_vae.registry import resolve
+from keras_vae.registry import resolve, unregistered_function
 
 tfd = tfp.distributions
 
@@ -23,6 +24,10 @@ class Prior(keras.layers.Layer):
     and the data's shape and range; `distribution(posterior_of)` builds p(z)."""
 
     kind = "prior"
+
+    def saving_problem(self):
+        """None if the prior can be saved in a `.keras` file, else why not, in words."""
+        return None
 
     def configure(self, latent_dim, data_shape, data_range=(0.0, 1.0)):
         self.latent_dim = int(latent_dim)
@@ -71,11 +76,7 @@ class _MixturePrior(Prior):
 
     def __init__(self, components, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(components, int) or isinstance(components, bool) or components < 1:
-            raise ValueError(
-                f"Argument `components` must be an int >= 1. Received: components={components!r}"
-            )
-        self.components = components
+        self.components = check_int("components", components, 1)
 
     def get_config(self):
         return {**super().get_config(), "components": self.components}
@@ -198,8 +199,40 @@ class CallablePrior(Prior):
     def distribution(self, posterior_of=None):
         return self.fn()
 
+    def saving_problem(self):
+        return unregistered_function(self.fn)
+
     def get_config(self):
         return {**super().get_config(), "fn": keras.saving.serialize_keras_object(self.fn)}
+
+
+class DistributionPrior(Prior):
+    """A fixed `tfd.Distribution` with event `(latent_dim,)` as the prior (a
+    `tfd.MixtureSameFamily`, ...). It trains, samples and exports; a `.keras` file cannot
+    hold a distribution object, so `save` refuses the model, saying so: for a saved model,
+    pass a registered function returning the distribution (`CallablePrior`) instead."""
+
+    kind = "distribution"
+
+    def __init__(self, distribution, **kwargs):
+        super().__init__(**kwargs)
+        self.fixed = distribution
+
+    def distribution(self, posterior_of=None):
+        return self.fixed
+
+    def saving_problem(self):
+        return (f"it is a fixed {type(self.fixed).__name__} object, which a .keras file cannot "
+                "hold; pass a function returning it, registered with "
+                "@keras.saving.register_keras_serializable(), instead")
+
+    def get_config(self):  # what the export's metadata shows
+        return {**super().get_config(), "distribution": repr(self.fixed)}
+
+    @classmethod
+    def from_config(cls, config):
+        raise ValueError(f"A fixed distribution prior cannot be loaded from a config: "
+                         f"{config.get('distribution')}")
 
 
 _BY_NAME = {"normal": StandardNormal, "mixture": GaussianMixture, "vamp": VampPrior}
@@ -210,7 +243,9 @@ def available_priors() -> list:
 
 
 def get_prior(identifier) -> Prior:
-    """Returns a `Prior` from a name (`available_priors()`), a serialized config, an instance
-    or a function of no arguments returning a `tfd.Distribution`."""
+    """Returns a `Prior` from a name (`available_priors()`), a serialized config, an instance,
+    a function of no arguments returning a `tfd.Distribution`, or a `tfd.Distribution`."""
+    if isinstance(identifier, tfd.Distribution):
+        return DistributionPrior(identifier)
     return resolve(identifier, "prior", _BY_NAME, Prior, "keras_vae.distributions.Prior",
                    wrap_callable=CallablePrior)

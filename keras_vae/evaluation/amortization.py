@@ -7,14 +7,16 @@ one x, q*(z|x), is found by maximizing that x's ELBO over the encoder's outputs 
 (mu and log sigma^2 for the diagonal Gaussian; every head, the flow's context included, for the
 others; a flow's own weights stay shared). The amortization gap is
 ELBO(q*) - ELBO(q) >= 0, averaged over images: how much the encoder loses by amortizing.
-Here q* starts from the encoder's output and takes `steps` Adam steps on a `num_samples`-sample
-reparameterized ELBO; both ELBOs are then estimated on the same `eval_samples` noise.
+Here q* starts from the encoder's output and takes `steps` steps of Keras' Adam on a
+`num_samples`-sample reparameterized ELBO; both ELBOs are then estimated on the same
+`eval_samples` noise.
 
 References:
     Cremer, C., Li, X. and Duvenaud, D. Inference Suboptimality in Variational Autoencoders.
     ICML 2018.
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -26,6 +28,23 @@ def _elbo(model, x, raw_outputs, num_samples, seed):
     log_w, _ = model.log_importance_weights(x, num_samples, seed=seed,
                                             params=model.posterior.params(raw_outputs))
     return tf.reduce_mean(log_w, axis=0)
+
+
+def _refinement_step(model, x, params, learning_rate, num_samples, batch_seed):
+    """A compiled step of Keras' Adam on the variables `params` (the encoder heads of the
+    images `x`), maximizing their `num_samples`-sample ELBO drawn with seed (batch_seed, step)."""
+    optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer.build(params)
+
+    @tf.function
+    def step(index):
+        with tf.GradientTape() as tape:
+            values = [p.value for p in params]
+            loss = -tf.reduce_sum(_elbo(model, x, values, num_samples,
+                                        tf.stack([batch_seed, index])))
+        optimizer.apply(tape.gradient(loss, values), params)
+
+    return step
 
 
 def amortization_gap(model, images, steps=300, learning_rate=1e-2, num_samples=10,
@@ -47,41 +66,20 @@ def amortization_gap(model, images, steps=300, learning_rate=1e-2, num_samples=1
         `per_image_gap` (array).
     """
     images = np.asarray(images, np.float32)
-
-    @tf.function(reduce_retracing=True)
-    def refine(x, batch_seed):
-        outputs = model.encoder(x, training=False)
-        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-        start = tuple(tf.cast(o, tf.float32) for o in outputs)
-        eval_seed = tf.stack([batch_seed, -1])
-
-        def adam_step(step, params, m, v):
-            with tf.GradientTape() as tape:
-                tape.watch(params)
-                loss = -tf.reduce_sum(_elbo(model, x, params, num_samples,
-                                            tf.stack([batch_seed, step])))
-            grads = tape.gradient(loss, params)
-            t = tf.cast(step, tf.float32)
-            m = tuple(0.9 * mi + 0.1 * g for mi, g in zip(m, grads))
-            v = tuple(0.999 * vi + 0.001 * tf.square(g) for vi, g in zip(v, grads))
-            params = tuple(
-                p - learning_rate * (mi / (1 - 0.9**t)) / (tf.sqrt(vi / (1 - 0.999**t)) + 1e-8)
-                for p, mi, vi in zip(params, m, v)
-            )
-            return step + 1, params, m, v
-
-        zeros = tuple(tf.zeros_like(p) for p in start)
-        _, refined, _, _ = tf.while_loop(
-            lambda step, *_: step <= steps, adam_step, (tf.constant(1), start, zeros, zeros))
-        return (_elbo(model, x, start, eval_samples, eval_seed),
-                _elbo(model, x, refined, eval_samples, eval_seed))
-
     before, after = [], []
-    for index, start in enumerate(range(0, len(images), batch_size)):
-        b, a = refine(tf.constant(images[start:start + batch_size]),
-                      tf.constant(seed * 1_000_003 + index))
-        before.append(b.numpy())
-        after.append(a.numpy())
+    for index, first in enumerate(range(0, len(images), batch_size)):
+        x = tf.constant(images[first:first + batch_size])
+        batch_seed = seed * 1_000_003 + index
+        start = [tf.cast(o, tf.float32) for o in model.encoder_outputs(x)]
+        params = [keras.Variable(p, trainable=True, name=f"head_{i}")
+                  for i, p in enumerate(start)]
+        adam_step = _refinement_step(model, x, params, learning_rate, num_samples, batch_seed)
+        for step in range(1, steps + 1):
+            adam_step(tf.constant(step))
+        eval_seed = tf.constant([batch_seed, -1])
+        before.append(_elbo(model, x, start, eval_samples, eval_seed).numpy())
+        after.append(_elbo(model, x, [tf.convert_to_tensor(p) for p in params], eval_samples,
+                           eval_seed).numpy())
     before = np.concatenate(before).astype(np.float64)
     after = np.concatenate(after).astype(np.float64)
     return {

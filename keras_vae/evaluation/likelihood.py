@@ -24,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_vae.arguments import check_int
 from keras_vae.data.conditions import as_tensors, images_of, take
 from keras_vae.distributions.likelihoods import check_support_numpy
 
@@ -94,17 +95,14 @@ def importance_sampled_log_likelihood(
         verbose: int. 1 shows a progress bar. Defaults to 1.
         jit_compile: bool. Compile the whole steps with XLA. Defaults to False: the networks
             run on TensorFlow's kernels and only log p(x|z) is compiled with XLA
-            (`xla_log_prob`). On this project's 2-core CPU, XLA ran the whole steps 2.7 times
-            slower (188 against 68 ms per image at K = 5000 for the 784-200-200-50 model),
-            and compiling only log p(x|z) made them about 1.18 times faster.
+            (`xla_log_prob`), which docs/benchmarks.md measured faster on a CPU.
 
     Returns:
         dict of float64 arrays `(n,)`: `log_likelihood` (the estimate, nats) and `elbo` (the
         mean of the k log weights: an ELBO estimate on the same samples).
     """
     for name, value in (("k", k), ("batch_size", batch_size), ("chunk_size", chunk_size)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"Argument `{name}` must be an int >= 1. Received: {name}={value!r}")
+        check_int(name, value, 1)
     examples = images
     images = np.asarray(images_of(examples), dtype=np.float32)
     if tuple(images.shape[1:]) != tuple(model.data_shape):

@@ -7,13 +7,13 @@ from keras import ops
 from keras_vae.distributions.priors import get_prior
 from keras_vae.arguments import check_count, check_number
 from keras_vae.models.base import BaseAutoencoder, built_network, weighted_mean
+from keras_vae.models.settings import Setting
 from keras_vae.networks import mlp_discriminator
-from keras_vae.optimizers import FusedAdam
 
 
 def adversarial_optimizer():
     """Adam at 2e-4 with beta_1 = 0.5, the usual GAN setting (Radford et al. 2016)."""
-    return FusedAdam(learning_rate=2e-4, beta_1=0.5)
+    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
 
 
 def logistic_loss(logits, real):
@@ -54,7 +54,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
         **kwargs: standard `keras.Model` arguments.
 
     `compile(optimizer=..., discriminator_optimizer=..., generator_optimizer=...)`: the first
-    updates encoder and decoder (default `FusedAdam()`), the others default to Adam at 2e-4
+    updates encoder and decoder (default Keras' `Adam()`), the others default to Adam at 2e-4
     with beta_1 = 0.5 (`adversarial_optimizer`).
 
     References:
@@ -65,6 +65,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
     metric_names = ("loss", "reconstruction_loss", "discriminator_loss", "generator_loss")
     extra_optimizers = {"discriminator_optimizer": adversarial_optimizer,
                         "generator_optimizer": adversarial_optimizer}
+    settings = (Setting("adversarial_weight", float, "weight of the generator loss"),)
 
     def __init__(self, encoder, decoder, discriminator=None, likelihood="bernoulli",
                  prior="normal", adversarial_weight=1.0, seed=None, **kwargs):
@@ -94,10 +95,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
         return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
 
     def prior_draws(self, n, seed=None):
-        return self.prior.sample(n, seed=self.seed_generator if seed is None else seed)
-
-    def reconstruction(self, x, z, training=False):
-        return -self.likelihood.log_prob(self.decoder_params(z, training=training), x)
+        return self.prior.sample(n, seed=self.noise_seed(seed))
 
     def adversarial_terms(self, z, z_prior, training=False):
         """`(discriminator_loss, generator_loss)` per example for codes `z` and prior draws."""
@@ -106,10 +104,10 @@ class AdversarialAutoencoder(BaseAutoencoder):
                          + logistic_loss(fake, real=False))
         return discriminator, logistic_loss(fake, real=True)
 
-    def loss_terms(self, x, training=False, seed=None, step=None):
+    def loss_terms(self, x, training=False, seed=None):
         x = ops.cast(x, "float32")
         z = self.latent_code(x, training=training)
-        reconstruction = self.reconstruction(x, z, training=training)
+        reconstruction = self.reconstruction_nll(x, z, training=training)
         discriminator, generator = self.adversarial_terms(
             z, self.prior_draws(ops.shape(x)[0], seed), training=training)
         return {"loss": reconstruction + self.adversarial_weight * generator,
@@ -121,36 +119,25 @@ class AdversarialAutoencoder(BaseAutoencoder):
                 "discriminator_optimizer": self.discriminator.trainable_variables,
                 "generator_optimizer": self.encoder.trainable_variables}[name]
 
-    def _update(self, name, loss, tape):
-        optimizer = getattr(self, name)
-        variables = self.optimizer_variables(name)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        loss = optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
-        optimizer.apply(tape.gradient(loss, variables), variables)
-
     def train_step(self, data):
+        """The paper's three updates in order, each from `loss_terms` on the networks as the
+        previous update left them, with the same prior draws; each term is reported from
+        the update that minimized it."""
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        x = ops.cast(x, "float32")
-        with tf.GradientTape() as tape:  # 1. reconstruction
-            reconstruction = self.reconstruction(x, self.latent_code(x, training=True),
-                                                 training=True)
-            loss = weighted_mean(reconstruction, sample_weight)
-        self._update("optimizer", loss, tape)
-        z_prior = self.prior_draws(ops.shape(x)[0])
-        with tf.GradientTape() as tape:  # 2. discriminator
-            z = ops.stop_gradient(self.latent_code(x, training=True))
-            discriminator, _ = self.adversarial_terms(z, z_prior, training=True)
-            loss = weighted_mean(discriminator, sample_weight)
-        self._update("discriminator_optimizer", loss, tape)
-        with tf.GradientTape() as tape:  # 3. generator (the encoder)
-            _, generator = self.adversarial_terms(self.latent_code(x, training=True), z_prior,
-                                                  training=True)
-            loss = self.adversarial_weight * weighted_mean(generator, sample_weight)
-        self._update("generator_optimizer", loss, tape)
-        terms = {"loss": reconstruction + self.adversarial_weight * generator,
-                 "reconstruction_loss": reconstruction, "discriminator_loss": discriminator,
-                 "generator_loss": generator}
-        return self.update_metrics(x, terms, sample_weight, training=False)
+        seed = self.seed_generator.next()  # one set of prior draws for the step
+        reported = {}
+        for name, term, weight in (("optimizer", "reconstruction_loss", 1.0),
+                                   ("discriminator_optimizer", "discriminator_loss", 1.0),
+                                   ("generator_optimizer", "generator_loss",
+                                    self.adversarial_weight)):
+            with tf.GradientTape() as tape:
+                terms = self.loss_terms(x, training=True, seed=seed)
+                loss = weight * weighted_mean(terms[term], sample_weight)
+            self.apply_updates(tape, {name: loss})
+            reported[term] = terms[term]
+        reported["loss"] = (reported["reconstruction_loss"]
+                            + self.adversarial_weight * reported["generator_loss"])
+        return self.update_metrics(x, reported, sample_weight, training=False)
 
     @property
     def sampling_description(self):
@@ -159,8 +146,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
     def sample(self, n, seed=None):
         """Decoder means of `n` draws from the prior the codes were matched to."""
         check_count(n)
-        return self.decode(self.prior.sample(n, seed=self.seed_generator if seed is None
-                                             else seed))
+        return self.decode(self.prior_draws(n, seed))
 
     def serving_metadata(self):
         return {**super().serving_metadata(),

@@ -52,11 +52,11 @@ class Autoencoder(BaseAutoencoder):
         self.check_networks()
         self.track_loss_terms()
 
-    def loss_terms(self, x, training=False, seed=None, step=None):
+    def loss_terms(self, x, training=False, seed=None):
         """`loss` and `reconstruction_loss`, -log p(x | g(f(x))) per example `(batch,)`."""
         x = ops.cast(x, "float32")
-        params = self.decoder_params(self.latent_code(x, training=training), training=training)
-        reconstruction = -self.likelihood.log_prob(params, x)
+        reconstruction = self.reconstruction_nll(x, self.latent_code(x, training=training),
+                                                 training=training)
         return {"loss": reconstruction, "reconstruction_loss": reconstruction}
 
 

@@ -8,6 +8,7 @@ generative model, and a subclass' own); the export's metadata; and the base conf
 (`Autoencoder`, `VAE`, ...) adds only what is its own.
 """
 
+import inspect
 import math
 
 import keras
@@ -21,7 +22,6 @@ from keras_vae.distributions.likelihoods import get_likelihood
 from keras_vae.models import execution, input_checks
 from keras_vae.models.execution import num_batches
 from keras_vae.networks import build_decoder, build_encoder
-from keras_vae.optimizers import FusedAdam
 
 
 def built_network(network, arg_name):
@@ -42,13 +42,6 @@ def weighted_mean(values, sample_weight):
         return ops.mean(values)
     sample_weight = ops.cast(ops.reshape(sample_weight, ops.shape(values)), values.dtype)
     return ops.sum(values * sample_weight) / ops.maximum(ops.sum(sample_weight), 1e-12)
-
-
-def _optimizer(identifier):
-    """`"adam"` means `keras_vae.FusedAdam()`; anything else as `keras.optimizers.get`."""
-    if isinstance(identifier, str) and identifier.lower() == "adam":
-        return FusedAdam()
-    return keras.optimizers.get(identifier)
 
 
 class NotGenerativeError(TypeError):
@@ -81,6 +74,14 @@ class BaseAutoencoder(keras.Model):
     # Optimizers besides `optimizer`, for models whose networks are updated separately:
     # `{compile argument: function returning its default}` (see `AdversarialAutoencoder`).
     extra_optimizers = {}
+    # The model's own settings (`keras_vae.models.Setting`): its flags on the command line
+    # and its `model_settings` in a run's config.json.
+    settings = ()
+    # Whether the model has a posterior q(z|x) and a prior p(z), so that it is scored by the
+    # importance-sampled log-likelihood.
+    has_posterior = False
+    # Whether the networks take a condition besides the images (`split_condition`).
+    conditional = False
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -116,6 +117,55 @@ class BaseAutoencoder(keras.Model):
                                               hidden_units, activation, heads,
                                               likelihood.num_params, kwargs)
         return cls(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)
+
+    # ------------------------------------------------------------- the model's settings
+
+    @classmethod
+    def resolve_settings(cls, given) -> dict:
+        """Every setting of the model (`settings`), from the values `given` and the defaults;
+        a key that is none of its settings is refused, naming them."""
+        own = {setting.name: setting for setting in cls.settings}
+        unknown = sorted(set(given) - set(own))
+        if unknown:
+            raise ValueError(f"Argument(s) {unknown} are no settings of {cls.__name__}: "
+                             f"expected among {sorted(own)}. Received: "
+                             f"{ {key: given[key] for key in unknown} }")
+        return {name: given.get(name, setting.default_for(cls)) for name, setting in own.items()}
+
+    @classmethod
+    def constructor_arguments(cls, settings, steps_per_epoch) -> dict:
+        """The constructor's keyword arguments from the model's `settings` (a dict from
+        `resolve_settings`); `steps_per_epoch` turns schedules counted in epochs into
+        steps. The settings are the arguments themselves unless a model says otherwise."""
+        return dict(settings)
+
+    @classmethod
+    def data_arguments(cls, labels) -> dict:
+        """Constructor arguments read off the data's `labels` (`(train labels, validation
+        labels)`, each None where there are none): none here; a conditional model takes its
+        number of classes from them."""
+        return {}
+
+    @classmethod
+    def refused_run_settings(cls):
+        """Settings of a training run that do not apply to this model: the importance-sampled
+        evaluation's without a posterior."""
+        return () if cls.has_posterior else ("eval_k", "amortization_images")
+
+    def describe(self) -> str:
+        """The model in one line, for logs."""
+        return f"{type(self).__name__}, {self.likelihood.kind} likelihood"
+
+    # ---------------------------------------------------------------- training's hooks
+
+    def after_fit(self, images):
+        """Called by a training run after `fit`, with the training images as they are
+        evaluated: fits what a model fits after training (the VQ-VAE's code prior)."""
+
+    def evaluation_metrics(self, images) -> dict:
+        """The model's own figures for `metrics.json` on `images` (the VQ-VAE's codebook use);
+        JSON-ready values."""
+        return {}
 
     @classmethod
     def build_networks(cls, architecture, input_shape, latent_dim, hidden_units, activation,
@@ -183,31 +233,57 @@ class BaseAutoencoder(keras.Model):
         """Where the encoder's heads come from, for error messages."""
         return f"the {type(self).__name__}"
 
-    def encoder_outputs(self, x, training=False):
-        """The encoder's outputs for images `x`, always a list."""
-        outputs = self.encoder(x, training=training)
+    def split_condition(self, x):
+        """`(images, condition)` of a model's input `x`: the images and None for a model
+        without a condition (a conditional model splits off its one-hot labels)."""
+        return x, None
+
+    def encoder_outputs(self, x, training=False, condition=None):
+        """The encoder's outputs for images `x` (with the `condition`, for a conditional
+        model's two-input encoder), always a list."""
+        inputs = x if condition is None else [x, condition]
+        outputs = self.encoder(inputs, training=training)
         return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
     def encode(self, x, training=False):
-        """The encoder's outputs for images `x`, a tuple in `encoder_heads()` order."""
-        return tuple(self.encoder_outputs(x, training=training))
+        """The encoder's outputs for the input `x`, a tuple in `encoder_heads()` order."""
+        images, condition = self.split_condition(x)
+        return tuple(self.encoder_outputs(images, training=training, condition=condition))
 
     def latent_code(self, x, training=False):
         """One deterministic latent vector per image `(batch, latent_dim)`."""
         return self.encode(x, training=training)[0]
 
-    def decoder_params(self, z, training=False):
-        """Returns the likelihood's parameters for latent vectors `z`, in float32."""
-        return ops.cast(self.decoder(z, training=training), "float32")
+    def decoder_params(self, z, training=False, condition=None):
+        """Returns the likelihood's parameters for latent vectors `z`, in float32. With a
+        `condition` `(batch, ...)`, `z` may hold several samples per example stacked
+        sample-major (`(samples * batch, latent_dim)`): the condition is repeated to match."""
+        if condition is None:
+            return ops.cast(self.decoder(z, training=training), "float32")
+        z = ops.convert_to_tensor(z, "float32")
+        repeats = tf.shape(z)[0] // tf.shape(condition)[0]
+        condition = tf.tile(condition, [repeats, 1])
+        return ops.cast(self.decoder([z, condition], training=training), "float32")
 
-    def decode(self, z):
+    def decode(self, z, condition=None):
         """Returns the mean of p(x|z) for latent vectors `z`."""
-        return self.likelihood.mean(self.decoder_params(z))
+        return self.likelihood.mean(self.decoder_params(z, condition=condition))
+
+    def reconstruction_nll(self, x, z, training=False, condition=None):
+        """-log p(x|z) per example `(batch,)` for images `x` and latent vectors `z`."""
+        params = self.decoder_params(z, training=training, condition=condition)
+        return -self.likelihood.log_prob(params, x)
+
+    def noise_seed(self, seed=None):
+        """The seed of a draw: `seed` as given, or the model's generator (fresh noise)."""
+        return self.seed_generator if seed is None else seed
 
     def call(self, inputs, training=False):
         """Deterministic reconstruction: the mean of p(x|z) at the latent code of `inputs`."""
-        return self.likelihood.mean(
-            self.decoder_params(self.latent_code(inputs, training=training), training=training))
+        _, condition = self.split_condition(inputs)
+        return self.likelihood.mean(self.decoder_params(
+            self.latent_code(inputs, training=training), training=training,
+            condition=condition))
 
     @property
     def ready_to_sample(self):
@@ -248,13 +324,12 @@ class BaseAutoencoder(keras.Model):
         """`keras.Model.compile` with the family's defaults.
 
         Args:
-            optimizer: `"adam"` (the default) means `keras_vae.FusedAdam()`: Keras' Adam, each
-                variable updated in one fused kernel; any Keras optimizer otherwise.
-            jit_compile: bool. XLA; off by default (on a 2-core CPU graph mode with the fused
-                Adam trains the MLP VAE faster than XLA, docs/benchmarks.md).
+            optimizer: a Keras optimizer or its name, as `keras.Model.compile` takes it.
+                Defaults to `"adam"`, Keras' `Adam()`.
+            jit_compile: bool. XLA; off by default (docs/benchmarks.md compares the two).
             steps_per_execution: int. Batches per host round-trip. Defaults to 1, Keras' own
-                contract: callbacks see every batch. More is faster for small models (32
-                trains the benchmark's MLP about 15% faster on 2 CPU cores) and opt-in; `fit`
+                contract: callbacks see every batch. More is faster for small models
+                (docs/benchmarks.md) and opt-in; `fit`
                 then never runs more steps per execution than an epoch has, the progress bar
                 and callbacks get true batch counts, but `on_*_batch_*` hooks see only the
                 last batch of each execution. Not available under a `tf.distribute` strategy
@@ -279,13 +354,14 @@ class BaseAutoencoder(keras.Model):
                 f"steps_per_execution={steps_per_execution} in the scope of "
                 f"{type(tf.distribute.get_strategy()).__name__}")
         extra = {name: kwargs.pop(name, None) for name in self.extra_optimizers}
-        super().compile(optimizer=_optimizer(optimizer), jit_compile=jit_compile,
+        super().compile(optimizer=optimizer, jit_compile=jit_compile,
                         steps_per_execution=steps_per_execution, **kwargs)
         self.evaluation_seed = evaluation_seed
         self._requested_steps_per_execution = steps_per_execution
         self._compile_config.config["evaluation_seed"] = evaluation_seed
         for name, value in extra.items():
-            value = self.extra_optimizers[name]() if value is None else _optimizer(value)
+            value = self.extra_optimizers[name]() if value is None else keras.optimizers.get(
+                value)
             setattr(self, name, value)
             self._compile_config.config[name] = value
 
@@ -325,15 +401,37 @@ class BaseAutoencoder(keras.Model):
 
     def minimized_loss(self, terms, sample_weight):
         """The scalar a step's gradient is taken of: the batch mean of `terms["loss"]`, plus
-        the layers' own losses, divided by the replicas under a `tf.distribute` strategy (as
-        Keras' own trainer does: each replica's gradient is summed across replicas)."""
+        the layers' own losses."""
         loss = weighted_mean(terms["loss"], sample_weight)
         if self.losses:
             loss = loss + ops.sum(self.losses)
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        return loss / replicas if replicas > 1 else loss
+        return loss
 
-    conditional = False
+    def apply_updates(self, tape, losses):
+        """One update per optimizer: `losses` maps `"optimizer"` or a name among
+        `extra_optimizers` to the scalar it minimizes over `optimizer_variables(name)`, its
+        gradient taken on `tape`. Each loss is divided by the replicas under a
+        `tf.distribute` strategy (as Keras' own trainer does: the replicas' gradients are
+        summed) and scaled by the optimizer for mixed precision (`scale_loss`)."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        for name, loss in losses.items():
+            optimizer, variables = getattr(self, name), self.optimizer_variables(name)
+            loss = optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
+            optimizer.apply(tape.gradient(loss, variables), variables)
+
+    def step_loss_terms(self, x, training, seed=None):
+        """`loss_terms` as the Keras steps call it: with the optimizer's step for a model
+        whose `loss_terms` takes `step` (schedules: KL warm-up, temperature annealing); an
+        override without it is called without it (Keras' trainer does the same for
+        `compute_loss` without `training`)."""
+        takes_step = self.__dict__.get("_loss_terms_takes_step")
+        if takes_step is None:
+            takes_step = "step" in inspect.signature(self.loss_terms).parameters
+            self.__dict__["_loss_terms_takes_step"] = takes_step
+        if takes_step:
+            return self.loss_terms(x, training=training, seed=seed,
+                                   step=self.optimizer.iterations)
+        return self.loss_terms(x, training=training, seed=seed)
 
     def model_inputs(self, x, y):
         """What the model takes from a batch `(x, y)`: the images `x` (a model without a
@@ -348,17 +446,16 @@ class BaseAutoencoder(keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         x = self.model_inputs(x, y)
         with tf.GradientTape() as tape:
-            terms = self.loss_terms(x, training=True, step=self.optimizer.iterations)
-            scaled_loss = self.optimizer.scale_loss(self.minimized_loss(terms, sample_weight))
-        gradients = tape.gradient(scaled_loss, self.trainable_weights)
-        self.optimizer.apply(gradients, self.trainable_weights)
+            terms = self.step_loss_terms(x, training=True)
+            loss = self.minimized_loss(terms, sample_weight)
+        self.apply_updates(tape, {"optimizer": loss})
         return self.update_metrics(x, terms, sample_weight, training=False)
 
     def test_step(self, data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         x = self.model_inputs(x, y)
-        terms = self.loss_terms(x, training=False, seed=getattr(self, "evaluation_seed", None),
-                                step=self.optimizer.iterations)
+        terms = self.step_loss_terms(x, training=False,
+                                     seed=getattr(self, "evaluation_seed", None))
         return self.update_metrics(x, terms, sample_weight, training=False)
 
     def predict_step(self, data):
@@ -537,6 +634,18 @@ class BaseAutoencoder(keras.Model):
         }
 
     # ----------------------------------------------------------------------- config
+
+    def save(self, filepath, *args, **kwargs):
+        """`keras.Model.save`, refusing first, with the reason, a model whose parts a `.keras`
+        file cannot hold (an unregistered function, a fixed distribution object): otherwise
+        the file is written and fails only at `keras.models.load_model`."""
+        for role in ("likelihood", "prior", "posterior"):
+            part = getattr(self, role, None)
+            problem = None if part is None else part.saving_problem()
+            if problem:
+                raise ValueError(f"Argument `{role}` of this {type(self).__name__} cannot be "
+                                 f"saved: {problem}. Received: {role}={part!r}")
+        return super().save(filepath, *args, **kwargs)
 
     _SEED_STATE = "seed_generator_state"
 

@@ -1,9 +1,5 @@
 """The conditional VAE (Sohn et al. 2015): encoder and decoder both see the label."""
 
-import contextlib
-import functools
-import threading
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -14,25 +10,6 @@ from keras_vae.data.checks import END, MARK
 from keras_vae.data.conditions import IMAGES, LABELS
 from keras_vae.distributions.priors import VampPrior
 from keras_vae.models.vae import VAE
-
-# The one-hot condition of the batch a model is working on, per model and per thread (a
-# tf.distribute strategy runs its replicas' steps in threads of their own).
-_ACTIVE = threading.local()
-
-
-def _with_condition(method):
-    """Lets a method of `ConditionalVAE` take `{"images", "labels"}` (or `(images, labels)`):
-    it runs on the images with their labels as the condition of every network call inside.
-    Given images alone, it runs under the condition already set (a call from within)."""
-    @functools.wraps(method)
-    def wrapper(self, x, *args, **kwargs):
-        if isinstance(x, dict) or isinstance(x, (tuple, list)):
-            images, onehot = self.split_inputs(x)
-            with self.conditioned_on(onehot):
-                return method(self, images, *args, **kwargs)
-        self.condition()  # raises unless a caller set it
-        return method(self, x, *args, **kwargs)
-    return wrapper
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -87,11 +64,8 @@ class ConditionalVAE(VAE):
             raise ValueError(
                 "Argument `prior` cannot be the VampPrior for a ConditionalVAE: its "
                 "pseudo-inputs carry no label. Received: prior='vamp'")
-        num_classes = int(self.network_shapes(encoder, decoder) and encoder.inputs[1].shape[-1])
-        # The VAE checks its networks by encoding a zero image: with label 0 here.
-        with self.conditioned_on(tf.one_hot([0], num_classes)):
-            super().__init__(encoder, decoder, **kwargs)
-        self.num_classes = num_classes
+        super().__init__(encoder, decoder, **kwargs)
+        self.num_classes = int(encoder.inputs[1].shape[-1])
 
     @staticmethod
     def network_shapes(encoder, decoder):
@@ -116,6 +90,24 @@ class ConditionalVAE(VAE):
                 f"Received: {num_classes} (encoder) and {int(decoder.inputs[1].shape[-1])} "
                 "(decoder)")
         return data_shape, latent_dim
+
+    @classmethod
+    def data_arguments(cls, labels):
+        """`num_classes` from the training and validation labels (the largest label + 1)."""
+        if labels is None or any(part is None for part in labels):
+            raise ValueError(
+                "Argument `model` 'cvae' needs labels, and the dataset has none here (for "
+                "MNIST: train-labels-idx1-ubyte beside the images). Received: images without "
+                "labels")
+        return {"num_classes": int(max(int(np.max(part)) for part in labels)) + 1}
+
+    @classmethod
+    def refused_run_settings(cls):
+        """The amortization gap refines q(z|x) without y: not for a conditional model."""
+        return ("amortization_images",)
+
+    def probe_inputs(self):
+        return {IMAGES: tf.zeros((1, *self.data_shape)), LABELS: tf.zeros((1,), tf.int32)}
 
     @classmethod
     def from_architecture(cls, input_shape, latent_dim, num_classes=10, **kwargs):
@@ -162,13 +154,14 @@ class ConditionalVAE(VAE):
     def one_hot(self, labels):
         """One-hot float32 `(batch, num_classes)` of int labels, which must lie in
         `[0, num_classes)` (checked as the graph runs: a one-hot of any other is all zeros)."""
+        num_classes = int(self.encoder.inputs[1].shape[-1])
         labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
-        message = (f"{MARK}Argument `labels` must hold ints in [0, {self.num_classes}) (the "
+        message = (f"{MARK}Argument `labels` must hold ints in [0, {num_classes}) (the "
                    f"classes of the ConditionalVAE). Received: a label outside that range{END}")
         with tf.control_dependencies([
                 tf.debugging.assert_non_negative(labels, message=message),
-                tf.debugging.assert_less(labels, self.num_classes, message=message)]):
-            return tf.one_hot(labels, self.num_classes)
+                tf.debugging.assert_less(labels, num_classes, message=message)]):
+            return tf.one_hot(labels, num_classes)
 
     def split_inputs(self, x):
         """`(images, one-hot labels)` of `{"images", "labels"}` or `(images, labels)`."""
@@ -185,57 +178,23 @@ class ConditionalVAE(VAE):
                              f"Received: a sequence of {len(x)} items")
         return ops.cast(images, "float32"), self.one_hot(labels)
 
-    @contextlib.contextmanager
-    def conditioned_on(self, onehot):
-        """Every network call inside uses the one-hot labels `onehot` `(batch, num_classes)`."""
-        stack = _ACTIVE.__dict__.setdefault(id(self), [])
-        stack.append(onehot)
-        try:
-            yield
-        finally:
-            stack.pop()
-
-    def condition(self):
-        stack = _ACTIVE.__dict__.get(id(self))
-        if not stack:
-            raise ValueError(
-                "Argument `x` must carry labels for a ConditionalVAE: pass "
-                "{'images': images, 'labels': labels} (or fit(images, labels), or a dataset of "
-                "(images, labels) batches). Received: images alone")
-        return stack[-1]
+    def split_condition(self, x):
+        """`(images, one-hot labels)`: the label is the condition every network call gets."""
+        if isinstance(x, (dict, tuple, list)):
+            return self.split_inputs(x)
+        raise ValueError(
+            "Argument `x` must carry labels for a ConditionalVAE: pass "
+            "{'images': images, 'labels': labels} (or fit(images, labels), or a dataset of "
+            "(images, labels) batches). Received: images alone")
 
     def model_inputs(self, x, y):
         if isinstance(x, dict) or y is None:
             return x
         return {IMAGES: x, LABELS: y}
 
-    # ----------------------------------------------------------------- the networks
-
-    def encoder_outputs(self, x, training=False):
-        outputs = self.encoder([x, self.condition()], training=training)
-        return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-
-    def decoder_params(self, z, training=False):
-        """The likelihood's parameters for `z`; `z` may hold several samples per example,
-        stacked sample-major (`(samples * batch, latent_dim)`), as `log_likelihood` does."""
-        z = ops.convert_to_tensor(z, "float32")
-        onehot = self.condition()
-        repeats = tf.shape(z)[0] // tf.shape(onehot)[0]
-        onehot = tf.tile(onehot, [repeats, 1])
-        return ops.cast(self.decoder([z, onehot], training=training), "float32")
-
-    call = _with_condition(VAE.call)
-    encode = _with_condition(VAE.encode)
-    latent_code = _with_condition(VAE.latent_code)
-    posterior_distribution = _with_condition(VAE.posterior_distribution)
-    sampled_terms = _with_condition(VAE.sampled_terms)
-    log_importance_weights = _with_condition(VAE.log_importance_weights)
-    loss_terms = _with_condition(VAE.loss_terms)
-
     def decode(self, z, labels):
         """The mean of p(x|z, y) for latent vectors `z` and int labels `labels`."""
-        with self.conditioned_on(self.one_hot(labels)):
-            return super().decode(z)
+        return super().decode(z, condition=self.one_hot(labels))
 
     def sample_labels(self, n, labels=None):
         """The labels `sample` uses: `labels` (an int, or one per sample), or by default

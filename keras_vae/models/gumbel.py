@@ -5,9 +5,10 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
 
-from keras_vae.arguments import check_count, check_int
+from keras_vae.arguments import check_count, check_int, check_number, check_positive
 from keras_vae.layers.sampling import seed_pair
 from keras_vae.models.base import BaseAutoencoder
+from keras_vae.models.settings import Setting
 
 tfd = tfp.distributions
 
@@ -56,6 +57,13 @@ class GumbelSoftmaxVAE(BaseAutoencoder):
 
     generative = True
     metric_names = ("loss", "reconstruction_loss", "kl_loss", "elbo", "temperature")
+    settings = (
+        Setting("categories", int, "classes of each latent variable (must divide "
+                "--latent-dim)"),
+        Setting("temperature", float, "initial gumbel-softmax temperature"),
+        Setting("min_temperature", float, "floor of the annealed temperature"),
+        Setting("anneal_rate", float, "temperature decay rate per step"),
+    )
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", categories=10,
                  temperature=1.0, min_temperature=0.5, anneal_rate=3e-5, seed=None, **kwargs):
@@ -65,13 +73,9 @@ class GumbelSoftmaxVAE(BaseAutoencoder):
             raise ValueError(
                 f"Argument `categories` must divide the latent size {self.latent_dim} (the "
                 f"decoder's input). Received: categories={categories!r}")
-        for name, value, low in (("temperature", temperature, 0), ("min_temperature",
-                                 min_temperature, 0), ("anneal_rate", anneal_rate, None)):
-            if not isinstance(value, (int, float)) or (value <= low if low is not None
-                                                        else value < 0):
-                bound = "> 0" if low is not None else ">= 0"
-                raise ValueError(f"Argument `{name}` must be a number {bound}. Received: "
-                                 f"{name}={value!r}")
+        check_positive("temperature", temperature)
+        check_positive("min_temperature", min_temperature)
+        check_number("anneal_rate", anneal_rate, 0)
         self.categories = categories
         self.num_variables = self.latent_dim // categories
         self.temperature, self.min_temperature = float(temperature), float(min_temperature)
@@ -104,10 +108,9 @@ class GumbelSoftmaxVAE(BaseAutoencoder):
         logits = self.logits(x, training=training)
         tau = self.current_temperature(step if training else None)
         relaxed = tfd.RelaxedOneHotCategorical(tau, logits=logits)
-        seed = self.seed_generator if seed is None else seed
-        z = relaxed.sample(seed=seed_pair(seed))
-        params = self.decoder_params(ops.reshape(z, (-1, self.latent_dim)), training=training)
-        reconstruction = -self.likelihood.log_prob(params, x)
+        z = relaxed.sample(seed=seed_pair(self.noise_seed(seed)))
+        reconstruction = self.reconstruction_nll(x, ops.reshape(z, (-1, self.latent_dim)),
+                                                 training=training)
         uniform = tfd.Categorical(logits=tf.zeros_like(logits))
         kl = ops.sum(tfd.kl_divergence(tfd.Categorical(logits=logits), uniform), axis=-1)
         loss = reconstruction + kl
@@ -122,9 +125,9 @@ class GumbelSoftmaxVAE(BaseAutoencoder):
     def sample(self, n, seed=None):
         """Decoder means of `n` hard one-hot codes drawn from the uniform prior."""
         check_count(n)
-        seed = self.seed_generator if seed is None else seed
         draws = tf.random.stateless_uniform(
-            ops.stack([ops.cast(n, "int32"), self.num_variables]), seed=seed_pair(seed),
+            ops.stack([ops.cast(n, "int32"), self.num_variables]),
+            seed=seed_pair(self.noise_seed(seed)),
             maxval=self.categories, dtype=tf.int32)
         codes = ops.reshape(ops.one_hot(draws, self.categories), (-1, self.latent_dim))
         return self.decode(codes)

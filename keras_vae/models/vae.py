@@ -5,11 +5,13 @@ import tensorflow as tf
 from keras import ops
 
 from keras_vae import objectives
-from keras_vae.arguments import check_count
-from keras_vae.distributions.posteriors import get_posterior
+from keras_vae.arguments import check_count, check_int
+from keras_vae.distributions import available_posteriors, available_priors
+from keras_vae.distributions.posteriors import InverseAutoregressiveFlow, get_posterior
 from keras_vae.distributions.priors import get_prior
-from keras_vae.losses import get_objective
+from keras_vae.losses import ELBO, IWAE, available_objectives, get_objective
 from keras_vae.models.base import BaseAutoencoder
+from keras_vae.models.settings import Setting
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -50,7 +52,7 @@ class VAE(BaseAutoencoder):
 
     ```python
     vae = keras_vae.VAE.from_architecture(input_shape=(28, 28, 1), latent_dim=20)
-    vae.compile()  # keras_vae.FusedAdam(), graph mode, one step per execution
+    vae.compile()  # Keras' Adam, graph mode, one step per execution
     vae.fit(x_train, epochs=10, batch_size=100, validation_data=x_val)
     reconstructions = vae.predict(x_val)
     images = vae.sample(16, seed=0)
@@ -64,6 +66,78 @@ class VAE(BaseAutoencoder):
     """
 
     generative = True
+    has_posterior = True
+    # The prior's and the posterior's settings (the VAE-GAN shares them), then the objective's.
+    distribution_settings = (
+        Setting("prior", str, f"p(z), one of {available_priors()}", default="normal"),
+        Setting("prior_components", int, "components of the mixture (10) or vamp (50) prior",
+                default=None),
+        Setting("posterior", str, f"q(z|x), one of {available_posteriors()}",
+                default="diagonal"),
+        Setting("flow_steps", int, "steps of the iaf posterior", default=2),
+    )
+    settings = (
+        *distribution_settings,
+        Setting("objective", str, f"what training minimizes, one of {available_objectives()}",
+                default="elbo"),
+        Setting("k", int, "importance samples of the iwae objective", default=5),
+        Setting("mc_samples", int, "samples of z per example in the elbo", default=1),
+        Setting("beta", float, "weight of the KL term in the elbo", default=1.0),
+        Setting("kl_warmup_epochs", int, "epochs of a linear KL warm-up from 0 to beta",
+                default=0),
+        Setting("free_bits", float, "per-dimension KL floor, nats", default=0.0),
+    )
+
+    @classmethod
+    def distribution_arguments(cls, settings) -> dict:
+        """The `prior` and `posterior` objects the distribution settings name; pops those
+        settings from `settings`. A setting of a part that is not chosen is refused."""
+        names = [setting.name for setting in VAE.distribution_settings]
+        given = {name: settings.pop(name) for name in names}
+        prior, posterior = get_prior(given["prior"]), get_posterior(given["posterior"])
+        if given["prior_components"] is not None:
+            if not hasattr(prior, "components"):
+                raise ValueError(
+                    "Argument `prior_components` applies to the mixture and vamp priors only. "
+                    f"Received: prior_components={given['prior_components']!r} with "
+                    f"prior={given['prior']!r}")
+            prior = type(prior)(components=given["prior_components"])
+        if isinstance(posterior, InverseAutoregressiveFlow):
+            posterior = InverseAutoregressiveFlow(flow_steps=given["flow_steps"])
+        elif given["flow_steps"] != 2:
+            raise ValueError("Argument(s) ['flow_steps'] apply to the iaf posterior only. "
+                             f"Received: flow_steps={given['flow_steps']!r} with "
+                             f"posterior={given['posterior']!r}")
+        return {"prior": prior, "posterior": posterior}
+
+    @classmethod
+    def constructor_arguments(cls, settings, steps_per_epoch):
+        """The prior, posterior and objective objects the settings name (`kl_warmup_epochs`
+        counted in steps). A setting of a part that is not chosen (`k` with the ELBO,
+        `flow_steps` without the IAF, ...) is refused rather than ignored."""
+        settings = dict(settings)
+        arguments = cls.distribution_arguments(settings)
+        objective = settings.pop("objective")
+        elbo_names = ("mc_samples", "beta", "kl_warmup_epochs", "free_bits")
+        defaults = {setting.name: setting.default for setting in VAE.settings}
+        for names, where in ((("k",), "iwae"), (elbo_names, "elbo")):
+            changed = {name: settings[name] for name in names
+                       if settings[name] != defaults[name]}
+            if changed and objective != where:
+                raise ValueError(f"Argument(s) {sorted(changed)} apply to the {where} objective "
+                                 f"only. Received: {changed} with objective={objective!r}")
+        if objective == "iwae":
+            arguments["objective"] = IWAE(k=settings.pop("k"))
+        elif objective == "elbo":
+            warmup = check_int("kl_warmup_epochs", settings.pop("kl_warmup_epochs"), 0)
+            arguments["objective"] = ELBO(
+                beta=settings.pop("beta"), free_bits=settings.pop("free_bits"),
+                kl_warmup_steps=warmup * steps_per_epoch, mc_samples=settings.pop("mc_samples"))
+        else:
+            arguments["objective"] = get_objective(objective)
+        for name in ("k", *elbo_names):
+            settings.pop(name, None)
+        return {**arguments, **settings}
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", prior="normal",
                  posterior="diagonal", objective="elbo", seed=None, **kwargs):
@@ -97,12 +171,21 @@ class VAE(BaseAutoencoder):
     def describe_heads(self):
         return f"the {self.posterior.kind} posterior"
 
+    def describe(self):
+        return (f"{type(self).__name__}, {self.likelihood.kind} likelihood, {self.prior.kind} "
+                f"prior, {self.posterior.kind} posterior, objective "
+                f"{self.objective.describe()}, KL "
+                f"{'analytic' if self.kl_analytic else 'Monte Carlo'}")
+
+    def probe_inputs(self):
+        """One zero image, as the model takes its inputs (checks of the networks)."""
+        return tf.zeros((1, *self.data_shape))
+
     def _kl_forms(self):
         """(analytic, factorizes): whether TFP has KL(q || p) in closed form for this pair, and
         whether it splits per latent dimension (what free bits needs). Checks the prior's and
         the posterior's event shapes on the way."""
-        x = tf.zeros((1, *self.data_shape))
-        params = self.encode(x)
+        params = self.encode(self.probe_inputs())
         q, p = self.posterior.distribution(params), self.prior_distribution()
         for role, dist in (("posterior", q), ("prior", p)):
             if tuple(dist.event_shape) != (self.latent_dim,):
@@ -117,9 +200,11 @@ class VAE(BaseAutoencoder):
     # ----------------------------------------------------------------- the model's functions
 
     def encode(self, x, training=False):
-        """The posterior's parameters for images `x`: a tuple in `posterior.param_names` order
-        (`(z_mean, z_log_var)` for the diagonal posterior)."""
-        return tuple(self.posterior.params(self.encoder_outputs(x, training=training)))
+        """The posterior's parameters for the input `x`: a tuple in `posterior.param_names`
+        order (`(z_mean, z_log_var)` for the diagonal posterior)."""
+        images, condition = self.split_condition(x)
+        return tuple(self.posterior.params(
+            self.encoder_outputs(images, training=training, condition=condition)))
 
     def posterior_distribution(self, x, training=False):
         """q(z|x) as a TFP distribution, batched over the images `x`."""
@@ -147,11 +232,12 @@ class VAE(BaseAutoencoder):
         return self.decode(self.prior.sample(n, seed=seed,
                                              posterior_of=self.posterior_distribution))
 
-    def log_likelihood(self, x, z, training=False, log_prob=None):
+    def log_likelihood(self, x, z, training=False, log_prob=None, condition=None):
         """log p(x|z) `(samples, batch)` for images `x` `(batch, ...)` and latent samples `z`
         `(samples, batch, latent_dim)`; `log_prob` may replace `likelihood.log_prob`."""
         log_prob = log_prob or self.likelihood.log_prob
-        params = self.decoder_params(ops.reshape(z, (-1, self.latent_dim)), training=training)
+        params = self.decoder_params(ops.reshape(z, (-1, self.latent_dim)), training=training,
+                                     condition=condition)
         samples = z.shape[0] if z.shape[0] is not None else tf.shape(z)[0]
         params = tf.reshape(params, [samples, -1, *params.shape[1:]])
         # The likelihood broadcasts x (batch, ...) against params (samples, batch, ...).
@@ -176,10 +262,10 @@ class VAE(BaseAutoencoder):
             dict: `params`, `q`, `p` (distributions), `z` `(samples, batch, latent_dim)`,
             `log_q` and `log_px_z` `(samples, batch)`.
         """
-        x = ops.cast(x, "float32")
+        images, condition = self.split_condition(x)
+        images = ops.cast(images, "float32")
         params = list(params) if params is not None else list(self.encode(x, training=training))
-        seed = self.seed_generator if seed is None else seed
-        z, log_q = self.posterior.sample(params, num_samples, seed=seed)
+        z, log_q = self.posterior.sample(params, num_samples, seed=self.noise_seed(seed))
         q = self.posterior.distribution(params)
         if fixed_samples:
             z = tf.stop_gradient(z)
@@ -190,7 +276,8 @@ class VAE(BaseAutoencoder):
             "p": self.prior_distribution(),
             "z": z,
             "log_q": log_q,
-            "log_px_z": self.log_likelihood(x, z, training=training, log_prob=log_prob),
+            "log_px_z": self.log_likelihood(images, z, training=training, log_prob=log_prob,
+                                            condition=condition),
         }
 
     def log_importance_weights(self, x, num_samples, seed=None, training=False, params=None,
@@ -207,10 +294,11 @@ class VAE(BaseAutoencoder):
     def loss_terms(self, x, training=False, seed=None, step=None):
         """The per-example loss terms, in nats: the one method every step reports from.
 
-        The objective (`keras_vae.losses`) computes them; a subclass may override this.
+        The objective (`keras_vae.losses`) computes them; a subclass may override this, with
+        or without `step`.
 
         Args:
-            x: images `(batch, *data_shape)`.
+            x: images `(batch, *data_shape)` (with their condition, for a conditional model).
             training: bool. Training mode of the networks.
             seed: None (fresh noise from the model's generator) or an int or integer scalar
                 tensor (reproducible noise).

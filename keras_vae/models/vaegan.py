@@ -8,11 +8,11 @@ import tensorflow_probability as tfp
 from keras import ops
 
 from keras_vae import objectives
-from keras_vae.arguments import check_number
+from keras_vae.arguments import check_number, check_positive
 from keras_vae.models.adversarial import adversarial_optimizer, logistic_loss
-from keras_vae.optimizers import FusedAdam
 from keras_vae.models.base import built_network, weighted_mean
 from keras_vae.layers.sampling import seed_pair
+from keras_vae.models.settings import Setting, fitted_or_number
 from keras_vae.models.vae import VAE
 from keras_vae.networks import mlp_discriminator
 
@@ -20,10 +20,9 @@ tfd = tfp.distributions
 
 
 def decoder_optimizer():
-    """Adam at 2e-3 (the encoder's rate) with beta_1 = 0.5: the VAE-GAN's decoder. At the
-    discriminator's 2e-4 its samples were blurred and noisy after 10 epochs on MNIST and the
-    held-out log-likelihood 27.6 nats worse (docs/vaegan.md)."""
-    return FusedAdam(learning_rate=2e-3, beta_1=0.5)
+    """Adam at 2e-3 (the encoder's rate) with beta_1 = 0.5: the VAE-GAN's decoder (the
+    discriminator's 2e-4 is compared in docs/vaegan.md)."""
+    return keras.optimizers.Adam(learning_rate=2e-3, beta_1=0.5)
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -43,12 +42,9 @@ class VAEGAN(VAE):
     - `generator_loss` = softplus(-D(x_r)) + softplus(-D(x_p)) (the non-saturating form).
 
     The paper's feature variance is s^2 = 1. Its scale is arbitrary (the discriminator sets
-    the size of its features, and changes it as it trains), and at s^2 = 1 on MNIST the
-    first 500-unit layer's 1/2 ||F(x) - F(m_r)||^2 was about 14 nats: the encoder kept
-    4.8 nats of code (43 with the fitted variance) and the model behaved like a GAN, sharp
-    samples, reconstructions that keep a digit's identity more often than its shape, a
-    held-out log-likelihood 26.9 nats worse (docs/vaegan.md). `feature_variance="fitted"`
-    (the default) takes s^2 at its maximum-likelihood value on each batch, the mean of
+    the size of its features, and changes it as it trains; docs/vaegan.md shows what s^2 = 1
+    does on MNIST). `feature_variance="fitted"` (the default) takes s^2 at its
+    maximum-likelihood value on each batch, the mean of
     (F(x) - F(m_r))^2 over examples and features, held fixed in the gradient: the loss is
     then scale-free, like a Gaussian likelihood with a learned global variance
     (`likelihood="gaussian_global"`). It is fitted on whatever batch the loss sees: under a
@@ -59,11 +55,10 @@ class VAEGAN(VAE):
     grey-level or real-valued data; for binary data (a Bernoulli likelihood, binarized
     images), Bernoulli samples at the decoder's logits, exactly binary in the forward pass,
     with the gradient of a relaxed Bernoulli sample at `temperature` (`tfd.RelaxedBernoulli`,
-    Maddison et al. 2017; the straight-through estimator of Bengio et al. 2013). Shown grey
-    means against binary data, the discriminator told them apart by their grey levels and
-    won within an epoch (the model's first version); relaxed samples, values between 0 and
-    1, trained as well as binary ones on MNIST (docs/vaegan.md). The feature loss compares
-    the data with the decoder's mean m_r, a deterministic image, rather than with a sample.
+    Maddison et al. 2017; the straight-through estimator of Bengio et al. 2013): shown grey
+    means against binary data, a discriminator tells them apart by their grey levels alone
+    (docs/vaegan.md). The feature loss compares the data with the decoder's mean m_r, a
+    deterministic image, rather than with a sample.
 
     One forward pass, then three updates from its gradients, as in the paper's algorithm 1:
     the encoder minimizes kl_loss + feature_loss (`optimizer`), the decoder
@@ -74,14 +69,12 @@ class VAEGAN(VAE):
     `margin` 0.35), on the discriminator's mean cross-entropy c = (c_x + c_r) / 2 over the
     real images and the reconstructions: a discriminator that is winning (c below
     equilibrium - margin) is not trained on that batch, and one that is losing (c above
-    equilibrium + margin) gives the decoder no generator loss. The implementations' rule
-    (c_x or c_r alone past the band) froze a discriminator that leaned toward "generated",
-    as two generated terms against one real term make it do: right about the
-    reconstructions, wrong about the data, it was shut out of training and stayed biased
+    equilibrium + margin) gives the decoder no generator loss. The average of the two
+    cross-entropies, rather than either alone past the band (the implementations' rule), keeps
+    a biased discriminator, right about one kind and wrong about the other, in training
     (docs/vaegan.md). A gate that is shut multiplies its loss by 0 (Adam's momentum, beta_1
     0.5, still carries a step or two); `discriminator_gate` and `generator_gate` report the
-    fraction of batches whose gate was open. `margin=None` turns the balancing off. With the
-    other defaults the gates rarely shut on MNIST, and training without them ended the same.
+    fraction of batches whose gate was open. `margin=None` turns the balancing off.
 
     `loss` reports the encoder's objective;
     `reconstruction_loss` and `elbo` are the pixel likelihood's, so that the model is scored
@@ -106,7 +99,7 @@ class VAEGAN(VAE):
         **kwargs: standard `keras.Model` arguments.
 
     `compile(optimizer=..., decoder_optimizer=..., discriminator_optimizer=...)`: the encoder's
-    defaults to `FusedAdam()`, the decoder's to Adam at 2e-3 and the discriminator's to Adam
+    defaults to Keras' `Adam()`, the decoder's to Adam at 2e-3 and the discriminator's to Adam
     at 2e-4, both with beta_1 = 0.5.
 
     Example:
@@ -127,6 +120,21 @@ class VAEGAN(VAE):
 
     extra_optimizers = {"decoder_optimizer": decoder_optimizer,
                         "discriminator_optimizer": adversarial_optimizer}
+    settings = (
+        *VAE.distribution_settings,
+        Setting("feature_weight", float, "weight of the feature loss in the decoder's "
+                "objective"),
+        Setting("feature_variance", fitted_or_number, "variance of the feature likelihood: "
+                "a number (1 is Larsen et al.'s) or 'fitted', its maximum-likelihood value on "
+                "each batch"),
+    )
+
+    @classmethod
+    def constructor_arguments(cls, settings, steps_per_epoch):
+        """The VAE's prior and posterior from their settings; the VAE-GAN's own as given."""
+        settings = dict(settings)
+        arguments = VAE.distribution_arguments(settings)
+        return {**arguments, **settings}
 
     def __init__(self, encoder, decoder, discriminator=None, likelihood="bernoulli",
                  prior="normal", posterior="diagonal", feature_weight=1.0, equilibrium=0.68,
@@ -145,15 +153,9 @@ class VAEGAN(VAE):
                 f"{tuple(discriminator.inputs[0].shape)}, {len(discriminator.outputs)} output(s)")
         check_number("feature_weight", feature_weight, 0)
         check_number("equilibrium", equilibrium, 0)
-        check_number("temperature", temperature, 0)
-        if temperature <= 0:
-            raise ValueError(f"Argument `temperature` must be > 0. Received: "
-                             f"temperature={temperature!r}")
-        if feature_variance != "fitted" and (
-                not isinstance(feature_variance, (int, float)) or isinstance(
-                    feature_variance, bool) or not 0 < feature_variance < math.inf):
-            raise ValueError(f"Argument `feature_variance` must be a finite number > 0 or "
-                             f"\"fitted\". Received: feature_variance={feature_variance!r}")
+        check_positive("temperature", temperature)
+        if feature_variance != "fitted":
+            check_positive("feature_variance", feature_variance, 'or "fitted"')
         if margin is not None:
             check_number("margin", margin, 0)
         self.discriminator = discriminator
@@ -169,13 +171,14 @@ class VAEGAN(VAE):
         return ("loss", "kl_loss", "feature_loss", "generator_loss", "discriminator_loss",
                 "reconstruction_loss", "elbo", "discriminator_gate", "generator_gate")
 
-    def loss_terms(self, x, training=False, seed=None, step=None):
+    def loss_terms(self, x, training=False, seed=None):
         x = ops.cast(x, "float32")
         s = self.sampled_terms(x, 1, seed=seed, training=training)
         kl = objectives.kl_divergence(s["q"], s["p"], s["z"], s["log_q"], self.kl_analytic)
         reconstruction = -s["log_px_z"][0]
+
         def fresh(offset):
-            return self.seed_generator if seed is None else seed + offset
+            return self.noise_seed(None if seed is None else seed + offset)
 
         params = self.decoder_params(s["z"][0], training=training)
         mean = self.likelihood.mean(params)
@@ -222,9 +225,8 @@ class VAEGAN(VAE):
 
     def feature_image(self, mean, image):
         """The reconstruction whose features the feature loss compares with the data's: the
-        decoder's `mean`, not the `image` the discriminator judged (for binary data a sample).
-        Compared with the sample, the samples were sharper and more often malformed and the
-        held-out log-likelihood 17.3 nats worse on MNIST (docs/vaegan.md)."""
+        decoder's `mean`, not the `image` the discriminator judged (for binary data a sample;
+        docs/vaegan.md compares the two)."""
         return mean
 
     def feature_nll(self, features, reconstructed):
@@ -269,11 +271,7 @@ class VAEGAN(VAE):
                 "discriminator_optimizer": mean["discriminator_gate"]
                 * mean["discriminator_loss"],
             }
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        for name, loss in objectives_of.items():
-            optimizer, variables = getattr(self, name), self.optimizer_variables(name)
-            loss = optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
-            optimizer.apply(tape.gradient(loss, variables), variables)
+        self.apply_updates(tape, objectives_of)
         del tape
         return self.update_metrics(x, terms, sample_weight, training=False)
 

@@ -9,6 +9,7 @@ from keras_vae.arguments import check_count, check_int, check_number
 from keras_vae.layers.sampling import seed_pair
 from keras_vae.layers.vector_quantizer import VectorQuantizer, perplexity
 from keras_vae.models.base import BaseAutoencoder
+from keras_vae.models.settings import Setting
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -62,6 +63,12 @@ class VQVAE(BaseAutoencoder):
     """
 
     generative = True
+    settings = (
+        Setting("num_codes", int, "codebook size"),
+        Setting("code_dim", int, "size of each code vector (must divide --latent-dim)"),
+        Setting("commitment", float, "weight of the commitment loss"),
+        Setting("ema", bool, "codebook by exponential moving averages"),
+    )
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", num_codes=64, code_dim=4,
                  commitment=0.25, ema=False, decay=0.99, seed=None, **kwargs):
@@ -96,12 +103,11 @@ class VQVAE(BaseAutoencoder):
         """The quantized latent vector z_q of each image."""
         return self.quantizer.nearest(self.encode(x, training=training)[0])[1]
 
-    def loss_terms(self, x, training=False, seed=None, step=None):
+    def loss_terms(self, x, training=False, seed=None):
         x = ops.cast(x, "float32")
         z_e = self.encode(x, training=training)[0]
         z, indices, z_q = self.quantizer(z_e, training=training)
-        params = self.decoder_params(z, training=training)
-        reconstruction = -self.likelihood.log_prob(params, x)
+        reconstruction = self.reconstruction_nll(x, z, training=training)
         codebook, commitment = self.quantizer.losses_per_example(z_e, z_q)
         loss = reconstruction + self.commitment * commitment
         terms = {"reconstruction_loss": reconstruction, "commitment_loss": commitment}
@@ -113,6 +119,22 @@ class VQVAE(BaseAutoencoder):
         return {"loss": loss, **terms}
 
     # ------------------------------------------------------------------ the code prior
+
+    def after_fit(self, images):
+        """Fits the code prior on the training images (`fit_code_prior`)."""
+        self.fit_code_prior(images)
+
+    def evaluation_metrics(self, images, batch_size=500):
+        """The codebook's use on `images`: the perplexity of the code frequencies (K when
+        every code is used equally, 1 when one is), the codes used and the dead ones."""
+        codes = np.concatenate([np.asarray(self.codes(images[i:i + batch_size]))
+                                for i in range(0, len(images), batch_size)])
+        counts = np.bincount(codes.ravel(), minlength=self.num_codes)
+        p = counts[counts > 0] / counts.sum()
+        return {"codebook_perplexity": float(np.exp(-np.sum(p * np.log(p)))),
+                "codes_used": int(np.sum(counts > 0)),
+                "dead_codes": int(np.sum(counts == 0)),
+                "num_codes": self.num_codes}
 
     def fit_code_prior(self, images, batch_size=500):
         """Counts each position's code use over `images` (the simple prior `sample` draws
@@ -147,9 +169,8 @@ class VQVAE(BaseAutoencoder):
                 "A VQVAE samples codes from the frequencies `fit_code_prior(images)` counts; "
                 "call it after training first. Received: a model whose code prior is empty")
         logits = ops.log(self.code_counts + 1e-6)
-        seed = self.seed_generator if seed is None else seed
         draws = tf.random.stateless_categorical(
-            tf.tile(logits, [n, 1]), 1, seed=seed_pair(seed), dtype=tf.int32)
+            tf.tile(logits, [n, 1]), 1, seed=seed_pair(self.noise_seed(seed)), dtype=tf.int32)
         indices = ops.reshape(draws, (-1, self.num_vectors))
         return self.decode(self.quantizer.lookup(indices))
 

@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_vae.arguments import check_int
+
 
 def check_shape(name, shape, rank=None):
     if not (
@@ -22,11 +24,7 @@ def check_shape(name, shape, rank=None):
 
 
 def check_latent_dim(latent_dim):
-    if not isinstance(latent_dim, int) or isinstance(latent_dim, bool) or latent_dim < 1:
-        raise ValueError(
-            f"Argument `latent_dim` must be an int >= 1. Received: latent_dim={latent_dim!r}"
-        )
-    return latent_dim
+    return check_int("latent_dim", latent_dim, 1)
 
 
 def check_hidden_units(hidden_units):
@@ -40,11 +38,7 @@ def check_hidden_units(hidden_units):
 
 
 def check_num_params(num_params):
-    if not isinstance(num_params, int) or num_params < 1:
-        raise ValueError(
-            f"Argument `num_params` must be an int >= 1. Received: num_params={num_params!r}"
-        )
-    return num_params
+    return check_int("num_params", num_params, 1)
 
 
 def encoder_model(inputs, features, latent_dim, name, heads=None):

@@ -1,6 +1,8 @@
 """Evaluates a trained model on a set of images and writes metrics, figures and a report.
 
-`scripts/evaluate.py` and the end of `scripts/train.py` both call `evaluate_model`.
+`scripts/evaluate.py` (`evaluate_path`) and the end of a training run
+(`keras_vae.training.evaluate_run`) both call `evaluate_model`; the estimators it reports are
+`keras_vae.evaluation`'s.
 """
 
 import json
@@ -8,15 +10,14 @@ import os
 
 import numpy as np
 
-from keras_vae import plotting
+from keras_vae import data, plotting, report
 from keras_vae.arguments import check_int
 from keras_vae.data.conditions import as_tensors, images_of, model_examples, take
-from keras_vae.evaluation import report
 from keras_vae.evaluation.amortization import amortization_gap
 from keras_vae.evaluation.elbo import elbo_terms
 from keras_vae.evaluation.latents import active_units, kl_per_dimension, latent_codes
 from keras_vae.evaluation.likelihood import importance_sampled_log_likelihood
-from keras_vae.models import VAE, VQVAE
+from keras_vae.runs import load_run, read_history
 
 
 def evaluate_model(
@@ -56,7 +57,7 @@ def evaluate_model(
     """
     os.makedirs(output_dir, exist_ok=True)
     images = np.asarray(images, np.float32)
-    if not isinstance(model, VAE):
+    if not model.has_posterior:
         return _evaluate_reconstructions(model, images, output_dir, labels, split, split_source,
                                          history, config, extra_metrics, seed, verbose)
     examples = model_examples(model, images, labels)
@@ -101,6 +102,7 @@ def evaluate_model(
             "amortization_elbo_refined": gap["elbo_refined"],
             "amortization_images": int(min(amortization_images, len(images))),
         })
+    metrics.update(model.evaluation_metrics(images))
     metrics.update(extra_metrics or {})
     with open(os.path.join(output_dir, "metrics.json"), "w") as f:
         json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
@@ -135,17 +137,7 @@ def _evaluate_reconstructions(model, images, output_dir, labels, split, split_so
     }
     # A bound the model reports (the Gumbel-softmax VAE's, with relaxed samples).
     metrics.update({key: float(terms[key]) for key in ("elbo", "kl_loss") if key in terms})
-    if isinstance(model, VQVAE):
-        codes = np.concatenate([np.asarray(model.codes(images[i:i + 500]))
-                                for i in range(0, len(images), 500)])
-        counts = np.bincount(codes.ravel(), minlength=model.num_codes)
-        p = counts / counts.sum()
-        metrics.update({
-            "codebook_perplexity": float(np.exp(-np.sum(p[p > 0] * np.log(p[p > 0])))),
-            "codes_used": int(np.sum(counts > 0)),
-            "dead_codes": int(np.sum(counts == 0)),
-            "num_codes": model.num_codes,
-        })
+    metrics.update(model.evaluation_metrics(images))
     metrics.update(extra_metrics or {})
     with open(os.path.join(output_dir, "metrics.json"), "w") as f:
         json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
@@ -166,6 +158,12 @@ def squared_error(model, images, batch_size=500):
         reconstructions = np.asarray(model(as_tensors(batch)))
         total += float(np.sum((reconstructions - images_of(batch)) ** 2))
     return total / n
+
+
+def json_ready(values):
+    """Keras' logs as JSON values: numpy floats as Python floats."""
+    return {k: (float(v) if isinstance(v, (np.floating, float)) else v)
+            for k, v in values.items()}
 
 
 def json_safe(value):
@@ -204,26 +202,14 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
     if kl_dims is not None:
         figures["KL per latent dimension"] = plotting.save_kl_per_dimension(
             kl_dims, activity, path("kl_per_dim.png"))
-    if model.latent_dim == 2 and isinstance(model, VAE) and not model.conditional:
-        # the manifold assumes N(0, I) and one decoder
+    if model.latent_dim == 2 and model.has_posterior and not model.conditional:
+        # a grid of z decoded by one decoder
         figures["2-D latent manifold"] = plotting.save_latent_manifold(
             model, path("latent_manifold.png"))
     if history:
         figures["Training curves"] = plotting.save_training_curves(
             history, path("training_curves.png"))
     return {caption: os.path.basename(file) for caption, file in figures.items()}
-
-
-def read_history(run_dir):
-    """The per-epoch logs of a run directory's `history.csv`, or None."""
-    import csv
-
-    path = os.path.join(run_dir, "history.csv")
-    if not os.path.isfile(path):
-        return None
-    with open(path) as f:
-        rows = list(csv.DictReader(f))
-    return {key: [float(row[key]) for row in rows] for key in rows[0]} if rows else None
 
 
 def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
@@ -239,11 +225,7 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
     that re-scoring a run uses the very images it was scored on. Returns
     `(output_dir, metrics)`.
     """
-    from keras_vae import data
-    from keras_vae.training import load_run
-
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"Argument `k` must be an int >= 1. Received: k={k!r}")
+    check_int("k", k, 1)
     if split not in ("train", "validation", "test"):
         raise ValueError("Argument `split` must be one of ['train', 'validation', 'test']. "
                          f"Received: split={split!r}")
@@ -280,7 +262,7 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
         base = model_path if os.path.isdir(model_path) else os.path.dirname(
             os.path.abspath(model_path))
         output_dir = os.path.join(base, f"evaluation-{split}" + (
-            f"-k{k}" if isinstance(model, VAE) else ""))
+            f"-k{k}" if model.has_posterior else ""))
     metrics = evaluate_model(model, images, output_dir, labels=labels, k=k, split=split,
                              split_source=source, amortization_images=amortization_images,
                              history=history, config=None if config is None else config.to_dict(),

@@ -1,0 +1,73 @@
+"""A model's own settings: the constructor arguments a command line or a config file may set.
+
+Each model class lists its settings (`BaseAutoencoder.settings`, a tuple of `Setting`); the
+command line (`scripts/train.py`) turns them into flags of that model alone, a run's
+`config.json` stores their values under `model_settings`, and the class turns the values into
+its constructor's arguments (`BaseAutoencoder.constructor_arguments`). The constructor
+validates them, as it validates any argument.
+"""
+
+import argparse
+import dataclasses
+import inspect
+
+_FROM_SIGNATURE = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One setting of a model, and its command-line flag `--<name with dashes>`.
+
+    Args:
+        name: str. The constructor argument (or the `constructor_arguments` key) it sets.
+        type: `int`, `float`, `str`, `bool` (a `--name/--no-name` flag) or a function that
+            parses the flag's text (raising `argparse.ArgumentTypeError` when it cannot).
+        help: str. One line for `--help`.
+        default: the value when not given. Defaults to the constructor's own default.
+        choices: tuple or None. The values allowed, when a closed set.
+    """
+
+    name: str
+    type: object
+    help: str
+    default: object = _FROM_SIGNATURE
+    choices: tuple = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def default_for(self, model_class):
+        """The value a model of `model_class` uses when the setting is not given."""
+        if self.default is not _FROM_SIGNATURE:
+            return self.default
+        parameter = inspect.signature(model_class.__init__).parameters.get(self.name)
+        if parameter is None or parameter.default is inspect.Parameter.empty:
+            raise TypeError(f"Setting {self.name!r} of {model_class.__name__} needs a default: "
+                            "it is no keyword argument of the constructor")
+        return parameter.default
+
+    def add_to(self, parser, model_class) -> None:
+        """Adds the setting's flag to an argparse parser (or argument group)."""
+        default = self.default_for(model_class)
+        kwargs = {"help": f"{self.help} (default {default})", "dest": self.name}
+        if self.type is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["type"] = self.type
+            if self.choices:
+                kwargs["choices"] = self.choices
+        parser.add_argument(self.flag, **kwargs)
+
+
+def fitted_or_number(text):
+    """A flag's value that is either the word "fitted" or a number."""
+    if text == "fitted":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'fitted' or a number, got {text!r}")
+
+
+__all__ = ["Setting", "fitted_or_number"]

@@ -1,0 +1,315 @@
+"""A run directory: its settings (`config.json`), where it stands (`status.json`), its history
+and its model, written atomically and read back. Training and evaluation both use it.
+
+| file | what it holds |
+| --- | --- |
+| `config.json` | `TrainConfig`: the run's settings, the model's own under `model_settings` |
+| `status.json` | `{"state": "training" | "trained" | "complete"}` |
+| `model.keras` | the model (`keras.models.load_model`) |
+| `backup/` | while training: `keras.callbacks.BackupAndRestore`'s state |
+| `history.csv` | one row per finished epoch |
+"""
+
+import csv
+import dataclasses
+import datetime
+import json
+import os
+import shutil
+import zipfile
+import zlib
+
+import keras
+
+from keras_vae.arguments import check_int, check_number, check_positive
+from keras_vae.distributions.likelihoods import get_likelihood
+from keras_vae.models import available_models, get_model_class
+
+STATUS_FILE = "status.json"
+CONFIG_FILE = "config.json"
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.csv"
+BACKUP_DIR = "backup"
+LR_SCHEDULES = ("cosine", "constant")
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Settings of one training run; `config.json` in a run directory holds them.
+
+    The run's own settings are fields; the model's own settings (its constructor's knobs,
+    `model_class.settings`: a VQ-VAE's `num_codes`, a VAE's `prior` and `objective`, ...) are
+    in `model_settings`, filled with the model's defaults by `from_dict`.
+
+    `binarize=None` means: dynamic binarization where the likelihood asks for it (Bernoulli),
+    none otherwise. At the end the validation images are evaluated with `eval_k` importance
+    samples (models with a posterior); TensorBoard gets image grids every `image_log_every`
+    epochs. `steps_per_execution` batches run per host round-trip (`VAE.fit` caps it at an
+    epoch's batches and reports true batch counts); under a `strategy` other than `"default"`
+    it is 1 and the batch is the global batch, split across the replicas. The learning rate
+    starts at `learning_rate` and, with `lr_schedule="cosine"`, decays to 0 along a cosine
+    over the run's steps (`"constant"` keeps it fixed; docs/results.md compares them).
+    The model, its optimizer state and the run's backup are written every
+    `checkpoint_every` seconds of training (at an epoch's end), and always at the last epoch.
+    `output_dir=None` means `runs/<dataset>-<date>-<time>`. `split_seed` chooses the held-out
+    validation images (when the dataset has no test split) apart from `seed`, so that runs
+    with different seeds are scored on the same images.
+    """
+
+    model: str = "vae"
+    dataset: str = "digits"
+    data_dir: str = None
+    architecture: str = "mlp"
+    hidden_units: list = None
+    activation: str = "relu"
+    latent_dim: int = 20
+    likelihood: str = "bernoulli"
+    model_settings: dict = dataclasses.field(default_factory=dict)
+    binarize: bool = None
+    epochs: int = 20
+    batch_size: int = 100
+    learning_rate: float = 2e-3
+    lr_schedule: str = "cosine"
+    seed: int = 0
+    validation_fraction: float = 0.1
+    split_seed: int = 0
+    max_train_examples: int = None
+    eval_k: int = 100
+    amortization_images: int = 100
+    image_log_every: int = 5
+    steps_per_execution: int = 32
+    checkpoint_every: float = 60.0
+    strategy: str = "default"
+    output_dir: str = None
+
+    @classmethod
+    def from_dict(cls, values):
+        """A config from a dict of run settings and model settings, flat (as flags and
+        `--config` files give them) or under `model_settings` (as `config.json` stores them;
+        flat keys win). A setting of another model than `model` is refused, naming its model,
+        unless it holds that model's default (`config.json` files written before
+        `model_settings` list every model's settings)."""
+        values = dict(values)
+        model_class = get_model_class(values.get("model", cls.model))
+        nested = values.pop("model_settings", None) or {}
+        if not isinstance(nested, dict):
+            raise ValueError("Argument `model_settings` must be a dict of the model's settings. "
+                             f"Received: model_settings={nested!r}")
+        known = {field.name for field in dataclasses.fields(cls)}
+        given = {**nested, **{key: values.pop(key) for key in list(values) if key not in known}}
+        own = {setting.name for setting in model_class.settings}
+        for key in sorted(set(given) - own):
+            owners = [name for name in available_models()
+                      if key in {s.name for s in get_model_class(name).settings}]
+            if not owners:
+                raise ValueError(
+                    f"Unknown configuration key {key!r}: expected the run's settings "
+                    f"{sorted(known - {'model_settings'})} or the settings of the "
+                    f"{values.get('model', cls.model)!r} model {sorted(own)}. "
+                    f"Received: {key}={given[key]!r}")
+            owner = get_model_class(owners[0])
+            default = next(s for s in owner.settings if s.name == key).default_for(owner)
+            if given[key] != default:
+                raise ValueError(
+                    f"Argument `{key}` applies to the {' and '.join(owners)} model(s) only. "
+                    f"Received: {key}={given[key]!r} with model="
+                    f"{values.get('model', cls.model)!r}")
+            del given[key]
+        return cls(**values, model_settings=model_class.resolve_settings(given))
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @property
+    def model_class(self):
+        return get_model_class(self.model)
+
+    @property
+    def binarized(self) -> bool:
+        """Whether training images are dynamically binarized (`binarize`, resolved)."""
+        if self.binarize is not None:
+            return bool(self.binarize)
+        return get_likelihood(self.likelihood).binarize
+
+    def run_settings(self) -> dict:
+        """What `config.json` holds: every setting but `output_dir`."""
+        return {key: value for key, value in self.to_dict().items() if key != "output_dir"}
+
+
+def check_config(config: TrainConfig) -> None:
+    """Raises `ValueError` for any bad run setting, and for the model's settings any its class
+    refuses before it is built, before data is read or anything is written."""
+    for name in ("latent_dim", "epochs", "batch_size", "eval_k", "image_log_every",
+                 "steps_per_execution"):
+        check_int(name, getattr(config, name), 1)
+    if config.max_train_examples is not None:
+        check_int("max_train_examples", config.max_train_examples, 1)
+    check_int("amortization_images", config.amortization_images, 0,
+              "(0 skips the amortization gap)")
+    check_number("checkpoint_every", config.checkpoint_every, 0)
+    if config.hidden_units is not None:
+        if not isinstance(config.hidden_units, (list, tuple)) or not config.hidden_units:
+            raise ValueError("Argument `hidden_units` must be a non-empty list of ints >= 1. "
+                             f"Received: hidden_units={config.hidden_units!r}")
+        for units in config.hidden_units:
+            check_int("hidden_units", units, 1, f"in each entry (of {config.hidden_units})")
+    get_likelihood(config.likelihood)
+    model_class = config.model_class
+    defaults = TrainConfig()
+    for name in model_class.refused_run_settings():
+        if getattr(config, name) != getattr(defaults, name):
+            raise ValueError(
+                f"Argument `{name}` does not apply to the {config.model} model. Received: "
+                f"{name}={getattr(config, name)!r} with model={config.model!r}")
+    model_class.constructor_arguments(config.model_settings, steps_per_epoch=1)
+    check_positive("learning_rate", config.learning_rate)
+    for name, allowed in (("strategy", STRATEGIES), ("lr_schedule", LR_SCHEDULES)):
+        if getattr(config, name) not in allowed:
+            raise ValueError(f"Argument `{name}` must be one of {allowed}. "
+                             f"Received: {name}={getattr(config, name)!r}")
+
+
+def worker_index() -> int:
+    """This process' index among the workers of a `TF_CONFIG` cluster (0, the chief, without
+    one): workers other than the chief write their run directories beside the chief's."""
+    cluster = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    task = cluster.get("task", {})
+    if task.get("type", "worker") == "chief":
+        return 0
+    return int(task.get("index", 0)) + (1 if "chief" in cluster.get("cluster", {}) else 0)
+
+
+# ------------------------------------------------------------------------ files
+
+def write_json_atomically(path, value) -> None:
+    """Writes JSON through a temporary file and a rename: never a half-written file."""
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as f:
+        json.dump(value, f, indent=2)
+    os.replace(temporary, path)
+
+
+def read_status(run_dir) -> str:
+    """Where a run directory stands: `"training"` (started, resumable), `"trained"` (training
+    finished, the final evaluation not), `"complete"`, or None for no run there."""
+    path = os.path.join(run_dir, STATUS_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)["state"]
+
+
+def write_status(run_dir, state) -> None:
+    write_json_atomically(os.path.join(run_dir, STATUS_FILE), {"state": state})
+
+
+def read_history(run_dir):
+    """The per-epoch logs of a run directory's `history.csv`, or None."""
+    path = os.path.join(run_dir, HISTORY_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    return {key: [float(row[key]) for row in rows] for key in rows[0]} if rows else None
+
+
+def keep_history_rows(run_dir, rows) -> None:
+    """Cuts `history.csv` to its header and first `rows` epochs: an epoch logged but not
+    backed up before a kill is trained again and logged again, never twice."""
+    path = os.path.join(run_dir, HISTORY_FILE)
+    if not os.path.isfile(path):
+        return
+    with open(path) as f:
+        lines = f.readlines()
+    with open(path, "w") as f:
+        f.writelines(lines[: rows + 1])
+
+
+def finished_epochs(run_dir) -> int:
+    """Epochs a killed run finished, as `keras.callbacks.BackupAndRestore` recorded them."""
+    path = os.path.join(run_dir, BACKUP_DIR, "training_metadata.json")
+    if not os.path.isfile(path):
+        return 0
+    with open(path) as f:
+        return int(json.load(f)["epoch"])
+
+
+def prepare_run_dir(config: TrainConfig, restart: bool):
+    """Returns `(run_dir, state)`: a new run directory (state "training"), or the run of the
+    same settings found there, to resume. Other settings there are refused, naming them.
+    Under the multiworker strategy, worker i > 0 keeps its own copy in `<run_dir>.worker-<i>`
+    (every worker saves and restores its state; the chief's directory is the run's)."""
+    run_dir = config.output_dir or os.path.join(
+        "runs", f"{config.dataset}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+    if config.strategy == "multiworker" and worker_index() > 0:
+        run_dir = f"{run_dir.rstrip(os.sep)}.worker-{worker_index()}"
+    settings = config.run_settings()
+    config_path = os.path.join(run_dir, CONFIG_FILE)
+    if os.path.isdir(run_dir) and os.listdir(run_dir):
+        if not os.path.isfile(config_path):
+            raise ValueError(
+                "Argument `output_dir` must be a new or empty directory, or a run directory "
+                "(with config.json) to resume, so that nothing else is overwritten. Received: "
+                f"output_dir={run_dir!r}, which holds other files")
+        if restart:
+            shutil.rmtree(run_dir)
+        else:
+            previous = TrainConfig.from_dict(read_json(config_path)).run_settings()
+            changed = {key: (previous.get(key), value) for key, value in settings.items()
+                       if previous.get(key) != value}
+            if changed:
+                raise ValueError(
+                    f"Argument `output_dir` holds a run with other settings ({run_dir}); rerun "
+                    "with its settings to resume it, pass --restart (restart=True) to start "
+                    "over, or choose another directory. Received: settings that differ, as "
+                    "(run's, given): " + ", ".join(f"{k}={v}" for k, v in changed.items()))
+            return run_dir, read_status(run_dir) or "training"
+    os.makedirs(run_dir, exist_ok=True)
+    write_json_atomically(config_path, settings)
+    write_status(run_dir, "training")
+    return run_dir, "training"
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def load_run(path):
+    """Loads a `.keras` file, or a run directory's `model.keras` and `config.json`.
+
+    Returns:
+        `(model, config)`: config is a `TrainConfig`, or None for a bare `.keras` file.
+    """
+    path = os.fspath(path)
+    config = None
+    if os.path.isdir(path):
+        config_path = os.path.join(path, CONFIG_FILE)
+        if os.path.isfile(config_path):
+            config = TrainConfig.from_dict(read_json(config_path))
+        path = os.path.join(path, MODEL_FILE)
+    if not (os.path.isfile(path) and path.endswith(".keras")):
+        raise ValueError(
+            "Argument `model` must be a .keras file or a run directory holding model.keras. "
+            f"Received: model={path!r}")
+    return load_model_file(path), config
+
+
+def load_model_file(path):
+    """`keras.models.load_model`, with errors that name the file and what is wrong with it."""
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"Argument `model` must be a .keras file (a zip archive written by Keras). Received: "
+            f"{path!r} ({os.path.getsize(path)} bytes), which is not one: truncated, empty or "
+            "another kind of file")
+    try:
+        return keras.models.load_model(path)
+    except (zipfile.BadZipFile, OSError, KeyError, EOFError, zlib.error) as error:
+        raise ValueError(
+            f"Argument `model` must be a readable .keras file. Received: {path!r}, which is "
+            f"corrupt ({type(error).__name__}: {' '.join(str(error).split())})") from error
+
+
+__all__ = ["TrainConfig", "check_config", "load_model_file", "load_run", "prepare_run_dir",
+           "read_history", "read_status", "write_json_atomically", "write_status"]

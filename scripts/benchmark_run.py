@@ -1,0 +1,132 @@
+#!/usr/bin/env python
+"""Whole training runs timed as a user times them, side by side, and the default optimizer.
+
+    pip install -e '.[benchmark]'          # PyTorch, for the reference
+    python scripts/benchmark_run.py --rounds 3
+
+Each round runs, one process at a time, in this order:
+- `scripts/train.py` for 1 and for 4 epochs on the shared MNIST (784-400-20 MLP, batch 128,
+  10% held out, every per-epoch step of a run: validation, history, TensorBoard, checkpoints,
+  then the final evaluation), timed from the process' start to its end;
+- `benchmarks/torch_run.py`, a plain PyTorch loop doing the same per-epoch work (training on
+  freshly binarized images, a validation pass), for 1 and for 4 epochs, timed the same way;
+- `benchmarks/package_run.py`, `fit` alone (no validation, no callbacks) on all 24,345
+  images, with Keras' `Adam` (the default) and with the opt-in `keras_vae.FusedAdam`.
+An epoch of a whole run costs (T(4) - T(1)) / 3: start-up, data loading and the final
+evaluation cancel. Throughput = training images / that cost. Ratios are taken round by round
+(both sides measured minutes apart) and their medians reported, with every round's. Writes
+`docs/benchmark_run.md`.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MNIST = os.path.join(REPO, "..", "shared", "data", "mnist")
+
+
+def timed(command, cwd=REPO):
+    """Seconds a command takes, start to end, and its RESULT line (or None)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode:
+        raise RuntimeError(f"{command} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    return seconds, (json.loads(lines[-1][len("RESULT "):]) if lines else None)
+
+
+def package_run(epochs, run_dir, data_dir):
+    return [sys.executable, os.path.join(REPO, "scripts", "train.py"), "--dataset", "mnist",
+            "--data-dir", data_dir, "--hidden-units", "400", "--latent-dim", "20",
+            "--batch-size", "128", "--epochs", str(epochs), "--output-dir", run_dir,
+            "--verbose", "0"]
+
+
+def torch_run(epochs, data_dir):
+    return [sys.executable, os.path.join(REPO, "benchmarks", "torch_run.py"),
+            "--data-dir", data_dir, "--epochs", str(epochs)]
+
+
+def fit_alone(optimizer, data_dir):
+    return [sys.executable, os.path.join(REPO, "benchmarks", "package_run.py"),
+            "--data-dir", data_dir, "--epochs", "3", "--optimizer", optimizer]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--data-dir", default=MNIST)
+    parser.add_argument("--output", default=os.path.join(REPO, "docs", "benchmark_run.md"))
+    args = parser.parse_args(argv)
+    train_images = 21911  # 24,345 less the 10% held out, in both runs
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for round_ in range(args.rounds):
+            row = {}
+            for epochs in (1, 4):
+                run_dir = os.path.join(scratch, f"run-{round_}-{epochs}")
+                row[f"package_{epochs}"], _ = timed(package_run(epochs, run_dir, args.data_dir))
+                row[f"torch_{epochs}"], _ = timed(torch_run(epochs, args.data_dir))
+            for optimizer in ("adam", "fused"):
+                _, result = timed(fit_alone(optimizer, args.data_dir))
+                row[f"fit_{optimizer}"] = result["images_per_second"]
+            row["package"] = 3 * train_images / (row["package_4"] - row["package_1"])
+            row["torch"] = 3 * train_images / (row["torch_4"] - row["torch_1"])
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+
+    def median(key):
+        return statistics.median(row[key] for row in rows)
+
+    def ratio(a, b):
+        values = [row[a] / row[b] for row in rows]
+        return statistics.median(values), ", ".join(f"{v:.2f}" for v in values)
+
+    lines = [
+        f"<!-- written by scripts/benchmark_run.py {' '.join(argv or sys.argv[1:])} -->",
+        "# Whole training runs, timed as a user times them",
+        "",
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{time.strftime('%Y-%m-%d')}; {args.rounds} rounds, one process at a time, "
+        "alternating. Command: `python scripts/benchmark_run.py --rounds "
+        f"{args.rounds}`.",
+        "",
+        "| what | median | rounds |",
+        "| --- | ---: | --- |",
+        f"| `scripts/train.py`, images/s per epoch ((T4 - T1) / 3) | {median('package'):.0f} | "
+        + ", ".join(f"{row['package']:.0f}" for row in rows) + " |",
+        f"| PyTorch loop with validation, images/s per epoch | {median('torch'):.0f} | "
+        + ", ".join(f"{row['torch']:.0f}" for row in rows) + " |",
+        f"| `fit` alone, Keras `Adam` (default), images/s | {median('fit_adam'):.0f} | "
+        + ", ".join(f"{row['fit_adam']:.0f}" for row in rows) + " |",
+        f"| `fit` alone, `FusedAdam` (opt-in), images/s | {median('fit_fused'):.0f} | "
+        + ", ".join(f"{row['fit_fused']:.0f}" for row in rows) + " |",
+        "| whole run / PyTorch loop | {:.2f}x | {} |".format(*ratio("package", "torch")),
+        "| whole run / `fit` alone (default Adam) | {:.2f}x | {} |".format(
+            *ratio("package", "fit_adam")),
+        "| Keras `Adam` / `FusedAdam`, `fit` alone | {:.2f}x | {} |".format(
+            *ratio("fit_adam", "fit_fused")),
+        "",
+        "Seconds per process, every round (package and PyTorch, 1 and 4 epochs):",
+        "",
+        "| round | train.py 1 | train.py 4 | torch 1 | torch 4 |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+        *(f"| {i + 1} | {row['package_1']:.1f} | {row['package_4']:.1f} | "
+          f"{row['torch_1']:.1f} | {row['torch_4']:.1f} |" for i, row in enumerate(rows)),
+    ]
+    with open(args.output, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
