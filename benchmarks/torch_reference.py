@@ -37,6 +37,22 @@ def loss_function(logits, x, mu, log_var):
     return bce + kl
 
 
+def train_epoch(model, optimizer, images, batch_size):
+    """One epoch over `images` in a new order, each batch binarized afresh; returns the summed
+    negative ELBO."""
+    order = torch.randperm(len(images))
+    total = 0.0
+    for i in range(0, len(images), batch_size):
+        x = torch.bernoulli(images[order[i:i + batch_size]])
+        optimizer.zero_grad()
+        logits, mu, log_var = model(x)
+        loss = loss_function(logits, x, mu, log_var)
+        (loss / len(x)).backward()
+        optimizer.step()
+        total += loss.item()
+    return total
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.threads:
@@ -48,16 +64,7 @@ def main(argv=None):
     epoch_losses, timed_images, timed_seconds, epoch_seconds = [], 0, 0.0, []
     for epoch in range(args.warmup_epochs + args.epochs):
         start = time.perf_counter()
-        order = torch.randperm(len(images))
-        total = 0.0
-        for i in range(0, len(images), args.batch_size):
-            x = torch.bernoulli(images[order[i:i + args.batch_size]])
-            optimizer.zero_grad()
-            logits, mu, log_var = model(x)
-            loss = loss_function(logits, x, mu, log_var)
-            (loss / len(x)).backward()
-            optimizer.step()
-            total += loss.item()
+        total = train_epoch(model, optimizer, images, args.batch_size)
         seconds = time.perf_counter() - start
         epoch_losses.append(total / len(images))
         if epoch >= args.warmup_epochs:

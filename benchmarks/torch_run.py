@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from common import load_mnist_images, parse_args, report
-from torch_reference import VAE, loss_function
+from torch_reference import VAE, loss_function, train_epoch
 
 
 def main(argv=None):
@@ -32,16 +32,7 @@ def main(argv=None):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     for epoch in range(args.epochs):
         model.train()
-        shuffled = torch.randperm(len(train))
-        total = 0.0
-        for i in range(0, len(train), args.batch_size):
-            x = torch.bernoulli(train[shuffled[i:i + args.batch_size]])
-            optimizer.zero_grad()
-            logits, mu, log_var = model(x)
-            loss = loss_function(logits, x, mu, log_var)
-            (loss / len(x)).backward()
-            optimizer.step()
-            total += loss.item()
+        total = train_epoch(model, optimizer, train, args.batch_size)
         model.eval()
         val_total = 0.0
         with torch.no_grad():

@@ -16,6 +16,16 @@ def check_int(name: str, value, minimum: int, meaning: str = ""):
     return value
 
 
+def check_divisor(name: str, value, total: int, meaning: str):
+    """Returns `value` if it is an int >= 1 that divides `total` (what `total` is: `meaning`),
+    else raises `ValueError` naming the argument."""
+    check_int(name, value, 1)
+    if total % value:
+        raise ValueError(f"Argument `{name}` must divide {meaning} {total}. "
+                         f"Received: {name}={value!r}")
+    return value
+
+
 def check_positive(name: str, value, meaning: str = ""):
     """Returns `value` if it is a finite number (never a bool) > 0, else raises `ValueError`
     naming the argument."""

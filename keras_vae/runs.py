@@ -32,6 +32,8 @@ HISTORY_FILE = "history.csv"
 BACKUP_DIR = "backup"
 LR_SCHEDULES = ("cosine", "constant")
 STRATEGIES = ("default", "mirrored", "multiworker")
+# Settings a resumed run may change: how often it checkpoints does not change what it trains.
+FREE_ON_RESUME = ("checkpoint_every",)
 
 
 @dataclasses.dataclass
@@ -257,7 +259,7 @@ def prepare_run_dir(config: TrainConfig, restart: bool):
         else:
             previous = TrainConfig.from_dict(read_json(config_path)).run_settings()
             changed = {key: (previous.get(key), value) for key, value in settings.items()
-                       if previous.get(key) != value}
+                       if previous.get(key) != value and key not in FREE_ON_RESUME}
             if changed:
                 raise ValueError(
                     f"Argument `output_dir` holds a run with other settings ({run_dir}); rerun "

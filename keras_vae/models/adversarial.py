@@ -6,7 +6,7 @@ from keras import ops
 
 from keras_vae.distributions.priors import get_prior
 from keras_vae.arguments import check_count, check_number
-from keras_vae.models.base import BaseAutoencoder, built_network, weighted_mean
+from keras_vae.models.base import BaseAutoencoder, checked_discriminator, weighted_mean
 from keras_vae.models.settings import Setting
 from keras_vae.networks import mlp_discriminator
 
@@ -72,10 +72,7 @@ class AdversarialAutoencoder(BaseAutoencoder):
         super().__init__(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)
         if discriminator is None:
             discriminator = mlp_discriminator((self.latent_dim,))
-        if built_network(discriminator, "discriminator") != (self.latent_dim,):
-            raise ValueError(
-                f"Argument `discriminator` must take codes of shape (batch, {self.latent_dim}). "
-                f"Received: input shape {tuple(discriminator.inputs[0].shape)}")
+        checked_discriminator(discriminator, (self.latent_dim,), "codes")
         check_number("adversarial_weight", adversarial_weight, 0)
         self.discriminator = discriminator
         self.prior = get_prior(prior)

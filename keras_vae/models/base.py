@@ -36,6 +36,20 @@ def built_network(network, arg_name):
     return tuple(inputs[0].shape[1:])
 
 
+def checked_discriminator(discriminator, input_shape, what, outputs=None):
+    """Returns `discriminator` if it is a built Keras model taking `(batch, *input_shape)`
+    (`what` it judges, in words) and, when `outputs` is a list of names, giving those
+    outputs; else raises `ValueError` naming the argument."""
+    expected = f"take {what} of shape (batch, {', '.join(str(d) for d in input_shape)})"
+    if outputs:
+        expected += f" and output [{', '.join(outputs)}]"
+    received = built_network(discriminator, "discriminator")
+    if received != tuple(input_shape) or (outputs and len(discriminator.outputs) != len(outputs)):
+        raise ValueError(f"Argument `discriminator` must {expected}. Received: input shape "
+                         f"{received}, {len(discriminator.outputs)} output(s)")
+    return discriminator
+
+
 def weighted_mean(values, sample_weight):
     """The mean of per-example `values`, weighted by `sample_weight` when given."""
     if sample_weight is None:
@@ -51,12 +65,15 @@ class NotGenerativeError(TypeError):
 class BaseAutoencoder(keras.Model):
     """An encoder, a decoder and a likelihood p(x | decoder output), trained by `model.fit`.
 
-    Subclasses implement `loss_terms(x, training, seed, step)` (a dict of `(batch,)` tensors
-    with at least `loss`, what is minimized) and `latent_code(x)`, give `metric_names` (the
-    keys of `loss_terms`, one tracker each), call `self.track_loss_terms()` at the end of
-    `__init__`, and extend `serving_endpoints`, `serving_metadata` and `get_config` with their
-    own. A model with a distribution over its latent space sets `generative = True` and
-    implements `sample(n, seed)`.
+    Subclasses implement `loss_terms(x, training, seed)` (a dict of `(batch,)` tensors with at
+    least `loss`, what is minimized; with a `step` argument too, the optimizer's step count
+    reaches it, for schedules), give `metric_names` (the keys of `loss_terms`, one tracker
+    each), call `self.track_loss_terms()` at the end of `__init__`, and extend
+    `serving_endpoints`, `serving_metadata` and `get_config` with their own. A model with a
+    distribution over its latent space sets `generative = True` and implements
+    `sample(n, seed)`. Its own settings, declared in `settings`, become `--flags` of
+    `scripts/train.py`; a training run reaches it only through the methods under "training's
+    hooks" below, never through a branch on its class.
 
     Args:
         encoder: `keras.Model`. Built network from `(batch, *input_shape)` to the heads the
@@ -364,6 +381,10 @@ class BaseAutoencoder(keras.Model):
                 value)
             setattr(self, name, value)
             self._compile_config.config[name] = value
+            if self.built and not value.built:
+                # Built here, in the strategy's scope where compile is called: built inside a
+                # distributed step instead, its slots fail to be created there.
+                value.build(self.optimizer_variables(name))
 
     def compile_from_config(self, config):
         """Recompiles a loaded model as it was saved (Keras skips models whose `compile` is
@@ -412,12 +433,16 @@ class BaseAutoencoder(keras.Model):
         `extra_optimizers` to the scalar it minimizes over `optimizer_variables(name)`, its
         gradient taken on `tape`. Each loss is divided by the replicas under a
         `tf.distribute` strategy (as Keras' own trainer does: the replicas' gradients are
-        summed) and scaled by the optimizer for mixed precision (`scale_loss`)."""
+        summed) and scaled by the optimizer for mixed precision (`scale_loss`), both recorded
+        on the tape (outside it their gradient would be None)."""
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        for name, loss in losses.items():
-            optimizer, variables = getattr(self, name), self.optimizer_variables(name)
-            loss = optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
-            optimizer.apply(tape.gradient(loss, variables), variables)
+        with tape:
+            scaled = {name: getattr(self, name).scale_loss(loss / replicas if replicas > 1
+                                                           else loss)
+                      for name, loss in losses.items()}
+        for name, loss in scaled.items():
+            variables = self.optimizer_variables(name)
+            getattr(self, name).apply(tape.gradient(loss, variables), variables)
 
     def step_loss_terms(self, x, training, seed=None):
         """`loss_terms` as the Keras steps call it: with the optimizer's step for a model
@@ -681,4 +706,5 @@ class BaseAutoencoder(keras.Model):
         return cls(**config)
 
 
-__all__ = ["BaseAutoencoder", "NotGenerativeError", "built_network", "weighted_mean"]
+__all__ = ["BaseAutoencoder", "NotGenerativeError", "built_network", "checked_discriminator",
+           "weighted_mean"]

@@ -5,7 +5,13 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from keras import ops
 
-from keras_vae.arguments import check_count, check_int, check_number, check_positive
+from keras_vae.arguments import (
+    check_count,
+    check_divisor,
+    check_int,
+    check_number,
+    check_positive,
+)
 from keras_vae.layers.sampling import seed_pair
 from keras_vae.models.base import BaseAutoencoder
 from keras_vae.models.settings import Setting
@@ -69,10 +75,8 @@ class GumbelSoftmaxVAE(BaseAutoencoder):
                  temperature=1.0, min_temperature=0.5, anneal_rate=3e-5, seed=None, **kwargs):
         super().__init__(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)
         check_int("categories", categories, 2)
-        if self.latent_dim % categories:
-            raise ValueError(
-                f"Argument `categories` must divide the latent size {self.latent_dim} (the "
-                f"decoder's input). Received: categories={categories!r}")
+        check_divisor("categories", categories, self.latent_dim,
+                      "the latent size")
         check_positive("temperature", temperature)
         check_positive("min_temperature", min_temperature)
         check_number("anneal_rate", anneal_rate, 0)

@@ -264,7 +264,10 @@ class VAE(BaseAutoencoder):
         """
         images, condition = self.split_condition(x)
         images = ops.cast(images, "float32")
-        params = list(params) if params is not None else list(self.encode(x, training=training))
+        if params is None:
+            params = self.posterior.params(
+                self.encoder_outputs(images, training=training, condition=condition))
+        params = list(params)
         z, log_q = self.posterior.sample(params, num_samples, seed=self.noise_seed(seed))
         q = self.posterior.distribution(params)
         if fixed_samples:

@@ -10,7 +10,7 @@ from keras import ops
 from keras_vae import objectives
 from keras_vae.arguments import check_number, check_positive
 from keras_vae.models.adversarial import adversarial_optimizer, logistic_loss
-from keras_vae.models.base import built_network, weighted_mean
+from keras_vae.models.base import checked_discriminator, weighted_mean
 from keras_vae.layers.sampling import seed_pair
 from keras_vae.models.settings import Setting, fitted_or_number
 from keras_vae.models.vae import VAE
@@ -145,12 +145,7 @@ class VAEGAN(VAE):
                          posterior=posterior, seed=seed, **kwargs)
         if discriminator is None:
             discriminator = mlp_discriminator(self.data_shape, feature_layer=0)
-        if built_network(discriminator, "discriminator") != self.data_shape or len(
-                discriminator.outputs) != 2:
-            raise ValueError(
-                f"Argument `discriminator` must take images of shape (batch, "
-                f"*{self.data_shape}) and output [logit, features]. Received: inputs "
-                f"{tuple(discriminator.inputs[0].shape)}, {len(discriminator.outputs)} output(s)")
+        checked_discriminator(discriminator, self.data_shape, "images", ["logit", "features"])
         check_number("feature_weight", feature_weight, 0)
         check_number("equilibrium", equilibrium, 0)
         check_positive("temperature", temperature)

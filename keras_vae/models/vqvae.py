@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from keras_vae.arguments import check_count, check_int, check_number
+from keras_vae.arguments import check_count, check_divisor, check_number
 from keras_vae.layers.sampling import seed_pair
 from keras_vae.layers.vector_quantizer import VectorQuantizer, perplexity
 from keras_vae.models.base import BaseAutoencoder
@@ -73,11 +73,8 @@ class VQVAE(BaseAutoencoder):
     def __init__(self, encoder, decoder, likelihood="bernoulli", num_codes=64, code_dim=4,
                  commitment=0.25, ema=False, decay=0.99, seed=None, **kwargs):
         super().__init__(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)
-        check_int("code_dim", code_dim, 1)
-        if self.latent_dim % code_dim:
-            raise ValueError(
-                f"Argument `code_dim` must divide the latent size {self.latent_dim} (the "
-                f"decoder's input). Received: code_dim={code_dim!r}")
+        check_divisor("code_dim", code_dim, self.latent_dim,
+                      "the latent size")
         check_number("commitment", commitment, 0)
         self.commitment = float(commitment)
         self.quantizer = VectorQuantizer(num_codes, code_dim, ema=ema, decay=decay,
