@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import threading
 
 import keras
 import numpy as np
@@ -161,9 +160,11 @@ class _Signals:
         self.backup, self.previous = backup, {}
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for number in (signal.SIGTERM, signal.SIGINT):
+        for number in (signal.SIGTERM, signal.SIGINT):
+            try:
                 self.previous[number] = signal.signal(number, self._mark)
+            except ValueError:  # not the main thread: signals stay as they are
+                break
         return self
 
     def _mark(self, number, frame):

@@ -5,18 +5,21 @@
     python scripts/benchmark_run.py --rounds 3
 
 Each round runs, one process at a time, in this order:
-- `scripts/train.py` for 1 and for 4 epochs on the shared MNIST (784-400-20 MLP, batch 128,
-  10% held out, every per-epoch step of a run: validation, history, TensorBoard, checkpoints,
-  then the final evaluation), timed from the process' start to its end;
+- `scripts/train.py` for 1 and for N epochs (`--epochs`, default 9) on the shared MNIST
+  (784-400-20 MLP, batch 128, 10% held out, every per-epoch step of a run: validation,
+  history, TensorBoard, image grids every 5 epochs, checkpoints), timed from the process'
+  start to its end; its final evaluation is kept small (`--eval-k 5 --amortization-images 0`):
+  it cancels in the difference, and at its default size its own spread (seconds) drowned
+  three epochs;
 - `benchmarks/torch_run.py`, a plain PyTorch loop doing the same per-epoch work (training on
-  freshly binarized images, a validation pass), for 1 and for 4 epochs, timed the same way;
+  freshly binarized images, a validation pass), for 1 and for N epochs, timed the same way;
 - `benchmarks/package_run.py`, `fit` alone (no validation, no callbacks) on all 24,345
   images, with Keras' `Adam` (the default) and with the opt-in `keras_vae.FusedAdam`.
-An epoch of a whole run costs (T(4) - T(1)) / 3: start-up, data loading and the final
+An epoch of a whole run costs (T(N) - T(1)) / (N - 1): start-up, data loading and the final
 evaluation cancel. Throughput = training images / that cost. Ratios are taken round by round
 (both sides measured minutes apart) and their medians reported, with every round's. This
 machine's slowdowns come and go (docs/benchmarks.md), so the least disturbed figures are
-reported too: for whole runs 3 x images / (fastest T(4) - fastest T(1)) over the rounds, for
+reported too: for whole runs (N - 1) x images / (fastest T(N) - fastest T(1)) over the rounds, for
 `fit` alone its fastest epoch. Writes `docs/benchmark_run.md`.
 """
 
@@ -50,7 +53,7 @@ def package_run(epochs, run_dir, data_dir, repo=REPO):
     return [sys.executable, os.path.join(repo, "scripts", "train.py"), "--dataset", "mnist",
             "--data-dir", data_dir, "--hidden-units", "400", "--latent-dim", "20",
             "--batch-size", "128", "--epochs", str(epochs), "--output-dir", run_dir,
-            "--verbose", "0"]
+            "--eval-k", "5", "--amortization-images", "0", "--verbose", "0"]
 
 
 def torch_run(epochs, data_dir):
@@ -66,6 +69,7 @@ def fit_alone(optimizer, data_dir):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=9, help="N, the longer runs' epochs")
     parser.add_argument("--data-dir", default=MNIST)
     parser.add_argument("--output", default=os.path.join(REPO, "docs", "benchmark_run.md"))
     parser.add_argument("--baseline-repo", help="a checkout of an earlier version, whose "
@@ -76,7 +80,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as scratch:
         for round_ in range(args.rounds):
             row = {}
-            for epochs in (1, 4):
+            for epochs in (1, args.epochs):
                 run_dir = os.path.join(scratch, f"run-{round_}-{epochs}")
                 row[f"package_{epochs}"], _ = timed(package_run(epochs, run_dir, args.data_dir))
                 row[f"torch_{epochs}"], _ = timed(torch_run(epochs, args.data_dir))
@@ -88,10 +92,9 @@ def main(argv=None):
                 _, result = timed(fit_alone(optimizer, args.data_dir))
                 row[f"fit_{optimizer}"] = result["images_per_second"]
                 row[f"fit_{optimizer}_best"] = result["images"] / min(result["epoch_seconds"])
-            row["package"] = 3 * train_images / (row["package_4"] - row["package_1"])
-            row["torch"] = 3 * train_images / (row["torch_4"] - row["torch_1"])
-            if args.baseline_repo:
-                row["baseline"] = 3 * train_images / (row["baseline_4"] - row["baseline_1"])
+            for side in ("package", "torch", "baseline")[:3 if args.baseline_repo else 2]:
+                row[side] = (args.epochs - 1) * train_images / (
+                    row[f"{side}_{args.epochs}"] - row[f"{side}_1"])
             rows.append(row)
             print(json.dumps(row), flush=True)
 
@@ -103,13 +106,15 @@ def main(argv=None):
         return statistics.median(values), ", ".join(f"{v:.2f}" for v in values)
 
     def least_disturbed(name):
-        fastest = {epochs: min(row[f"{name}_{epochs}"] for row in rows) for epochs in (1, 4)}
-        return 3 * train_images / (fastest[4] - fastest[1])
+        fastest = {epochs: min(row[f"{name}_{epochs}"] for row in rows)
+                   for epochs in (1, args.epochs)}
+        return (args.epochs - 1) * train_images / (fastest[args.epochs] - fastest[1])
 
     best = {name: least_disturbed(name) for name in ("package", "torch")}
     if args.baseline_repo:
         best["baseline"] = least_disturbed("baseline")
     best_fit = {name: max(row[f"fit_{name}_best"] for row in rows) for name in ("adam", "fused")}
+    sides = ("package", "torch", "baseline") if args.baseline_repo else ("package", "torch")
 
     lines = [
         f"<!-- written by scripts/benchmark_run.py {' '.join(argv or sys.argv[1:])} -->",
@@ -118,11 +123,12 @@ def main(argv=None):
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"{time.strftime('%Y-%m-%d')}; {args.rounds} rounds, one process at a time, "
         "alternating. Command: `python scripts/benchmark_run.py --rounds "
-        f"{args.rounds}`.",
+        f"{args.rounds} --epochs {args.epochs}`.",
         "",
         "| what | median | rounds |",
         "| --- | ---: | --- |",
-        f"| `scripts/train.py`, images/s per epoch ((T4 - T1) / 3) | {median('package'):.0f} | "
+        f"| `scripts/train.py`, images/s per epoch ((T{args.epochs} - T1) / {args.epochs - 1}) | "
+        f"{median('package'):.0f} | "
         + ", ".join(f"{row['package']:.0f}" for row in rows) + " |",
         f"| PyTorch loop with validation, images/s per epoch | {median('torch'):.0f} | "
         + ", ".join(f"{row['torch']:.0f}" for row in rows) + " |",
@@ -143,30 +149,27 @@ def main(argv=None):
         "| Keras `Adam` / `FusedAdam`, `fit` alone, fastest epochs | {:.2f}x | {} |".format(
             *ratio("fit_adam_best", "fit_fused_best")),
         "",
-        "Least disturbed (whole runs: 3 x images / (fastest T(4) - fastest T(1)) over the "
-        "rounds; `fit` alone: its fastest epoch over the rounds), images/s:",
-        "",
-        "| `scripts/train.py` | PyTorch loop | `fit` alone, Adam | `fit` alone, FusedAdam |"
-        + (" baseline `scripts/train.py` |" if args.baseline_repo else ""),
-        "| ---: | ---: | ---: | ---: |" + (" ---: |" if args.baseline_repo else ""),
-        f"| {best['package']:.0f} | {best['torch']:.0f} | {best_fit['adam']:.0f} | "
-        f"{best_fit['fused']:.0f} |" + (f" {best['baseline']:.0f} |" if args.baseline_repo
-                                        else ""),
-        "",
-        f"Least disturbed ratios: whole run / PyTorch loop {best['package'] / best['torch']:.2f}x; "
-        f"whole run / `fit` alone (Adam, fastest epoch) {best['package'] / best_fit['adam']:.2f}x"
-        + (f"; whole run / baseline {best['package'] / best['baseline']:.2f}x"
+        f"Least disturbed (whole runs: {args.epochs - 1} x images / (fastest T({args.epochs}) - "
+        "fastest T(1)) over the "
+        "rounds; `fit` alone: its fastest epoch over the rounds), images/s: "
+        f"`scripts/train.py` {best['package']:.0f}, PyTorch loop {best['torch']:.0f}, `fit` "
+        f"alone with Adam {best_fit['adam']:.0f} and with FusedAdam {best_fit['fused']:.0f}"
+        + (f", the baseline's `scripts/train.py` {best['baseline']:.0f}"
+           if args.baseline_repo else "") + ". Ratios: whole run / PyTorch loop "
+        f"{best['package'] / best['torch']:.2f}x; whole run / `fit` alone (Adam) "
+        f"{best['package'] / best_fit['adam']:.2f}x"
+        + (f"; whole run / the baseline's {best['package'] / best['baseline']:.2f}x"
            if args.baseline_repo else "") + ".",
         "",
-        "Seconds per process, every round (package and PyTorch, 1 and 4 epochs):",
+        f"Seconds per process, every round (1 and {args.epochs} epochs):",
         "",
-        "| round | train.py 1 | train.py 4 | torch 1 | torch 4 |"
-        + (" baseline 1 | baseline 4 |" if args.baseline_repo else ""),
-        "| ---: | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if args.baseline_repo else ""),
-        *(f"| {i + 1} | {row['package_1']:.1f} | {row['package_4']:.1f} | "
-          f"{row['torch_1']:.1f} | {row['torch_4']:.1f} |"
-          + (f" {row['baseline_1']:.1f} | {row['baseline_4']:.1f} |" if args.baseline_repo
-             else "") for i, row in enumerate(rows)),
+        "| round | " + " | ".join(f"{name} {epochs}" for name in sides
+                                 for epochs in (1, args.epochs))
+        + " |",
+        "| ---: |" + " ---: |" * (2 * len(sides)),
+        *(f"| {i + 1} | " + " | ".join(f"{row[f'{name}_{epochs}']:.1f}" for name in sides
+                                       for epochs in (1, args.epochs)) + " |"
+          for i, row in enumerate(rows)),
     ]
     with open(args.output, "w") as f:
         f.write("\n".join(lines) + "\n")
