@@ -34,15 +34,27 @@ def train_command(run_dir, epochs, *flags):
             "--output-dir", str(run_dir), *FAST, *flags]
 
 
-@pytest.mark.kill
-def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_weights(tmp_path):
-    epochs = 12
-    reference = tmp_path / "uninterrupted"
-    subprocess.run(train_command(reference, epochs), check=True, cwd=REPO, timeout=600)
+EPOCHS = 12
 
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run of EPOCHS epochs (the checkpoint interval does not change what a
+    run trains, so every interrupted run below is compared with this one)."""
+    run_dir = tmp_path_factory.mktemp("resume") / "uninterrupted"
+    subprocess.run(train_command(run_dir, EPOCHS), check=True, cwd=REPO, timeout=600)
+    return run_dir
+
+
+@pytest.mark.kill
+@pytest.mark.parametrize("interval", ["0", "0.3"])
+def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_weights(tmp_path, interval,
+                                                                        reference):
+    """Checkpoints after every epoch, or every 0.3 s (several epochs of the bundled digits
+    apart: the epochs since the last one are trained again, never lost or logged twice)."""
+    epochs = EPOCHS
     killed = tmp_path / "killed"
-    # A checkpoint after every epoch (the default interval is longer than this whole run).
-    process = subprocess.Popen(train_command(killed, epochs, "--checkpoint-every", "0"),
+    process = subprocess.Popen(train_command(killed, epochs, "--checkpoint-every", interval),
                                cwd=REPO)
     metadata = killed / "backup" / "training_metadata.json"
     deadline = time.time() + 300
@@ -70,13 +82,12 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_weights(tmp_path
 
 
 @pytest.mark.kill
-def test_sigterm_checkpoints_the_epoch_and_the_run_resumes_to_the_same_weights(tmp_path):
+def test_sigterm_checkpoints_the_epoch_and_the_run_resumes_to_the_same_weights(tmp_path,
+                                                                              reference):
     """With the default interval no checkpoint falls inside this short run; SIGTERM makes the
     epoch under way the checkpoint, stops the run (exit status 1, saying so), and the rerun
     ends as an uninterrupted run does."""
-    epochs = 12
-    reference = tmp_path / "uninterrupted"
-    subprocess.run(train_command(reference, epochs), check=True, cwd=REPO, timeout=600)
+    epochs = EPOCHS
     stopped = tmp_path / "stopped"
     process = subprocess.Popen(train_command(stopped, epochs), cwd=REPO,
                                stderr=subprocess.PIPE, text=True)
