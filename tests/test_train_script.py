@@ -88,6 +88,8 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         (["--dataset", "no_such_set"], r"`dataset`.*no_such_set"),
         (["--dataset", "mnist", "--data-dir", "/no/such/dir"], r"`data_dir`.*does not exist"),
         (["--batch-size", "0"], r"`batch_size`"),
+        (["--checkpoint-every", "-1"], r"`checkpoint_every` must be a number >= 0"),
+        (["--checkpoint-every", "nan"], r"`checkpoint_every` must be a finite number >= 0"),
         (["--prior", "laplace"], r"`prior` must be one of \['mixture', 'normal', 'vamp'\]"),
         (["--posterior", "flow"], r"`posterior` must be one of \['diagonal', 'full', 'iaf'\]"),
         (["--objective", "vr"], r"`objective` must be one of \['elbo', 'iwae'\]"),
