@@ -96,7 +96,8 @@ def save_latent_manifold(model, path, n=20):
 def _principal_components(z, k=2):
     centred = z - z.mean(0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return centred @ vt[:k].T
+    points = centred @ vt[:k].T  # fewer than k columns for fewer than k images
+    return np.pad(points, ((0, 0), (0, k - points.shape[1])))
 
 
 def save_latent_scatter(z_mean, labels, path):
@@ -126,6 +127,7 @@ def save_latent_scatter(z_mean, labels, path):
 
 def save_interpolations(model, images, path, pairs=5, steps=10):
     """Decoder means along straight lines between the posterior means of pairs of images."""
+    pairs = min(pairs, len(images) // 2)
     images = np.asarray(images[: 2 * pairs], np.float32)
     z_mean = np.asarray(model.latent_code(images))
     weights = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]

@@ -196,7 +196,8 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
             model, path("samples_by_label.png"), seed=seed)
     figures["Latent space"] = plotting.save_latent_scatter(
         z_mean[:5000], None if labels is None else labels[:5000], path("latent_space.png"))
-    if not model.conditional:  # a line between two codes has no one label to decode with
+    # A line between two codes has no one label to decode with; and it needs two images.
+    if not model.conditional and len(images) >= 2:
         figures["Interpolations"] = plotting.save_interpolations(model, images,
                                                                  path("interpolations.png"))
     if kl_dims is not None:

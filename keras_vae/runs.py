@@ -21,6 +21,7 @@ import zlib
 
 import keras
 
+from keras_vae import data
 from keras_vae.arguments import check_int, check_number, check_positive
 from keras_vae.distributions.likelihoods import get_likelihood
 from keras_vae.models import available_models, get_model_class
@@ -54,14 +55,25 @@ class TrainConfig:
     over the run's steps (`"constant"` keeps it fixed; docs/results.md compares them).
     The model, its optimizer state and the run's backup are written every
     `checkpoint_every` seconds of training (at an epoch's end), and always at the last epoch.
-    `output_dir=None` means `runs/<dataset>-<date>-<time>`. `split_seed` chooses the held-out
+    `output_dir=None` means `runs/<dataset>-<date>-<time>`. `dataset=None` means what
+`data_dir` holds (`keras_vae.data.infer_dataset`: IDX files, a folder of images, a `.npy` /
+`.npz` file), or the bundled digits without `data_dir`; a `dataset` the path contradicts is
+refused. `validation_dir`, `image_size`, `color_mode`, `skip_bad_images`, `image_storage`,
+`array_key` and `labels_key` are the options of a user's files (`keras_vae.data.load`). `split_seed` chooses the held-out
     validation images (when the dataset has no test split) apart from `seed`, so that runs
     with different seeds are scored on the same images.
     """
 
     model: str = "vae"
-    dataset: str = "digits"
+    dataset: str = None
     data_dir: str = None
+    validation_dir: str = None
+    image_size: list = None
+    color_mode: str = None
+    skip_bad_images: bool = False
+    image_storage: str = "auto"
+    array_key: str = None
+    labels_key: str = None
     architecture: str = "mlp"
     hidden_units: list = None
     activation: str = "relu"
@@ -120,6 +132,19 @@ class TrainConfig:
             del given[key]
         return cls(**values, model_settings=model_class.resolve_settings(given))
 
+    def __post_init__(self):
+        # What the path holds decides the data when `dataset` is not given: a folder of
+        # images is never trained on as the bundled digits.
+        if self.dataset is None:
+            self.dataset = data.infer_dataset(self.data_dir)
+        if isinstance(self.image_size, tuple):
+            self.image_size = list(self.image_size)
+
+    def data_options(self) -> dict:
+        """The options of a user's files (`keras_vae.data.FILE_OPTIONS`), as `data.load`
+        takes them."""
+        return {key: getattr(self, key) for key in data.FILE_OPTIONS}
+
     def to_dict(self):
         return dataclasses.asdict(self)
 
@@ -157,6 +182,10 @@ def check_config(config: TrainConfig) -> None:
         for units in config.hidden_units:
             check_int("hidden_units", units, 1, f"in each entry (of {config.hidden_units})")
     get_likelihood(config.likelihood)
+    data.check_source(config.dataset, config.data_dir)
+    data.check_options(config.dataset, config.data_options())
+    if config.image_size is not None:
+        data.check_image_size(config.image_size)
     model_class = config.model_class
     defaults = TrainConfig()
     for name in model_class.refused_run_settings():

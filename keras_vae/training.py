@@ -103,18 +103,28 @@ class RunData:
         return data.binarize_once(self.x_train, seed + 2) if self.binarize else self.x_train
 
 
-def load_run_data(config: TrainConfig) -> RunData:
+def load_run_data(config: TrainConfig, verbose=1) -> RunData:
     """The dataset `config` names, split, cut to `max_train_examples`, checked against the
     likelihood's support; validation images binarized once (seed `seed + 1`) where training
-    binarizes, so that every epoch's validation and the final evaluation see the same ones."""
+    binarizes, so that every epoch's validation and the final evaluation see the same ones.
+    A folder too large for memory stays on disk (`data.ImageFiles`, streamed by
+    `data.make_dataset`); its images are 8-bit levels / 255, in every likelihood's support."""
     splits = data.load(config.dataset, config.data_dir, config.validation_fraction,
-                       config.split_seed)
+                       config.split_seed, log=print if verbose else (lambda line: None),
+                       **config.data_options())
     x_train = splits.x_train
     if config.max_train_examples is not None:
         x_train = x_train[: config.max_train_examples]
     binarize = config.binarized
+    if binarize and splits.streamed:
+        raise ValueError(
+            "Argument `image_storage` must keep binarized training images in memory: the "
+            "final evaluation binarizes the training images once, which a stream cannot "
+            "hold. Received: image_storage="
+            f"{config.image_storage!r} ({len(x_train)} images) with binarization on "
+            "(pass --no-binarize or a likelihood for 8-bit levels, or --image-storage memory)")
     if not binarize:  # binarized images are in every likelihood's support
-        for images in (x_train, splits.x_val):
+        for images in (splits.x_val,) if splits.streamed else (x_train, splits.x_val):
             check_support_numpy(get_likelihood(config.likelihood), images, "dataset")
     y_train = None if splits.y_train is None else splits.y_train[: len(x_train)]
     x_val = data.binarize_once(splits.x_val, config.seed + 1) if binarize else splits.x_val
@@ -280,7 +290,7 @@ def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
     (`keras_vae.callbacks.TrainingDiverged`) and never writes non-finite weights.
     """
     check_config(config)
-    run_data = load_run_data(config)
+    run_data = load_run_data(config, verbose)
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, run_data, strategy or make_strategy(config.strategy))
     run_dir, state = prepare_run_dir(config, restart)

@@ -4,6 +4,8 @@
     python scripts/train.py                                    # bundled 8x8 digits, no download
     python scripts/train.py --model autoencoder --latent-dim 2
     python scripts/train.py --dataset mnist --data-dir ../shared/data/mnist --epochs 20
+    python scripts/train.py --data-dir my_images/ --likelihood logistic_mixture \
+        --architecture resnet                                  # your own folder of images
     python scripts/train.py --config runs/<run>/config.json    # rerun a run
 
 Run again with the same settings and `--output-dir`, an interrupted run continues where it
@@ -38,8 +40,25 @@ def run_parser(model_name):
     add("--config", help="JSON file of settings with the keys below (underscores for dashes)")
     add("--model", help=f"one of {available_models()} (default vae); each has flags of its "
         "own, listed by --model NAME --help")
-    add("--dataset", help="digits (default, bundled), mnist, or a TensorFlow Datasets name")
-    add("--data-dir", help="directory of MNIST IDX files (mnist); TFDS data dir otherwise")
+    add("--dataset", help="digits (bundled), mnist, folder, arrays or a TensorFlow Datasets "
+        "name (default: what --data-dir holds, the digits without it)")
+    add("--data-dir", help="your data: a folder of images (PNG, JPEG, BMP, GIF; one "
+        "subfolder per class for labels), a .npy/.npz file, or a folder of MNIST IDX files; "
+        "the TFDS data dir for a TFDS name")
+    add("--validation-dir", help="validation images (a folder, or a .npy/.npz file); default "
+        "a sibling val/ or test/ folder of an image folder, else --validation-fraction")
+    add("--image-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"),
+        help="resize a folder's images (required when they have several sizes)")
+    add("--color-mode", choices=["rgb", "grayscale"],
+        help="convert a folder's images (default: as the files are; mixed channels refused)")
+    add("--skip-bad-images", action="store_true",
+        help="skip a folder's files that do not decode, and say how many (default: refuse)")
+    add("--image-storage", choices=["auto", "memory", "stream"],
+        help="hold a folder's training images in memory, or decode them from the files "
+        "every epoch (default auto: in memory when they fit)")
+    add("--array-key", help="the images' key in an .npz file (default: its only array, x or "
+        "images)")
+    add("--labels-key", help="the labels' key in an .npz file (default: y or labels if there)")
     add("--architecture", choices=["mlp", "conv"], help="encoder/decoder family (default mlp)")
     add("--hidden-units", type=int, nargs="+", help="hidden widths or conv filters")
     add("--activation", help="hidden activation (default relu)")

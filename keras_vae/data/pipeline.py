@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from keras_vae.arguments import check_int
 from keras_vae.data.checks import checked_batches
+from keras_vae.data.folders import ImageFiles
 
 
 def binarize(images, seed):
@@ -97,7 +98,10 @@ def make_dataset(
     example (docs/benchmarks.md compares the two).
 
     Args:
-        images: float array `(n, *example_shape)` in [0, 1].
+        images: float array `(n, *example_shape)` in [0, 1], or `ImageFiles` (a folder's
+            image files, `keras_vae.data.folders`): then streamed, each epoch's batches
+            decoded from the files in parallel, in the same seeded order, with memory that
+            does not grow with the number of files.
         batch_size: int. Examples per batch (the last batch may be smaller).
         shuffle: bool. Shuffle the whole set, with `seed`, anew every epoch. Defaults to True.
         binarize_images: bool. Dynamic binarization: draw binary images with pixel
@@ -114,17 +118,29 @@ def make_dataset(
         of them and int32 label batches `(batch,)`). Epoch e (the e-th iteration, or the one
         `set_epoch` names) draws its order and binary images from `(seed, e)` alone.
     """
-    images = _check_images(images)
+    files = isinstance(images, ImageFiles)
+    images = images if files else _check_images(images)
     _check_batch_size(batch_size)
-    table = tf.constant(images.astype(np.float32, copy=False))
     n = len(images)
     if labels is not None:
         label_table = tf.constant(_check_labels(labels, n).astype(np.int32))
+    if not files:
+        table = tf.constant(images.astype(np.float32, copy=False))
 
-    def gather(indices):
-        if labels is None:
-            return tf.gather(table, indices)
-        return tf.gather(table, indices), tf.gather(label_table, indices)
+    def with_labels(x, indices):
+        return x if labels is None else (x, tf.gather(label_table, indices))
+
+    def batches_in(order):
+        """The batches of images `order` lists, each with its first position."""
+        starts = tf.data.Dataset.range(0, n, batch_size)
+        if not files:
+            return starts.map(lambda start: (with_labels(
+                tf.gather(table, order[start:start + batch_size]),
+                order[start:start + batch_size]), start))
+        # Decoded in parallel, in order; uint8 until batched.
+        decoded = images.uint8_dataset(order).batch(batch_size)
+        return tf.data.Dataset.zip(decoded, starts).map(lambda x, start: (with_labels(
+            tf.cast(x, tf.float32) / 255.0, order[start:start + batch_size]), start))
     # The epoch is counted by a variable that each new iteration (each epoch of `fit`)
     # advances, and every random draw of an epoch is keyed by (seed, epoch): epoch e has the
     # same order and binary images however the run got there, so a resumed run
@@ -140,9 +156,8 @@ def make_dataset(
             tf.range(n, dtype=tf.int64), seed=tf.stack([seed, e])) if shuffle else tf.range(
                 n, dtype=tf.int64)
         draw = e if resample_each_epoch else tf.constant(0, tf.int64)
-        return tf.data.Dataset.range(0, n, batch_size).map(
-            lambda start: (gather(order[start:start + batch_size]),
-                           tf.stack([seed * 1_000_003 + draw, start])))
+        return batches_in(order).map(
+            lambda x, start: (x, tf.stack([seed * 1_000_003 + draw, start])))
 
     dataset = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64)).map(next_epoch)
     dataset = dataset.flat_map(batches_of)
