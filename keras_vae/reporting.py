@@ -213,21 +213,24 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
     return {caption: os.path.basename(file) for caption, file in figures.items()}
 
 
-def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
+def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=5000,
                   output_dir=None, binarize=None, amortization_images=100, max_images=None,
                   validation_fraction=0.1, split_seed=0, seed=None, verbose=1):
     """Evaluates a `.keras` file or a run directory on a dataset split (see `evaluate_model`).
 
-    `split="test"` takes the dataset's test split (MNIST's `t10k-*` files) when there is one
-    and otherwise the held-out validation split, and says which. Dataset, binarization and
-    split settings default to the run's own `config.json`. `seed=None` means the run's seed
-    (0 for a bare `.keras` file): images are binarized once with `seed + 1` (validation and
-    test) or `seed + 2` (train), as `keras_vae.training.train` did for its `metrics.json`, so
-    that re-scoring a run uses the very images it was scored on. Returns
-    `(output_dir, metrics)`.
+    `split="test"` (the default) takes the dataset's test split (MNIST's `t10k-*` files) when
+    there is one and otherwise the held-out validation split, and says which. Dataset,
+    binarization and split settings default to the run's own `config.json`. A `data_dir`
+    holding a folder of images or an array file other than the run's own is a set kept apart:
+    every one of its images is scored (`split` does not apply), read as the run's training
+    images were (its `image_size`, `color_mode`, keys; for a bare `.keras` file, the model's
+    input size and channels). `seed=None` means the run's seed (0 for a bare `.keras` file):
+    images are binarized once with `seed + 1` (validation and test) or `seed + 2` (train), as
+    `keras_vae.training.train` did for its `metrics.json`, so that re-scoring a run uses the
+    very images it was scored on. Returns `(output_dir, metrics)`.
     """
     check_int("k", k, 1)
-    if split not in ("train", "validation", "test"):
+    if split not in (None, "train", "validation", "test"):
         raise ValueError("Argument `split` must be one of ['train', 'validation', 'test']. "
                          f"Received: split={split!r}")
     if max_images is not None:
@@ -236,25 +239,40 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
     model, config = load_run(model_path)
     if seed is None:
         seed = config.seed if config is not None else 0
-    if config is not None:
-        dataset = dataset or config.dataset
-        data_dir = data_dir or config.data_dir
-        validation_fraction, split_seed = config.validation_fraction, config.split_seed
-        binarize = config.binarized if binarize is None else binarize
-    dataset = dataset or "digits"
+    kept_apart = data_dir is not None and (config is None or os.path.abspath(data_dir) != (
+        os.path.abspath(config.data_dir) if config.data_dir else None)) and (
+        dataset in (None, "folder", "arrays")) and data.infer_dataset(data_dir) in (
+        "folder", "arrays")
+    if kept_apart:
+        images, labels, source, dataset = _kept_apart(model, config, data_dir, split, dataset,
+                                                      verbose)
+        split = "test"
+    else:
+        if config is not None:
+            dataset = dataset or (config.dataset if data_dir is None else None)
+            data_dir = data_dir or config.data_dir
+            validation_fraction, split_seed = config.validation_fraction, config.split_seed
+        split = split or "test"
+        options = config.data_options() if config is not None and data_dir == config.data_dir \
+            else {}
+        splits = data.load(dataset, data_dir, validation_fraction, split_seed,
+                           log=print if verbose else (lambda line: None), **options)
+        dataset = splits.name
+        if split == "train":
+            images, labels, source = splits.x_train, splits.y_train, f"{dataset} training images"
+        else:
+            images, labels, source = splits.x_val, splits.y_val, splits.validation
+            has_test = "test" in splits.validation
+            if split == "test" and not has_test:
+                source = "no test split here; the held-out validation split instead: " + source
+    if config is not None and binarize is None:
+        binarize = config.binarized
     if binarize is None:
         binarize = model.likelihood.binarize
-    splits = data.load(dataset, data_dir, validation_fraction, split_seed)
-    if split == "train":
-        images, labels, source = splits.x_train, splits.y_train, f"{dataset} training images"
-    else:
-        images, labels, source = splits.x_val, splits.y_val, splits.validation
-        has_test = "test" in splits.validation
-        if split == "test" and not has_test:
-            source = "no test split here; the held-out validation split instead: " + source
     if max_images is not None:
         images = images[:max_images]
         labels = None if labels is None else labels[:max_images]
+    images = np.asarray(images, np.float32)
     if binarize:
         images = data.binarize_once(images, seed=seed + (2 if split == "train" else 1))
         source += ", binarized once"
@@ -267,5 +285,39 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split="test", k=5000,
     metrics = evaluate_model(model, images, output_dir, labels=labels, k=k, split=split,
                              split_source=source, amortization_images=amortization_images,
                              history=history, config=None if config is None else config.to_dict(),
-                             extra_metrics={"dataset": dataset}, seed=seed, verbose=verbose)
+                             extra_metrics={"dataset": dataset, "num_images": int(len(images))},
+                             seed=seed, verbose=verbose)
     return output_dir, metrics
+
+
+def _kept_apart(model, config, data_dir, split, dataset, verbose):
+    """Every image of `data_dir` (a folder or an array file), read as the run's training
+    images were: `(images, labels, source, dataset)`."""
+    if split is not None:
+        raise ValueError(
+            f"Argument `split` does not apply to {data_dir!r}, a set kept apart whose every "
+            f"image is scored. Received: split={split!r}")
+    kind = data.infer_dataset(data_dir)
+    if dataset is not None and dataset != kind:
+        data.check_source(dataset, data_dir)
+    if config is not None and config.dataset in ("folder", "arrays"):
+        options = {key: value for key, value in config.data_options().items()
+                   if key not in ("validation_dir", "image_storage")}
+    else:  # as the model takes them: its input size and channels
+        height, width, channels = (tuple(model.data_shape) + (1, 1, 1))[:3]
+        options = {"image_size": (height, width),
+                   "color_mode": {1: "grayscale", 3: "rgb"}.get(channels)}
+    if kind == "arrays":
+        options = {key: options.get(key) for key in ("array_key", "labels_key")}
+    else:
+        options.pop("array_key", None), options.pop("labels_key", None)
+    images, labels, source = data.load_all(kind, data_dir, log=print if verbose else (
+        lambda line: None), **options)
+    if tuple(images.shape[1:]) != tuple(model.data_shape):
+        raise ValueError(
+            f"Argument `data_dir` must hold images of the model's input shape "
+            f"{tuple(model.data_shape)}. Received: {data_dir!r} with images of "
+            f"{tuple(images.shape[1:])}")
+    if verbose:
+        print(f"Scoring {source}.")
+    return images, labels, source, kind

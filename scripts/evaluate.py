@@ -4,6 +4,7 @@ figures and report.html.
 
     python scripts/evaluate.py runs/<run> --split test --k 5000
     python scripts/evaluate.py model.keras --dataset mnist --data-dir ../shared/data/mnist
+    python scripts/evaluate.py runs/<run> --data-dir my_test_images/ --k 1000
 
 With `--split test` the dataset's test split is used when it has one (MNIST: the `t10k-*`
 files), and otherwise the held-out validation split; the output says which.
@@ -27,8 +28,12 @@ def parse_args(argv):
     add = parser.add_argument
     add("model", help="a run directory or a .keras file")
     add("--dataset", help="default: the run's dataset, else digits")
-    add("--data-dir", help="directory of MNIST IDX files (default: the run's)")
-    add("--split", default="test", choices=["train", "validation", "test"])
+    add("--data-dir", help="the data (default: the run's); a folder of images or a "
+        ".npy/.npz file other than the run's is a set kept apart: every image of it is "
+        "scored, read as the run's training images were (size, colour mode, scaling)")
+    add("--split", choices=["train", "validation", "test"],
+        help="default test (the held-out validation split where there is no test split); "
+        "refused for a set kept apart")
     add("--k", type=int, default=5000, help="importance samples per image (default 5000)")
     add("--output-dir", help="default: <run>/evaluation-<split>-k<k>")
     add("--binarize", action=argparse.BooleanOptionalAction,

@@ -328,6 +328,21 @@ def load_arrays(path, validation_fraction=0.1, seed=0, array_key=None, labels_ke
     return Splits("arrays", x, y, x_val, y_val, f"the {len(x_val)} images of {validation_dir}")
 
 
+def load_all(name, path, image_size=None, color_mode=None, skip_bad_images=False,
+             array_key=None, labels_key=None, log=print):
+    """Every image of a folder or an array file kept apart (a test set), read as a run's
+    training images were (`image_size`, `color_mode`, keys): `(images, labels, words)`."""
+    if name == "folder":
+        files = folders.scan_folder(path, color_mode, image_size, skip_bad_images, log=log)
+        images, labels = files.load(), files.labels
+    elif name == "arrays":
+        images, labels = folders.read_arrays(path, array_key, labels_key)
+    else:
+        raise ValueError(f"Argument `data_dir` must be a folder of images or a .npy / .npz "
+                         f"file to score whole. Received: {path!r}, which holds {name} data")
+    return images, labels, f"every one of the {len(images)} images of {path}"
+
+
 # Options of the sources that read a user's files, and the sources each applies to.
 FILE_OPTIONS = {
     "image_size": ("folder",), "color_mode": ("folder",), "skip_bad_images": ("folder",),
