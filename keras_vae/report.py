@@ -30,7 +30,9 @@ def write_report(path, metrics, figures, config=None):
              "<h1>keras_vae run report</h1>"]
     if config:
         parts += ["<h2>Configuration</h2>", _table(config)]
-    parts += ["<h2>Metrics (nats per image)</h2>", _table(metrics), "<h2>Figures</h2>"]
+    units = "nats per image" + ("; *bits_per_dim: bits per data dimension" if any(
+        "bits_per_dim" in key for key in metrics) else "")
+    parts += [f"<h2>Metrics ({units})</h2>", _table(metrics), "<h2>Figures</h2>"]
     for caption, file in figures.items():
         parts.append(f"<h3>{html.escape(caption)}</h3><img src='{html.escape(file)}' "
                      f"alt='{html.escape(caption)}'>")

@@ -94,6 +94,14 @@ def evaluate_model(
         "kl_per_dim": None if kl_dims is None else [float(v) for v in kl_dims],
         "activity_per_dim": [float(v) for v in activity],
     }
+    if model.likelihood.levels is not None:  # a discrete likelihood: bits per dimension
+        per_image = model.bits_per_dim(estimate["log_likelihood"])
+        metrics.update({
+            "log_likelihood_bits_per_dim": float(per_image.mean()),
+            "log_likelihood_bits_per_dim_stderr": float(per_image.std() / np.sqrt(len(images))),
+            "elbo_bits_per_dim": float(model.bits_per_dim(metrics["elbo"])),
+            "elbo_one_sample_bits_per_dim": float(model.bits_per_dim(metrics["elbo_one_sample"])),
+        })
     if amortization_images and not model.conditional:  # it refines the encoder's outputs
         gap = amortization_gap(model, images[:amortization_images], seed=seed)
         metrics.update({
@@ -110,8 +118,10 @@ def evaluate_model(
                            history, seed)
     report.write_report(os.path.join(output_dir, "report.html"), metrics, figures, config)
     if verbose:
+        bits = (f" ({metrics['log_likelihood_bits_per_dim']:.3f} bits/dim, ELBO "
+                f"{metrics['elbo_bits_per_dim']:.3f})" if "elbo_bits_per_dim" in metrics else "")
         print(f"{split}: log p(x) ~ {metrics['log_likelihood']:.2f} (K = {k}), ELBO "
-              f"{metrics['elbo']:.2f}, active units {count}/{model.latent_dim}. "
+              f"{metrics['elbo']:.2f}{bits}, active units {count}/{model.latent_dim}. "
               f"Written to {output_dir}")
     return metrics
 

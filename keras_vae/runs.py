@@ -25,6 +25,7 @@ from keras_vae import data
 from keras_vae.arguments import check_int, check_number, check_positive
 from keras_vae.distributions.likelihoods import get_likelihood
 from keras_vae.models import available_models, get_model_class
+from keras_vae.networks import architecture_options
 
 STATUS_FILE = "status.json"
 CONFIG_FILE = "config.json"
@@ -76,6 +77,7 @@ refused. `validation_dir`, `image_size`, `color_mode`, `skip_bad_images`, `image
     labels_key: str = None
     architecture: str = "mlp"
     hidden_units: list = None
+    blocks: int = None
     activation: str = "relu"
     latent_dim: int = 20
     likelihood: str = "bernoulli"
@@ -182,6 +184,9 @@ def check_config(config: TrainConfig) -> None:
         for units in config.hidden_units:
             check_int("hidden_units", units, 1, f"in each entry (of {config.hidden_units})")
     get_likelihood(config.likelihood)
+    architecture_options(config.architecture, blocks=config.blocks)
+    if config.blocks is not None:
+        check_int("blocks", config.blocks, 1)
     data.check_source(config.dataset, config.data_dir)
     data.check_options(config.dataset, config.data_options())
     if config.image_size is not None:

@@ -147,6 +147,7 @@ def build_model(config: TrainConfig, run_data: RunData, strategy):
             latent_dim=config.latent_dim,
             architecture=config.architecture,
             hidden_units=config.hidden_units,
+            blocks=config.blocks,
             activation=config.activation,
             likelihood=config.likelihood,
             seed=config.seed,

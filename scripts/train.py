@@ -59,13 +59,18 @@ def run_parser(model_name):
     add("--array-key", help="the images' key in an .npz file (default: its only array, x or "
         "images)")
     add("--labels-key", help="the labels' key in an .npz file (default: y or labels if there)")
-    add("--architecture", choices=["mlp", "conv"], help="encoder/decoder family (default mlp)")
-    add("--hidden-units", type=int, nargs="+", help="hidden widths or conv filters")
+    add("--architecture", choices=["mlp", "conv", "resnet"],
+        help="encoder/decoder family (default mlp; resnet: residual blocks at each resolution, "
+        "for colour images)")
+    add("--hidden-units", type=int, nargs="+",
+        help="hidden widths (mlp) or filters per resolution (conv, resnet)")
+    add("--blocks", type=int, help="residual blocks per resolution (resnet only; default 2)")
     add("--activation", help="hidden activation (default relu)")
     add("--latent-dim", type=int, help="size of z (default 20)")
     add("--likelihood", help=f"p(x|z), one of {available_likelihoods()} (default bernoulli; "
         "gaussian has per-pixel scales, gaussian_global one learned scale, gaussian_fixed "
-        "scale 0.1)")
+        "scale 0.1; logistic_mixture: PixelCNN++'s discretized mixture of 5 logistics, for "
+        "8-bit colour)")
     add("--binarize", action=argparse.BooleanOptionalAction,
         help="dynamic binarization (default: on for bernoulli)")
     add("--epochs", type=int, help="default 20")

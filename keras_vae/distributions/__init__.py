@@ -6,11 +6,13 @@ from keras_vae.distributions.likelihoods import (
     CallableLikelihood,
     ContinuousBernoulli,
     DiscretizedLogistic,
+    DiscretizedLogisticMixture,
     Gaussian,
     Likelihood,
     available_likelihoods,
     get_likelihood,
 )
+from keras_vae.distributions.logistic_mixture import QuantizedLogisticMixture
 from keras_vae.distributions.posteriors import (
     CallablePosterior,
     DiagonalGaussian,
@@ -32,7 +34,7 @@ from keras_vae.distributions.priors import (
 
 __all__ = [
     "Likelihood", "Bernoulli", "ContinuousBernoulli", "Gaussian", "DiscretizedLogistic",
-    "CallableLikelihood", "get_likelihood", "available_likelihoods",
+    "DiscretizedLogisticMixture", "QuantizedLogisticMixture", "CallableLikelihood", "get_likelihood", "available_likelihoods",
     "Prior", "StandardNormal", "GaussianMixture", "VampPrior", "CallablePrior", "get_prior",
     "available_priors",
     "Posterior", "DiagonalGaussian", "FullCovarianceGaussian", "InverseAutoregressiveFlow",

@@ -23,7 +23,7 @@ class Autoencoder(BaseAutoencoder):
         encoder: `keras.Model`. Built network from `(batch, *input_shape)` to one output
             `(batch, latent_dim)`.
         decoder: `keras.Model`. Built network from `(batch, latent_dim)` to the likelihood's
-            parameters `(batch, *input_shape[:-1], channels * likelihood.num_params)`.
+            parameters `(batch, *input_shape[:-1], likelihood.output_channels(channels))`.
         likelihood: str, dict, `keras_vae.Likelihood` or a function returning a
             `tfd.Distribution`: what the reconstruction loss is the negative log of.
             Defaults to `"bernoulli"`.

@@ -21,7 +21,7 @@ from keras_vae.data.conditions import images_of
 from keras_vae.distributions.likelihoods import get_likelihood
 from keras_vae.models import execution, input_checks
 from keras_vae.models.execution import num_batches
-from keras_vae.networks import build_decoder, build_encoder
+from keras_vae.networks import architecture_options, build_decoder, build_encoder
 
 
 def built_network(network, arg_name):
@@ -79,7 +79,7 @@ class BaseAutoencoder(keras.Model):
         encoder: `keras.Model`. Built network from `(batch, *input_shape)` to the heads the
             subclass asks for (`encoder_heads()`).
         decoder: `keras.Model`. Built network from `(batch, latent_dim)` to the likelihood's
-            parameters `(batch, *input_shape[:-1], channels * likelihood.num_params)`.
+            parameters `(batch, *input_shape[:-1], likelihood.output_channels(channels))`.
         likelihood: str, dict, `keras_vae.Likelihood` or a function returning a
             `tfd.Distribution`. Defaults to `"bernoulli"`.
         seed: int or None. Seed of the model's noise. Defaults to `None`.
@@ -112,17 +112,22 @@ class BaseAutoencoder(keras.Model):
 
     @classmethod
     def from_architecture(cls, input_shape, latent_dim, architecture="mlp", hidden_units=None,
-                          activation="relu", likelihood="bernoulli", seed=None, **kwargs):
-        """Builds the model with a ready-made MLP or convolutional encoder and decoder.
+                          activation="relu", likelihood="bernoulli", seed=None, blocks=None,
+                          **kwargs):
+        """Builds the model with a ready-made MLP, convolutional or residual encoder and
+        decoder (`keras_vae.networks`).
 
         Args:
             input_shape: tuple of ints. Shape of one example, e.g. `(28, 28, 1)`.
             latent_dim: int. Size of z, at least 1.
-            architecture: str. `"mlp"` or `"conv"`. Defaults to `"mlp"`.
-            hidden_units: list of ints or None. Hidden widths (MLP) or filters (conv), from
-                the data side. Defaults to the builder's default (`[500]`, `[32, 64]`).
+            architecture: str. `"mlp"`, `"conv"` or `"resnet"`. Defaults to `"mlp"`.
+            hidden_units: list of ints or None. Hidden widths (MLP) or filters per resolution
+                (conv, resnet), from the data side. Defaults to the builder's default
+                (`[500]`, `[32, 64]`, `[32, 64, 128]`).
             activation: str. Hidden activation. Defaults to `"relu"`.
             likelihood: as for the model. Defaults to `"bernoulli"`.
+            blocks: int or None. Residual blocks per resolution (resnet only; refused for
+                the others). Defaults to the builder's (2).
             seed: int or None. Seed of the model's noise. Weight initialization follows
                 Keras' global seed (`keras.utils.set_random_seed`).
             **kwargs: the model's own arguments (a `VAE`'s `prior`, `posterior`,
@@ -130,9 +135,10 @@ class BaseAutoencoder(keras.Model):
         """
         likelihood = get_likelihood(likelihood)
         heads = cls.architecture_heads(latent_dim, kwargs)
-        encoder, decoder = cls.build_networks(architecture, tuple(input_shape), latent_dim,
-                                              hidden_units, activation, heads,
-                                              likelihood.num_params, kwargs)
+        encoder, decoder = cls.build_networks(
+            architecture, tuple(input_shape), latent_dim, hidden_units, activation, heads,
+            likelihood.output_channels(tuple(input_shape)[-1]), kwargs,
+            **architecture_options(architecture, blocks=blocks))
         return cls(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)
 
     # ------------------------------------------------------------- the model's settings
@@ -186,13 +192,15 @@ class BaseAutoencoder(keras.Model):
 
     @classmethod
     def build_networks(cls, architecture, input_shape, latent_dim, hidden_units, activation,
-                       heads, num_params, parts):
-        """The encoder and decoder `from_architecture` builds (`keras_vae.networks`); a
-        subclass may wrap them (the conditional VAE feeds them the label too)."""
+                       heads, output_channels, parts, **options):
+        """The encoder and decoder `from_architecture` builds (`keras_vae.networks`), the
+        decoder with `output_channels` (the likelihood's parameters per pixel) and both with
+        the architecture's own `options`; a subclass may wrap them (the conditional VAE feeds
+        them the label too)."""
         encoder = build_encoder(architecture, input_shape, latent_dim, hidden_units, activation,
-                                heads=heads)
+                                heads=heads, **options)
         decoder = build_decoder(architecture, input_shape, latent_dim, hidden_units, activation,
-                                num_params=num_params)
+                                output_channels=output_channels, **options)
         return encoder, decoder
 
     @staticmethod
@@ -211,6 +219,14 @@ class BaseAutoencoder(keras.Model):
         """Makes one `keras.metrics.Mean` per entry of `metric_names` (Keras resets them each
         epoch through `metrics`); subclasses call it once their parts are configured."""
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
+        if "elbo" in self.trackers and self.likelihood.levels is not None:
+            # The ELBO of a discrete likelihood in bits per data dimension: -ELBO / (D ln 2).
+            self.trackers["bits_per_dim"] = keras.metrics.Mean(name="bits_per_dim")
+
+    def bits_per_dim(self, log_px):
+        """`log_px` (nats per example) as -log2 p(x) / D, D the values of one example; None
+        where the likelihood is a density (`Likelihood.bits_per_dim`)."""
+        return self.likelihood.bits_per_dim(-log_px, math.prod(self.data_shape))
 
     # ---------------------------------------------------------------------- the networks
 
@@ -231,14 +247,14 @@ class BaseAutoencoder(keras.Model):
                 f"with latent_dim={self.latent_dim} (the decoder's input). "
                 f"Received: outputs of shapes {[tuple(o.shape) for o in outputs]}"
             )
-        channels = self.data_shape[-1] * self.likelihood.num_params
+        channels = self.likelihood.output_channels(self.data_shape[-1])
         expected = (*self.data_shape[:-1], channels)
         received = tuple(self.decoder.outputs[0].shape[1:])
         if len(self.decoder.outputs) != 1 or received != expected:
             raise ValueError(
                 f"Argument `decoder` must output one tensor of shape (batch, *{expected}) for "
-                f"the {self.likelihood.kind} likelihood ({self.likelihood.num_params} "
-                f"parameter(s) per data dimension). Received: output shapes "
+                f"the {self.likelihood.kind} likelihood ({channels} parameter(s) per "
+                f"position for {self.data_shape[-1]} channel(s)). Received: output shapes "
                 f"{[tuple(o.shape) for o in self.decoder.outputs]}"
             )
 
@@ -407,6 +423,8 @@ class BaseAutoencoder(keras.Model):
     def update_metrics(self, x, terms, sample_weight, training):
         """Updates the loss trackers and the metrics given to `compile` (images against their
         reconstructions, computed only when there are such metrics); returns all results."""
+        if "bits_per_dim" in self.trackers:
+            terms = {**terms, "bits_per_dim": self.bits_per_dim(terms["elbo"])}
         for name, tracker in self.trackers.items():
             tracker.update_state(terms[name], sample_weight=sample_weight)
         if getattr(self, "_compile_metrics", None) is not None:

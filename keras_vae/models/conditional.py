@@ -112,7 +112,7 @@ class ConditionalVAE(VAE):
     @classmethod
     def from_architecture(cls, input_shape, latent_dim, num_classes=10, **kwargs):
         """`VAE.from_architecture` with `num_classes` (int >= 2, default 10): the label, one-hot,
-        joins the flattened image (MLP) or is broadcast as extra channels (conv) at the
+        joins the flattened image (MLP) or is broadcast as extra channels (conv, resnet) at the
         encoder's input, and joins z at the decoder's."""
         check_int("num_classes", num_classes, 2)
         kwargs["num_classes"] = num_classes
@@ -120,22 +120,23 @@ class ConditionalVAE(VAE):
 
     @classmethod
     def build_networks(cls, architecture, input_shape, latent_dim, hidden_units, activation,
-                       heads, num_params, parts):
+                       heads, output_channels, parts, **options):
         num_classes = parts.pop("num_classes")
         height_width, channels = input_shape[:-1], input_shape[-1]
-        if architecture == "conv":
+        spatial = architecture in ("conv", "resnet")
+        if spatial:
             inner_shape = (*height_width, channels + num_classes)
         else:
             inner_shape = (int(np.prod(input_shape)) + num_classes,)
         inner_encoder, _ = super().build_networks(
-            architecture, inner_shape, latent_dim, hidden_units, activation, heads, num_params,
-            parts)
+            architecture, inner_shape, latent_dim, hidden_units, activation, heads,
+            output_channels, parts, **options)
         _, inner_decoder = super().build_networks(
             architecture, input_shape, latent_dim + num_classes, hidden_units, activation,
-            heads, num_params, parts)
+            heads, output_channels, parts, **options)
         images = keras.Input(input_shape, name="images")
         onehot = keras.Input((num_classes,), name="labels")
-        if architecture == "conv":
+        if spatial:
             maps = keras.layers.RepeatVector(int(np.prod(height_width)))(onehot)
             maps = keras.layers.Reshape((*height_width, num_classes))(maps)
             joined = keras.layers.Concatenate()([images, maps])

@@ -35,7 +35,7 @@ class VAE(BaseAutoencoder):
             heads (`posterior.output_sizes(latent_dim)`; the diagonal posterior's are
             `[z_mean, z_log_var]`, each `(batch, latent_dim)`).
         decoder: `keras.Model`. Built network from `(batch, latent_dim)` to the likelihood's
-            parameters `(batch, *input_shape[:-1], channels * likelihood.num_params)`.
+            parameters `(batch, *input_shape[:-1], likelihood.output_channels(channels))`.
         likelihood: str, dict, `keras_vae.Likelihood` or a function returning a
             `tfd.Distribution`. Defaults to `"bernoulli"`.
         prior: str, dict, `keras_vae.distributions.Prior` or a function of no arguments

@@ -2,16 +2,21 @@
 
 An encoder maps images `(batch, *input_shape)` to `[z_mean, z_log_var]`, each
 `(batch, latent_dim)`. A decoder maps `(batch, latent_dim)` to the likelihood's parameters
-`(batch, *input_shape[:-1], channels * num_params)`.
+`(batch, *input_shape[:-1], channels * num_params)` (or the likelihood's
+`output_channels(channels)` where its parameters are per pixel).
 """
 
 from keras_vae.networks.conv import conv_decoder, conv_encoder
 from keras_vae.networks.mlp import mlp_decoder, mlp_discriminator, mlp_encoder
+from keras_vae.networks.resnet import resnet_decoder, resnet_encoder
 
 ARCHITECTURES = {
     "mlp": (mlp_encoder, mlp_decoder),
     "conv": (conv_encoder, conv_decoder),
+    "resnet": (resnet_encoder, resnet_decoder),
 }
+# Settings of one architecture only: refused for the others, never ignored.
+ARCHITECTURE_OPTIONS = {"blocks": ("resnet",)}
 
 
 def _builders(architecture):
@@ -23,21 +28,43 @@ def _builders(architecture):
     return ARCHITECTURES[architecture]
 
 
+def architecture_options(architecture, blocks=None) -> dict:
+    """The keyword arguments of `architecture`'s builders among its own options (`blocks`:
+    residual blocks per resolution, resnet only); an option given to another architecture is
+    refused, naming it."""
+    _builders(architecture)
+    given = {"blocks": blocks}
+    for name, value in given.items():
+        if value is not None and architecture not in ARCHITECTURE_OPTIONS[name]:
+            raise ValueError(
+                f"Argument `{name}` applies to the {' and '.join(ARCHITECTURE_OPTIONS[name])} "
+                f"architecture only. Received: {name}={value!r} with "
+                f"architecture={architecture!r}")
+    return {name: value for name, value in given.items() if value is not None}
+
+
 def build_encoder(architecture, input_shape, latent_dim, hidden_units=None, activation="relu",
-                  heads=None):
-    """Builds the encoder of `architecture` ("mlp" or "conv"); see `mlp_encoder`."""
+                  heads=None, **options):
+    """Builds the encoder of `architecture` ("mlp", "conv" or "resnet"); see `mlp_encoder`.
+    `options`: the architecture's own (`architecture_options`)."""
     encoder, _ = _builders(architecture)
     kwargs = {} if hidden_units is None else {"hidden_units": hidden_units}
-    return encoder(input_shape, latent_dim, activation=activation, heads=heads, **kwargs)
+    return encoder(input_shape, latent_dim, activation=activation, heads=heads,
+                   **architecture_options(architecture, **options), **kwargs)
 
 
 def build_decoder(
-    architecture, output_shape, latent_dim, hidden_units=None, activation="relu", num_params=1
+    architecture, output_shape, latent_dim, hidden_units=None, activation="relu", num_params=1,
+    output_channels=None, **options
 ):
-    """Builds the decoder of `architecture` ("mlp" or "conv"); see `mlp_decoder`."""
+    """Builds the decoder of `architecture` ("mlp", "conv" or "resnet"); see `mlp_decoder`.
+    `output_channels` (default `channels * num_params`): the likelihood's
+    `output_channels(channels)`."""
     _, decoder = _builders(architecture)
     kwargs = {} if hidden_units is None else {"hidden_units": hidden_units}
-    return decoder(output_shape, latent_dim, activation=activation, num_params=num_params, **kwargs)
+    return decoder(output_shape, latent_dim, activation=activation, num_params=num_params,
+                   output_channels=output_channels,
+                   **architecture_options(architecture, **options), **kwargs)
 
 
 __all__ = [
@@ -46,6 +73,9 @@ __all__ = [
     "mlp_discriminator",
     "conv_encoder",
     "conv_decoder",
+    "resnet_encoder",
+    "resnet_decoder",
+    "architecture_options",
     "build_encoder",
     "build_decoder",
     "ARCHITECTURES",

@@ -4,6 +4,7 @@ import math
 
 import keras
 
+from keras_vae.arguments import check_int
 from keras_vae.networks.common import (
     encoder_model,
     check_hidden_units,
@@ -53,6 +54,7 @@ def conv_decoder(
     activation="relu",
     num_params=1,
     name="decoder",
+    output_channels=None,
 ):
     """A transposed-convolution decoder, mirror image of `conv_encoder`.
 
@@ -68,6 +70,8 @@ def conv_decoder(
         activation: str. Keras activation. Defaults to `"relu"`.
         num_params: int. Likelihood parameters per data dimension. Defaults to `1`.
         name: str. Name of the model.
+        output_channels: int or None. Output channels when the likelihood's parameters are
+            per pixel (`Likelihood.output_channels`). Defaults to `channels * num_params`.
 
     Returns:
         A functional `keras.Model` from `(latent_dim,)` to
@@ -86,7 +90,9 @@ def conv_decoder(
         h = keras.layers.Conv2DTranspose(
             filters, 3, strides=2, padding="same", activation=activation, name=f"deconv_{i}"
         )(h)
-    h = keras.layers.Conv2D(channels * num_params, 3, padding="same", name="params")(h)
+    outputs = channels * num_params if output_channels is None else check_int(
+        "output_channels", output_channels, 1)
+    h = keras.layers.Conv2D(outputs, 3, padding="same", name="params")(h)
     extra_h, extra_w = grid_h * factor - height, grid_w * factor - width
     if extra_h or extra_w:
         h = keras.layers.Cropping2D(((0, extra_h), (0, extra_w)))(h)

@@ -4,6 +4,7 @@ import math
 
 import keras
 
+from keras_vae.arguments import check_int
 from keras_vae.networks.common import (
     encoder_model,
     check_hidden_units,
@@ -47,6 +48,7 @@ def mlp_decoder(
     activation="relu",
     num_params=1,
     name="decoder",
+    output_channels=None,
 ):
     """A multilayer perceptron decoder, mirror image of `mlp_encoder`.
 
@@ -58,6 +60,8 @@ def mlp_decoder(
         activation: str. Keras activation of the hidden layers. Defaults to `"relu"`.
         num_params: int. Likelihood parameters per data dimension. Defaults to `1`.
         name: str. Name of the model.
+        output_channels: int or None. Output channels when the likelihood's parameters are
+            per pixel (`Likelihood.output_channels`). Defaults to `channels * num_params`.
 
     Returns:
         A functional `keras.Model` from `(latent_dim,)` to
@@ -71,8 +75,10 @@ def mlp_decoder(
     h = inputs
     for i, units in enumerate(reversed(hidden_units)):
         h = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")(h)
-    h = keras.layers.Dense(math.prod(output_shape) * num_params, name="params")(h)
-    params_shape = (*output_shape[:-1], output_shape[-1] * num_params)
+    outputs = output_shape[-1] * num_params if output_channels is None else check_int(
+        "output_channels", output_channels, 1)
+    params_shape = (*output_shape[:-1], outputs)
+    h = keras.layers.Dense(math.prod(params_shape), name="params")(h)
     outputs = keras.layers.Reshape(params_shape)(h)
     return keras.Model(inputs, outputs, name=name)
 
