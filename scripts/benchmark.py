@@ -3,6 +3,7 @@
 
     pip install -e '.[benchmark]'          # PyTorch, for the references
     python scripts/benchmark.py --rounds 3 --epochs 2
+    python scripts/benchmark.py --suite cifar --rounds 3 --epochs 2 --train-images 10000
 
 Training: `benchmarks/package_run.py` (keras_vae), `keras_reference.py` (keras.io style) and
 `torch_reference.py` (pytorch/examples) train the same MLP 784-400-20 on the same dynamically
@@ -90,6 +91,11 @@ def spread(values):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--suite", choices=["mnist", "cifar"], default="mnist")
+    parser.add_argument("--quality-epochs", type=int, default=10,
+                        help="cifar: epochs of the held-out bits/dim comparison (0 skips it)")
+    parser.add_argument("--memory-images", type=int, nargs="*", default=[10_000, 45_000],
+                        help="cifar: training images of the streamed/in-memory comparison")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per run")
     parser.add_argument("--train-images", type=int, default=0, help="0: all 24,345")
@@ -103,6 +109,11 @@ def main(argv=None):
     parser.add_argument("--skip-torch", action="store_true")
     parser.add_argument("--output", default=os.path.join(REPO, "docs", "benchmarks.md"))
     args = parser.parse_args(argv)
+    if args.suite == "cifar":
+        sys.path.insert(0, REPO)
+        from scripts.benchmark_cifar import cifar_suite
+
+        return cifar_suite(args, argv, run, machine, spread, best_epoch_rate)
     programs = {k: v for k, v in TRAIN_PROGRAMS.items() if not (args.skip_torch and k == "pytorch")}
     results = {name: [] for name in programs}
     common = ["--epochs", str(args.epochs), "--train-images", str(args.train_images)]

@@ -177,6 +177,18 @@ def test_discretized_logistic_matches_the_logistic_cdf_with_open_end_bins():
     np.testing.assert_allclose(got, expected, rtol=1e-4)
 
 
+def test_discretized_logistic_fast_log_prob_equals_tfp_distribution():
+    rng = np.random.default_rng(4)
+    params = np.concatenate([rng.uniform(-0.5, 1.5, (3, 6, 5, 2)),
+                             rng.uniform(-9, 3, (3, 6, 5, 2))], -1).astype("float32")
+    x = (rng.integers(0, 256, (3, 6, 5, 2)) / 255).astype("float32")
+    x[0, 0, 0] = 0.0, 1.0  # the end bins
+    likelihood = distributions.DiscretizedLogistic()
+    np.testing.assert_allclose(
+        likelihood.log_prob(params, x),
+        likelihood.distribution(params).log_prob(np.round(x * 255)), rtol=2e-5)
+
+
 def test_gaussian_global_scale_is_a_trained_saved_weight(tmp_path):
     model = small_vae(likelihood="gaussian_global")
     before = float(model.likelihood.raw_scale)

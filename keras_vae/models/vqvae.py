@@ -136,10 +136,13 @@ class VQVAE(BaseAutoencoder):
     def fit_code_prior(self, images, batch_size=500):
         """Counts each position's code use over `images` (the simple prior `sample` draws
         from); returns the counts `(latent_dim // code_dim, num_codes)`."""
-        images = self._checked(np.asarray(images, np.float32), "images")
         counts = np.zeros((self.num_vectors, self.num_codes), np.float64)
         for start in range(0, len(images), batch_size):
-            codes = np.asarray(self.codes(images[start:start + batch_size]))
+            # Batch by batch: images streamed from files (`data.ImageFiles`) decode a slice
+            # at a time.
+            batch = self._checked(np.asarray(images[start:start + batch_size], np.float32),
+                                  "images")
+            codes = np.asarray(self.codes(batch))
             for position in range(self.num_vectors):
                 counts[position] += np.bincount(codes[:, position], minlength=self.num_codes)
         self.code_counts.assign(counts.astype("float32"))
