@@ -206,7 +206,7 @@ def test_importance_sampling_is_exact_with_each_posterior_that_can_represent_ppc
         np.testing.assert_allclose(result["elbo"], exact, atol=2e-3)
 
 
-# ------------------------------------------------ every combination trains and round-trips
+# ------------------------------ each part, and each prior x posterior pair, trains and round-trips
 
 LIKELIHOODS = distributions.available_likelihoods()
 PRIORS = distributions.available_priors()
@@ -218,10 +218,18 @@ def _data_for(likelihood):
         distributions.get_likelihood(likelihood).binarize) else binary_images(16)
 
 
-@pytest.mark.parametrize("posterior", POSTERIORS)
-@pytest.mark.parametrize("prior", PRIORS)
-@pytest.mark.parametrize("likelihood", LIKELIHOODS)
-def test_every_combination_trains_a_step_and_round_trips_keras(likelihood, prior, posterior,
+# Every prior x posterior pair (each with a likelihood in turn) and every likelihood with
+# the default prior and posterior: the three parts are configured apart (each its own
+# `get_config`), and the 63-case product took about 6 minutes of CI.
+COMBINATION_CASES = [(LIKELIHOODS[i % len(LIKELIHOODS)], prior, posterior)
+                     for i, (prior, posterior) in enumerate(
+                         (p, q) for p in PRIORS for q in POSTERIORS)]
+COMBINATION_CASES += [(likelihood, "normal", "diagonal") for likelihood in LIKELIHOODS
+                      if (likelihood, "normal", "diagonal") not in COMBINATION_CASES]
+
+
+@pytest.mark.parametrize("likelihood, prior, posterior", COMBINATION_CASES)
+def test_each_pair_and_each_likelihood_trains_a_step_and_round_trips_keras(likelihood, prior, posterior,
                                                                   tmp_path):
     model = small_vae(likelihood=likelihood, prior=prior, posterior=posterior,
                       objective=IWAE(k=2) if prior == "vamp" else ELBO(mc_samples=2))

@@ -1,11 +1,13 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
+import keras_vae
 from keras_vae import networks
 
 
-@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+@pytest.mark.parametrize("architecture", ["mlp", "conv", "resnet"])
 @pytest.mark.parametrize("shape", [(8, 8, 1), (28, 28, 1), (13, 17, 3)])
 @pytest.mark.parametrize("num_params", [1, 2])
 def test_builders_fit_any_image_shape(architecture, shape, num_params):
@@ -42,3 +44,52 @@ def test_bad_builder_arguments_name_themselves(kwargs, argument):
 def test_unknown_architecture_is_rejected():
     with pytest.raises(ValueError, match="architecture"):
         networks.build_encoder("transformer", (8, 8, 1), 2)
+
+
+def test_resnet_blocks_start_as_the_identity_and_count_as_asked():
+    encoder = networks.resnet_encoder((8, 8, 3), 4, [4, 8], blocks=3)
+    blocks = [layer for layer in encoder.layers if layer.name.endswith("_add")]
+    assert len(blocks) == 6
+    inner = keras.Model(encoder.input, [encoder.get_layer("level_1_block_0_add").input[0],
+                                        encoder.get_layer("level_1_block_0_add").output])
+    before, after = inner(np.random.default_rng(0).random((2, 8, 8, 3)).astype("float32"))
+    np.testing.assert_array_equal(before, after)  # zero-initialized residual branch
+    with pytest.raises(ValueError, match="`blocks` must be an int >= 1"):
+        networks.resnet_decoder((8, 8, 3), 4, [4], blocks=0)
+
+
+def colour_levels(n=16, shape=(8, 8, 3)):
+    return np.round(np.random.default_rng(1).random((n, *shape)) * 255).astype("float32") / 255
+
+
+def resnet_vae(**kwargs):
+    keras.utils.set_random_seed(2)
+    model = keras_vae.VAE.from_architecture((8, 8, 3), 4, architecture="resnet",
+                                            hidden_units=[4, 8], blocks=1,
+                                            likelihood="logistic_mixture", seed=2, **kwargs)
+    model.compile(keras.optimizers.Adam(1e-3))
+    return model
+
+
+def test_resnet_vae_trains_under_mixed_precision_with_a_float32_likelihood():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = resnet_vae()
+        assert model.decoder.output.dtype == "float16"
+        logs = model.fit(colour_levels(), epochs=2, batch_size=8, verbose=0).history
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert all(np.isfinite(v[-1]) for v in logs.values())
+    assert logs["loss"][-1] < logs["loss"][0]
+
+
+def test_resnet_vae_round_trips_keras_and_trains_under_a_strategy(tmp_path):
+    x = colour_levels()
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        model = resnet_vae()
+    model.fit(x, epochs=1, batch_size=8, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               atol=1e-5)
+    assert loaded.likelihood.get_config() == model.likelihood.get_config()
