@@ -10,6 +10,7 @@ import time
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 import keras_vae
 from keras_vae.runs import TrainConfig
@@ -19,7 +20,10 @@ from common import make_epoch_timer
 
 def main(argv=None):
     args = parse_args(argv, image_storage="memory", architecture="conv", likelihood=
-                      "discretized_logistic", hidden="32,64,128", blocks=0)
+                      "discretized_logistic", hidden="32,64,128", blocks=0, jit_compile=0,
+                      inter_op_threads=0)
+    if args.inter_op_threads:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
     keras.utils.set_random_seed(args.seed)
     start = time.perf_counter()
     # Listed on disk, cut to --train-images, then decoded into memory (or left on disk):
@@ -35,7 +39,7 @@ def main(argv=None):
         (32, 32, 3), args.latent, architecture=args.architecture,
         hidden_units=[int(h) for h in args.hidden.split(",")], likelihood=args.likelihood,
         blocks=args.blocks or None)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=bool(args.jit_compile),
                   steps_per_execution=TrainConfig().steps_per_execution)
     timer = make_epoch_timer()
     history = model.fit(dataset, epochs=args.warmup_epochs + args.epochs, verbose=0,

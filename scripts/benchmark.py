@@ -113,7 +113,7 @@ def main(argv=None):
         sys.path.insert(0, REPO)
         from scripts.benchmark_cifar import cifar_suite
 
-        return cifar_suite(args, argv, run, machine, spread, best_epoch_rate)
+        return cifar_suite(args, argv)
     programs = {k: v for k, v in TRAIN_PROGRAMS.items() if not (args.skip_torch and k == "pytorch")}
     results = {name: [] for name in programs}
     common = ["--epochs", str(args.epochs), "--train-images", str(args.train_images)]
@@ -255,17 +255,24 @@ def write_report(args, argv, results, peak, package_is, torch_is, memory):
             "| images | streamed: peak MiB | in memory: peak MiB | streamed images/s |",
             "| --- | --- | --- | --- |",
         ]
-        by_size = {}
-        for result in memory:
-            by_size.setdefault(result["images"], {})[result["name"]] = result
-        for images, pair in sorted(by_size.items()):
-            streamed, held = pair["keras_vae_streamed"], pair["keras_vae_in_memory"]
-            lines.append(f"| {images:,} | {streamed['peak_memory_mib']:.0f} | "
-                         f"{held['peak_memory_mib']:.0f} | {streamed['images_per_second']:,.0f} |")
+        lines += memory_rows(memory, "keras_vae_streamed", "keras_vae_in_memory")
     lines += kept_notes(args.output)
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         f.write("\n".join(lines) + "\n")
+
+
+def memory_rows(memory, streamed_name, held_name):
+    """Table rows `| images | streamed peak MiB | in memory peak MiB | streamed images/s |`
+    from the results of runs named `streamed_name` and `held_name`, by number of images."""
+    by_size, rows = {}, []
+    for result in memory:
+        by_size.setdefault(result["images"], {})[result["name"]] = result
+    for images, pair in sorted(by_size.items()):
+        streamed, held = pair[streamed_name], pair[held_name]
+        rows.append(f"| {images:,} | {streamed['peak_memory_mib']:.0f} | "
+                    f"{held['peak_memory_mib']:.0f} | {streamed['images_per_second']:,.0f} |")
+    return rows
 
 
 def kept_notes(path):

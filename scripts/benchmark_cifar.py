@@ -6,10 +6,12 @@ import os
 import statistics
 import sys
 
+from scripts.benchmark import best_epoch_rate, machine, memory_rows, run, spread
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def cifar_suite(args, argv, run, machine, spread, best_epoch_rate):
+def cifar_suite(args, argv):
     output = (os.path.join(REPO, "docs", "benchmark_cifar.md")
               if args.output.endswith("benchmarks.md") else args.output)
     common = ["--epochs", str(args.epochs), "--train-images", str(args.train_images),
@@ -39,16 +41,14 @@ def cifar_suite(args, argv, run, machine, spread, best_epoch_rate):
                                 str(args.quality_epochs), "--evaluate", "1")
             print(f"quality: {name}: {quality[name]['held_out_bits_per_dim']:.3f} bits/dim",
                   flush=True)
-    lines = report_lines(args, argv, results, pipeline, memory, quality, machine, spread,
-                         best_epoch_rate)
+    lines = report_lines(args, argv, results, pipeline, memory, quality)
     os.makedirs(os.path.dirname(output), exist_ok=True)
     with open(output, "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"Written {output}")
 
 
-def report_lines(args, argv, results, pipeline, memory, quality, machine, spread,
-                 best_epoch_rate):
+def report_lines(args, argv, results, pipeline, memory, quality):
     command = " ".join(sys.argv[1:] if argv is None else argv)
     lines = [
         "# Benchmarks on the CIFAR-10 folder",
@@ -104,13 +104,7 @@ def report_lines(args, argv, results, pipeline, memory, quality, machine, spread
               "",
               "| training images | streamed: peak MiB | in memory: peak MiB | streamed images/s |",
               "| --- | --- | --- | --- |"]
-    by_size = {}
-    for result in memory:
-        by_size.setdefault(result["images"], {})[result["name"]] = result
-    for images, pair in sorted(by_size.items()):
-        streamed, held = pair["keras_vae_stream"], pair["keras_vae_memory"]
-        lines.append(f"| {images:,} | {streamed['peak_memory_mib']:.0f} | "
-                     f"{held['peak_memory_mib']:.0f} | {streamed['images_per_second']:,.0f} |")
+    lines += memory_rows(memory, "keras_vae_stream", "keras_vae_memory")
     if quality:
         epochs = args.quality_epochs
         lines += ["", f"## Held-out bits/dim after {epochs} epochs", "",

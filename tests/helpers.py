@@ -43,3 +43,18 @@ def weights_of(model):
     return [np.array(w) for w in model.get_weights()]
 
 
+
+
+def refused(main, argv, capsys):
+    """Runs a script's main through its command line, expecting a refusal: exit status 2
+    and one `<script>: error: ...` line on stderr, which it returns."""
+    import pytest
+
+    from scripts import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run(main, argv)
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and ": error: " in lines[0], lines
+    return lines[0]

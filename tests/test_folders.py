@@ -11,7 +11,8 @@ from PIL import Image
 
 import keras_vae
 from keras_vae import data
-from scripts import cli, evaluate, train
+from scripts import evaluate, train
+from tests.helpers import refused
 
 QUICK = ["--epochs", "1", "--eval-k", "2", "--amortization-images", "0", "--verbose", "0",
          "--batch-size", "8"]
@@ -41,15 +42,6 @@ def classes(tmp_path):
     for name, images in pixels.items():
         write_images(tmp_path / "images" / name, images)
     return str(tmp_path / "images"), pixels
-
-
-def refused(main, argv, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.run(main, argv)
-    assert exit_info.value.code == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and ": error: " in lines[0], lines
-    return lines[0]
 
 
 # ------------------------------------------------------------------ reading a folder

@@ -15,19 +15,9 @@ import tensorflow as tf
 import keras_vae
 from keras_vae.data.idx import idx_header
 from scripts import cli, evaluate, train
-from tests.helpers import MNIST_DIR, REPO, binary_images, small_vae
+from tests.helpers import MNIST_DIR, REPO, binary_images, refused, small_vae
 
 QUICK = ["--epochs", "1", "--eval-k", "2", "--amortization-images", "0", "--verbose", "0"]
-
-
-def refused(main, argv, capsys):
-    """Runs a script's main through its command line; returns the error line."""
-    with pytest.raises(SystemExit) as exit_info:
-        cli.run(main, argv)
-    assert exit_info.value.code == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and ": error: " in lines[0], lines
-    return lines[0]
 
 
 def test_a_refused_flag_is_one_line_without_tensorflow_noise(tmp_path):
