@@ -255,6 +255,15 @@ def test_train_refuses_data_flags_that_contradict_the_path(classes, argv, patter
     assert not (tmp_path / "run").exists()
 
 
+def test_a_streamed_folder_with_binarized_training_is_refused_naming_the_way_out(
+        classes, capsys, tmp_path):
+    folder, _ = classes
+    line = refused(train.main, ["--data-dir", folder, "--image-storage", "stream",
+                                "--output-dir", str(tmp_path / "run"), *QUICK], capsys)
+    assert "`image_storage` must keep binarized training images in memory" in line
+    assert "--no-binarize" in line
+
+
 def test_train_on_an_npz_file_with_labels_trains_the_conditional_vae(tmp_path):
     pixels = colour_pixels(12, (4, 4, 1))
     np.savez(tmp_path / "set.npz", x=pixels, y=np.arange(12) % 2)
