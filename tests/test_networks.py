@@ -83,7 +83,7 @@ def test_resnet_vae_trains_under_mixed_precision_with_a_float32_likelihood():
     assert logs["loss"][-1] < logs["loss"][0]
 
 
-def test_resnet_vae_round_trips_keras_and_trains_under_a_strategy(tmp_path):
+def test_resnet_vae_round_trips_keras_and_serves_colour_images_after_a_strategy(tmp_path):
     x = colour_levels()
     with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
         model = resnet_vae()
@@ -93,3 +93,10 @@ def test_resnet_vae_round_trips_keras_and_trains_under_a_strategy(tmp_path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                atol=1e-5)
     assert loaded.likelihood.get_config() == model.likelihood.get_config()
+    served = tf.saved_model.load(keras_vae.export_saved_model(loaded, str(tmp_path / "export")))
+    np.testing.assert_allclose(served.signatures["serving_default"](images=x)["reconstructions"],
+                               model.predict(x, verbose=0), atol=1e-5)
+    np.testing.assert_allclose(served.signatures["elbo"](images=x, seed=tf.constant(3))["elbo"],
+                               model.loss_terms(x, seed=tf.constant(3))["elbo"], rtol=1e-4)
+    assert served.signatures["sample"](n=tf.constant(2), seed=tf.constant(1))[
+        "images"].shape == (2, 8, 8, 3)
