@@ -88,7 +88,6 @@ def test_streamed_folder_gives_the_batches_of_the_folder_in_memory(classes):
 def test_image_size_and_color_mode_convert_every_file(tmp_path):
     folder = tmp_path / "mixed"
     write_images(folder, colour_pixels(3, (10, 12, 3)))
-    write_images(folder / "..", [])  # nothing
     Image.fromarray(colour_pixels(1, (5, 5, 1))[0, ..., 0]).save(folder / "grey.png")
     files = data.scan_folder(str(folder), color_mode="grayscale", image_size=(4, 6), **QUIET)
     images = files.load()
@@ -218,7 +217,8 @@ def test_evaluate_scores_every_image_of_a_folder_kept_apart(classes, tmp_path, c
                           "--output-dir", str(tmp_path / "run"), *QUICK])
     test_folder = tmp_path / "test"
     write_images(test_folder, colour_pixels(5, (16, 12, 3), seed=9), extension="jpg")
-    # Resized to the run's images (a bare model's input size, the run set none here).
+    # The run resized nothing, so images of another size are refused, naming the shape; a
+    # bare .keras file resizes to the model's input.
     capsys.readouterr()
     with pytest.raises(ValueError, match=r"model's input shape \(8, 6, 3\)"):
         evaluate.main([run_dir, "--data-dir", str(test_folder), "--verbose", "0"])
