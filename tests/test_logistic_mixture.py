@@ -91,20 +91,19 @@ def test_samples_follow_the_probabilities_channel_by_channel():
     expected_mean = (np.arange(256) * red).sum()
     assert samples[:, 0].mean() == pytest.approx(expected_mean, abs=4 * np.sqrt(
         (np.arange(256) ** 2 * red).sum() - expected_mean ** 2) / np.sqrt(len(samples)))
-    # Green given red: the sample's frequency of each green level in a red slice follows
-    # the formula's conditional.
-    r = int(np.bincount(samples[:, 0].astype(int)).argmax())
-    greens = samples[samples[:, 0] == r, 1]
-    colours = np.stack([np.full(256, r), np.arange(256), np.zeros(256)], 1).astype(float)
-    # P(g | r) is the sum over b; with b's bins summing to one, summing over b is exact.
-    all_b = np.stack([np.repeat(np.arange(256), 256), np.tile(np.arange(256), 256)], 1)
-    joint = np.exp(numpy_log_prob(np.concatenate([np.full((len(all_b), 1), r), all_b], 1)
-                                  .astype(float), *params)).reshape(256, 256).sum(1)
-    conditional = joint / joint.sum()
-    assert colours.shape == (256, 3)
-    assert greens.mean() == pytest.approx((np.arange(256) * conditional).sum(), abs=max(
-        1.0, 4 * np.sqrt((np.arange(256) ** 2 * conditional).sum()
-                         - (np.arange(256) * conditional).sum() ** 2) / np.sqrt(len(greens))))
+    # Red and green jointly: the numpy formula with the first two channels is their exact
+    # marginal (blue's bins sum to one within each component); the samples' mean of g and of
+    # r * g (which carries the dependence of green on red) must match it.
+    levels = np.arange(256.0)
+    grid = np.stack(np.meshgrid(levels, levels, indexing="ij"), -1).reshape(-1, 2)
+    logits, locs, scales, coeffs = params
+    joint = np.exp(numpy_log_prob(grid, logits, locs[:2], scales[:2], coeffs[:1]))
+    assert joint.sum() == pytest.approx(1.0, abs=1e-6)
+    for value, sample in ((grid[:, 1], samples[:, 1]), (grid[:, 0] * grid[:, 1],
+                                                         samples[:, 0] * samples[:, 1])):
+        mean = (value * joint).sum()
+        sd = np.sqrt((value ** 2 * joint).sum() - mean ** 2)
+        assert sample.mean() == pytest.approx(mean, abs=4 * sd / np.sqrt(len(sample)))
 
 
 def test_likelihood_layer_splits_decoder_outputs_and_round_trips():
