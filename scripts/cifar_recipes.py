@@ -31,6 +31,9 @@ RECIPES = {
     "resnet-mixture": ["--architecture", "resnet", "--hidden-units", "32", "64", "128",
                        "--blocks", "1", "--latent-dim", "128", "--likelihood",
                        "logistic_mixture"],
+    "resnet-mixture-z512": ["--architecture", "resnet", "--hidden-units", "32", "64", "128",
+                            "--blocks", "1", "--latent-dim", "512", "--likelihood",
+                            "logistic_mixture"],
 }
 
 

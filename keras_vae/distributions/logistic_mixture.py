@@ -22,6 +22,28 @@ def log_sigmoid_difference(a, b):
     return log_high + tf.math.log(-tf.math.expm1(log_sigmoid(low) - log_high))
 
 
+def _linear_chain(locs, coeffs, channels, value_of):
+    """Walks a pixel's channels in order: channel c's mean is loc_c + sum_{j<c} a_{cj} v_j,
+    where v_j = value_of(j, mean_j) is the value taken for the earlier channel j (a given
+    value, a draw, or the mean itself). Returns the lists of the means and of the values.
+
+    Args:
+        locs: callable c -> channel c's own mean.
+        coeffs: callable i -> the coefficient a_{cj}, i counting (1,0), (2,0), (2,1), ...
+        channels: int. C.
+        value_of: callable (c, mean_c) -> v_c.
+    """
+    means, values, index = [], [], 0
+    for c in range(channels):
+        mean = locs(c)
+        for j in range(c):
+            mean = mean + coeffs(index) * values[j]
+            index += 1
+        means.append(mean)
+        values.append(value_of(c, mean))
+    return means, values
+
+
 def channel_means(locs, coeffs, x):
     """The means of a pixel's channels given its values: mu_c + sum_{j<c} a_{cj} x_j.
 
@@ -31,15 +53,9 @@ def channel_means(locs, coeffs, x):
             (2,0), (2,1), ... (PixelCNN++'s alpha, beta, gamma for RGB).
         x: `(..., C)`. The pixel's values, scaled as `locs`.
     """
-    channels = locs.shape[-2]
     locs = locs + tf.zeros_like(x)[..., None]  # broadcast the parameters against the values
-    means, index = [locs[..., 0, :]], 0
-    for c in range(1, channels):
-        mean = locs[..., c, :]
-        for j in range(c):
-            mean = mean + coeffs[..., index, :] * x[..., j, None]
-            index += 1
-        means.append(mean)
+    means, _ = _linear_chain(lambda c: locs[..., c, :], lambda i: coeffs[..., i, :],
+                             locs.shape[-2], lambda c, mean: x[..., c, None])
     return tf.stack(means, axis=-2)
 
 
@@ -140,16 +156,14 @@ class QuantizedLogisticMixture(tfd.Distribution):
             return tf.reduce_sum(parameter * pick[..., None, :], axis=-1)
 
         locs, scales, coeffs = chosen(self._locs), chosen(self._scales), chosen(self._coeffs)
-        values, index = [], 0
-        for c in range(self.channels):
-            mean = locs[..., c]
-            for j in range(c):
-                mean = mean + coeffs[..., index] * values[j]
-                index += 1
+        def draw(c, mean):  # a logistic draw around the mean, rounded to a level
             u = tf.random.stateless_uniform(shape, seed=seeds[1 + c], dtype=self.dtype,
                                             minval=np.finfo(np.float32).tiny, maxval=1.0)
             continuous = mean + scales[..., c] * (tf.math.log(u) - tf.math.log1p(-u))
-            values.append(tf.clip_by_value(tf.round(continuous * top), 0.0, top) / top)
+            return tf.clip_by_value(tf.round(continuous * top), 0.0, top) / top
+
+        _, values = _linear_chain(lambda c: locs[..., c], lambda i: coeffs[..., i],
+                                  self.channels, draw)
         return tf.stack(values, axis=-1) * top
 
     def _mean(self):
@@ -163,14 +177,8 @@ class QuantizedLogisticMixture(tfd.Distribution):
 
 def _component_means(locs, coeffs):
     """`(..., C, K)` per-component channel means, each given the earlier channels' means."""
-    channels = locs.shape[-2]
-    means, index = [], 0
-    for c in range(channels):
-        mean = locs[..., c, :]
-        for j in range(c):
-            mean = mean + coeffs[..., index, :] * means[j]
-            index += 1
-        means.append(mean)
+    means, _ = _linear_chain(lambda c: locs[..., c, :], lambda i: coeffs[..., i, :],
+                             locs.shape[-2], lambda c, mean: mean)
     return tf.stack(means, axis=-2)
 
 
