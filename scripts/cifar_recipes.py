@@ -68,23 +68,26 @@ def main(argv=None):
 
 
 def write_table(args, argv, rows):
-    lines = ["# Recipes on the CIFAR-10 folder", "",
-             f"`python scripts/cifar_recipes.py {' '.join(sys.argv[1:] if argv is None else argv)}`"
-             f": {args.epochs} epochs on the 45,000 training images of "
-             "`../shared/data/cifar10/train`, batch 128, Adam from "
-             f"{args.learning_rate} with the cosine schedule, scored on the 5,000 held-out "
-             f"images (importance-sampled log-likelihood, K = {args.eval_k}; the standard "
-             "error is over images). Seconds: from the run's start to its metrics, training "
-             "and evaluation, on a machine shared with other benchmark runs.", "",
-             "| recipe | flags | held-out bits/dim (IS) | s.e. | ELBO bits/dim | seconds |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    appending = os.path.isfile(args.output)
+    lines = [] if appending else ["# Recipes on the CIFAR-10 folder", ""]
+    command = " ".join(sys.argv[1:] if argv is None else argv)
+    lines += [f"## {args.epochs} epochs", "",
+              f"`python scripts/cifar_recipes.py {command}`"
+              f": {args.epochs} epochs on the 45,000 training images of "
+              "`../shared/data/cifar10/train`, batch 128, Adam from "
+              f"{args.learning_rate} with the cosine schedule, scored on the 5,000 held-out "
+              f"images (importance-sampled log-likelihood, K = {args.eval_k}; the standard "
+              "error is over images). Seconds: from the run's start to its metrics, training "
+              "and evaluation, on a machine shared with other benchmark runs.", "",
+              "| recipe | flags | held-out bits/dim (IS) | s.e. | ELBO bits/dim | seconds |",
+              "| --- | --- | --- | --- | --- | --- |"]
     for name, metrics, seconds in rows:
         lines.append(
             f"| {name} | `{' '.join(RECIPES[name])}` | "
             f"{metrics['log_likelihood_bits_per_dim']:.3f} | "
             f"{metrics['log_likelihood_bits_per_dim_stderr']:.3f} | "
             f"{metrics['elbo_bits_per_dim']:.3f} | {seconds:.0f} |")
-    with open(args.output, "a" if os.path.isfile(args.output) else "w") as f:
+    with open(args.output, "a" if appending else "w") as f:
         f.write("\n".join(lines) + "\n\n")
     print(f"Written {args.output}")
 
