@@ -249,8 +249,10 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=5000,
     model, config = load_run(model_path)
     if seed is None:
         seed = config.seed if config is not None else 0
-    kept_apart = data_dir is not None and (config is None or os.path.abspath(data_dir) != (
-        os.path.abspath(config.data_dir) if config.data_dir else None)) and (
+    # The run's own data, however the path is spelled (relative, through a link): its splits.
+    own_data = config is not None and config.data_dir is not None and (
+        data_dir is None or os.path.realpath(data_dir) == os.path.realpath(config.data_dir))
+    kept_apart = data_dir is not None and not own_data and (
         dataset in (None, "folder", "arrays")) and data.infer_dataset(data_dir) in (
         "folder", "arrays")
     if kept_apart:
@@ -260,11 +262,10 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=5000,
     else:
         if config is not None:
             dataset = dataset or (config.dataset if data_dir is None else None)
-            data_dir = data_dir or config.data_dir
+            data_dir = config.data_dir if own_data else data_dir
             validation_fraction, split_seed = config.validation_fraction, config.split_seed
         split = split or "test"
-        options = config.data_options() if config is not None and data_dir == config.data_dir \
-            else {}
+        options = config.data_options() if own_data else {}
         splits = data.load(dataset, data_dir, validation_fraction, split_seed,
                            log=print if verbose else (lambda line: None), **options)
         dataset = splits.name

@@ -36,6 +36,9 @@ LR_SCHEDULES = ("cosine", "constant")
 STRATEGIES = ("default", "mirrored", "multiworker")
 # Settings a resumed run may change: how often it checkpoints does not change what it trains.
 FREE_ON_RESUME = ("checkpoint_every",)
+# Settings that name a file or folder: a run resumes from another spelling of the same path
+# (relative, through a link, from a copy of the tree beside the same data).
+PATH_SETTINGS = ("data_dir", "validation_dir")
 
 
 @dataclasses.dataclass
@@ -293,7 +296,7 @@ def prepare_run_dir(config: TrainConfig, restart: bool):
         else:
             previous = TrainConfig.from_dict(read_json(config_path)).run_settings()
             changed = {key: (previous.get(key), value) for key, value in settings.items()
-                       if previous.get(key) != value and key not in FREE_ON_RESUME}
+                       if not _same_setting(key, previous.get(key), value)}
             if changed:
                 raise ValueError(
                     f"Argument `output_dir` holds a run with other settings ({run_dir}); rerun "
@@ -305,6 +308,16 @@ def prepare_run_dir(config: TrainConfig, restart: bool):
     write_json_atomically(config_path, settings)
     write_status(run_dir, "training")
     return run_dir, "training"
+
+
+def _same_setting(key, previous, given):
+    """Whether a run's setting and the one given agree, for resuming: paths by the file they
+    name, settings free on resume always."""
+    if key in FREE_ON_RESUME or previous == given:
+        return True
+    if key in PATH_SETTINGS and isinstance(previous, str) and isinstance(given, str):
+        return os.path.realpath(previous) == os.path.realpath(given)
+    return False
 
 
 def read_json(path):

@@ -215,7 +215,9 @@ def test_evaluate_scores_every_image_of_a_folder_kept_apart(classes, tmp_path, c
     run_dir = train.main(["--data-dir", folder, "--architecture", "conv", "--hidden-units",
                           "4", "--likelihood", "discretized_logistic", "--latent-dim", "2",
                           "--output-dir", str(tmp_path / "run"), *QUICK])
-    test_folder = tmp_path / "test"
+    # Not a sibling named test/: that would become the run's validation folder when its data
+    # are read again.
+    test_folder = tmp_path / "kept" / "apart"
     write_images(test_folder, colour_pixels(5, (16, 12, 3), seed=9), extension="jpg")
     # The run resized nothing, so images of another size are refused, naming the shape; a
     # bare .keras file resizes to the model's input.
@@ -234,6 +236,15 @@ def test_evaluate_scores_every_image_of_a_folder_kept_apart(classes, tmp_path, c
     assert metrics["log_likelihood_bits_per_dim"] == pytest.approx(
         -metrics["log_likelihood"] / (8 * 6 * 3 * np.log(2)), rel=1e-6)
     assert model.data_shape == (8, 6, 3)
+    # The run's own folder, through a link, is its data, not a set kept apart: its held-out
+    # images are scored, as without --data-dir.
+    (tmp_path / "link").symlink_to(folder)
+    scored = [keras_vae.reporting.evaluate_path(
+        run_dir, data_dir=data_dir, k=2, amortization_images=0, verbose=0,
+        output_dir=str(tmp_path / f"own-{index}"))[1]
+        for index, data_dir in enumerate([None, str(tmp_path / "link")])]
+    assert scored[0]["num_images"] == scored[1]["num_images"] == 1  # 10% of the 12 images
+    assert scored[0]["split_source"] == scored[1]["split_source"]
 
 
 @pytest.mark.parametrize("argv, pattern", [

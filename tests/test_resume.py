@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from keras_vae import callbacks as vae_callbacks
-from keras_vae.runs import TrainConfig, read_status
+from keras_vae.runs import TrainConfig, prepare_run_dir, read_status
 from keras_vae.training import train
 from tests.helpers import REPO, small_vae, weights_of
 
@@ -139,6 +139,27 @@ def test_other_settings_in_a_run_directory_are_refused_and_restart_starts_over(t
     train(small_config(tmp_path / "run", latent_dim=5), verbose=0, restart=True)
     with open(os.path.join(run_dir, "config.json")) as f:
         assert json.load(f)["latent_dim"] == 5
+
+
+def test_a_run_resumes_from_another_spelling_of_its_data_path_and_not_from_other_data(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    images = np.random.default_rng(0).integers(0, 256, (40, 8, 8), dtype=np.uint8)
+    np.savez(data / "images.npz", x=images)
+    np.savez(data / "other.npz", x=images)
+    (tmp_path / "link").symlink_to(data)
+    run_dir = tmp_path / "run"
+
+    def config(path):
+        return TrainConfig.from_dict({"output_dir": str(run_dir), "data_dir": str(path)})
+
+    prepare_run_dir(config(data / "images.npz"), restart=False)
+    # Relative to the working directory, through a link, with a "..": the same file.
+    for spelling in (os.path.relpath(data / "images.npz"), tmp_path / "link" / "images.npz",
+                     data / ".." / "data" / "images.npz"):
+        assert prepare_run_dir(config(spelling), restart=False) == (str(run_dir), "training")
+    with pytest.raises(ValueError, match=r"other settings.*data_dir=.*other\.npz"):
+        prepare_run_dir(config(data / "other.npz"), restart=False)
 
 
 def test_a_kill_during_a_checkpoint_write_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
