@@ -156,6 +156,7 @@ class QuantizedLogisticMixture(tfd.Distribution):
             return tf.reduce_sum(parameter * pick[..., None, :], axis=-1)
 
         locs, scales, coeffs = chosen(self._locs), chosen(self._scales), chosen(self._coeffs)
+
         def draw(c, mean):  # a logistic draw around the mean, rounded to a level
             u = tf.random.stateless_uniform(shape, seed=seeds[1 + c], dtype=self.dtype,
                                             minval=np.finfo(np.float32).tiny, maxval=1.0)
