@@ -69,7 +69,7 @@ def main(argv=None):
 
 def write_table(args, argv, rows):
     appending = os.path.isfile(args.output)
-    lines = [] if appending else ["# Recipes on the CIFAR-10 folder", ""]
+    lines = [""] if appending else ["# Recipes on the CIFAR-10 folder", ""]
     command = " ".join(sys.argv[1:] if argv is None else argv)
     lines += [f"## {args.epochs} epochs", "",
               f"`python scripts/cifar_recipes.py {command}`"
