@@ -20,7 +20,7 @@ from keras_vae.distributions.likelihoods import Bernoulli, Gaussian, Likelihood 
 from keras_vae.losses import ELBO, IWAE  # noqa: E402
 from keras_vae.layers.sampling import Sampling  # noqa: E402
 from keras_vae.optimizers import FusedAdam  # noqa: E402
-from keras_vae.models import AdversarialAutoencoder, Autoencoder, BaseAutoencoder, ConditionalVAE, GumbelSoftmaxVAE, NotGenerativeError, Setting, VAE, VAEGAN, VQVAE, register_model  # noqa: E402
+from keras_vae.models import AdversarialAutoencoder, Autoencoder, BaseAutoencoder, ConditionalVAE, GumbelSoftmaxVAE, HierarchicalVAE, NotGenerativeError, Setting, VAE, VAEGAN, VQVAE, register_model  # noqa: E402
 from keras_vae.networks import build_decoder, build_encoder  # noqa: E402
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "VAEGAN",
     "AdversarialAutoencoder",
     "GumbelSoftmaxVAE",
+    "HierarchicalVAE",
     "VQVAE",
     "Autoencoder",
     "BaseAutoencoder",

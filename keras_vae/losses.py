@@ -94,19 +94,19 @@ class ELBO(Objective):
             raise ValueError(
                 "Argument `free_bits` needs a KL that splits per latent dimension in closed "
                 "form (the diagonal posterior with the standard normal prior). Received: "
-                f"free_bits={self.free_bits} with posterior {model.posterior.kind!r} and prior "
-                f"{model.prior.kind!r}")
+                f"free_bits={self.free_bits} with {model.describe()}")
 
     def __call__(self, model, x, training=False, seed=None, step=None):
         score_function = self.gradient == "score_function"
         s = model.sampled_terms(x, self.mc_samples, seed=seed, training=training,
                                 fixed_samples=score_function)
         reconstruction = -ops.mean(s["log_px_z"], axis=0)
-        kl = objectives.kl_divergence(s["q"], s["p"], s["z"], s["log_q"], model.kl_analytic)
+        kl_terms = model.kl_terms(s)
+        kl = kl_terms["kl_loss"]
         kl_in_loss = kl
         if self.free_bits:
-            per_dim = model.posterior.kl_per_dimension(s["params"], s["p"])
-            kl_in_loss = objectives.free_bits_kl(per_dim, self.free_bits)
+            kl_in_loss = objectives.free_bits_kl(model.kl_per_dimension_terms(s),
+                                                 self.free_bits)
         weight = self.beta * objectives.linear_warmup(
             step if step is not None else self.kl_warmup_steps, self.kl_warmup_steps)
         loss = reconstruction + weight * kl_in_loss
@@ -116,9 +116,9 @@ class ELBO(Objective):
                 f = f + weight * (s["log_q"] - s["p"].log_prob(s["z"]))
             loss = loss + ops.mean(objectives.score_function_surrogate(f, s["log_q"]), axis=0)
         terms = {
+            **kl_terms,
             "loss": loss,
             "reconstruction_loss": reconstruction,
-            "kl_loss": kl,
             "elbo": -(reconstruction + kl),
         }
         if self.kl_warmup_steps:
@@ -159,11 +159,12 @@ class IWAE(Objective):
         log_w, s = model.log_importance_weights(x, self.k, seed=seed, training=training)
         bound = objectives.importance_weighted_bound(log_w)
         reconstruction = -ops.mean(s["log_px_z"], axis=0)
-        kl = objectives.kl_divergence(s["q"], s["p"], s["z"], s["log_q"], model.kl_analytic)
+        kl_terms = model.kl_terms(s)
+        kl = kl_terms["kl_loss"]
         return {
+            **kl_terms,
             "loss": -bound,
             "reconstruction_loss": reconstruction,
-            "kl_loss": kl,
             "elbo": -(reconstruction + kl),
             "iwae_bound": bound,
         }

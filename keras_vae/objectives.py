@@ -59,6 +59,23 @@ def reparameterized_log_density(eps, log_scale):
             - ops.sum(ops.broadcast_to(log_scale, ops.shape(eps)), axis=-1))
 
 
+def diagonal_normal_log_density(z, mean, log_var):
+    """log N(z; mean, diag e^log_var), summed over the last axis:
+    -1/2 sum_j (log 2 pi + log sigma_j^2 + (z_j - mu_j)^2 / sigma_j^2). Arguments broadcast."""
+    return -0.5 * ops.sum(LOG_2PI + log_var + ops.square(z - mean) * ops.exp(-log_var), axis=-1)
+
+
+def precision_weighted_merge(mean_a, log_var_a, mean_b, log_var_b):
+    """`(mean, log_var)` of the normalized product N(a) N(b) of two diagonal Gaussians, the
+    Ladder VAE's merge of a bottom-up estimate with the top-down prior (Sonderby et al. 2016,
+    eq. 18-19): sigma^-2 = sigma_a^-2 + sigma_b^-2, mu = (mu_a sigma_a^-2 + mu_b sigma_b^-2)
+    sigma^2. Written with logaddexp and sigmoids, so that no precision is ever formed: finite
+    for any finite log-variances, in float32 and float16."""
+    log_var = -ops.logaddexp(-log_var_a, -log_var_b)
+    weight_a = ops.sigmoid(log_var_b - log_var_a)  # sigma^2 / sigma_a^2
+    return weight_a * mean_a + (1.0 - weight_a) * mean_b, log_var
+
+
 def has_analytic_kl(q: tfd.Distribution, p: tfd.Distribution) -> bool:
     """Whether TensorFlow Probability registers a closed form of KL(q || p) for these types."""
     try:

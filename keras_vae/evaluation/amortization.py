@@ -26,7 +26,7 @@ def _elbo(model, x, raw_outputs, num_samples, seed):
     """Per-image ELBO estimate at the encoder outputs `raw_outputs`, the mean of
     `num_samples` log weights drawn with the stateless `seed` (2 ints)."""
     log_w, _ = model.log_importance_weights(x, num_samples, seed=seed,
-                                            params=model.posterior.params(raw_outputs))
+                                            params=model.posterior_params(raw_outputs))
     return tf.reduce_mean(log_w, axis=0)
 
 

@@ -36,11 +36,10 @@ def active_units(codes, threshold=0.01):
 def kl_per_dimension(model, images, batch_size=500):
     """E_x[KL(q(z_j|x) || p(z_j))] for each latent dimension j, nats, `(latent_dim,)`, or None
     when the KL does not split per dimension in closed form (a full covariance, a flow, a
-    mixture prior). The formula is `keras_vae.objectives.kl_diagonal_gaussians`."""
-    p = model.prior_distribution()
+    mixture prior): the batch means of the model's `kl_per_dimension`."""
     totals = None
     for x in _batches(images, batch_size):
-        per_dim = model.posterior.kl_per_dimension(list(model.encode(x)), p)
+        per_dim = model.kl_per_dimension(x)
         if per_dim is None:
             return None
         part = np.asarray(per_dim, np.float64).sum(axis=0)

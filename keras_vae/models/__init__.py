@@ -10,6 +10,7 @@ from keras_vae.models.autoencoder import Autoencoder
 from keras_vae.models.base import BaseAutoencoder, NotGenerativeError
 from keras_vae.models.conditional import ConditionalVAE
 from keras_vae.models.gumbel import GumbelSoftmaxVAE
+from keras_vae.models.hierarchical import HierarchicalVAE
 from keras_vae.models.settings import Setting
 from keras_vae.models.vae import VAE
 from keras_vae.models.vaegan import VAEGAN
@@ -41,6 +42,7 @@ register_model("vqvae", VQVAE)
 register_model("gumbel", GumbelSoftmaxVAE)
 register_model("aae", AdversarialAutoencoder)
 register_model("vaegan", VAEGAN)
+register_model("hvae", HierarchicalVAE)
 
 
 def available_models() -> list:
@@ -55,6 +57,6 @@ def get_model_class(name: str) -> type:
     return _BY_NAME[name]
 
 
-__all__ = ["AdversarialAutoencoder", "Autoencoder", "ConditionalVAE", "GumbelSoftmaxVAE",
+__all__ = ["AdversarialAutoencoder", "Autoencoder", "ConditionalVAE", "GumbelSoftmaxVAE", "HierarchicalVAE",
            "BaseAutoencoder", "NotGenerativeError", "Setting", "VAE", "VAEGAN", "VQVAE",
            "available_models", "get_model_class", "register_model"]

@@ -58,6 +58,19 @@ def weighted_mean(values, sample_weight):
     return ops.sum(values * sample_weight) / ops.maximum(ops.sum(sample_weight), 1e-12)
 
 
+def elbo_endpoint(model):
+    """`{"elbo": (fn, input specs)}`: the serving signature of a model's ELBO, its terms at one
+    draw of the noise with an int32 `seed`."""
+    images = tf.TensorSpec((None, *model.data_shape), tf.float32, name="images")
+    seed = tf.TensorSpec((), tf.int32, name="seed")
+
+    def elbo(images, seed):
+        terms = model.loss_terms(images, seed=seed)
+        return {key: terms[key] for key in ("elbo", "reconstruction_loss", "kl_loss")}
+
+    return {"elbo": (elbo, [images, seed])}
+
+
 class NotGenerativeError(TypeError):
     """Raised by `sample` on a model that has no distribution over its latent space."""
 
@@ -725,4 +738,4 @@ class BaseAutoencoder(keras.Model):
 
 
 __all__ = ["BaseAutoencoder", "NotGenerativeError", "built_network", "checked_discriminator",
-           "weighted_mean"]
+           "elbo_endpoint", "weighted_mean"]

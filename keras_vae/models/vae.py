@@ -10,8 +10,44 @@ from keras_vae.distributions import available_posteriors, available_priors
 from keras_vae.distributions.posteriors import InverseAutoregressiveFlow, get_posterior
 from keras_vae.distributions.priors import get_prior
 from keras_vae.losses import ELBO, IWAE, available_objectives, get_objective
-from keras_vae.models.base import BaseAutoencoder
+from keras_vae.models.base import BaseAutoencoder, elbo_endpoint
 from keras_vae.models.settings import Setting
+
+
+# The objective's settings, shared by every model trained by `keras_vae.losses`' objectives.
+OBJECTIVE_SETTINGS = (
+    Setting("objective", str, f"what training minimizes, one of {available_objectives()}",
+            default="elbo"),
+    Setting("k", int, "importance samples of the iwae objective", default=5),
+    Setting("mc_samples", int, "samples of z per example in the elbo", default=1),
+    Setting("beta", float, "weight of the KL term in the elbo", default=1.0),
+    Setting("kl_warmup_epochs", int, "epochs of a linear KL warm-up from 0 to beta",
+            default=0),
+    Setting("free_bits", float, "per-dimension KL floor, nats", default=0.0),
+)
+
+
+def objective_from_settings(settings, steps_per_epoch):
+    """The `Objective` the settings name (`OBJECTIVE_SETTINGS`, popped from the dict
+    `settings`), `kl_warmup_epochs` counted in steps of `steps_per_epoch`. A setting of the
+    objective not chosen (`k` with the ELBO, `free_bits` with the IWAE) is refused."""
+    given = {setting.name: settings.pop(setting.name) for setting in OBJECTIVE_SETTINGS}
+    objective = given["objective"]
+    elbo_names = ("mc_samples", "beta", "kl_warmup_epochs", "free_bits")
+    defaults = {setting.name: setting.default for setting in OBJECTIVE_SETTINGS}
+    for names, where in ((("k",), "iwae"), (elbo_names, "elbo")):
+        changed = {name: given[name] for name in names if given[name] != defaults[name]}
+        if changed and objective != where:
+            raise ValueError(f"Argument(s) {sorted(changed)} apply to the {where} objective "
+                             f"only. Received: {changed} with objective={objective!r}")
+    if objective == "iwae":
+        return IWAE(k=given["k"])
+    if objective == "elbo":
+        warmup = check_int("kl_warmup_epochs", given["kl_warmup_epochs"], 0)
+        return ELBO(beta=given["beta"], free_bits=given["free_bits"],
+                    kl_warmup_steps=warmup * steps_per_epoch, mc_samples=given["mc_samples"])
+    return get_objective(objective)
+
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -76,17 +112,7 @@ class VAE(BaseAutoencoder):
                 default="diagonal"),
         Setting("flow_steps", int, "steps of the iaf posterior", default=2),
     )
-    settings = (
-        *distribution_settings,
-        Setting("objective", str, f"what training minimizes, one of {available_objectives()}",
-                default="elbo"),
-        Setting("k", int, "importance samples of the iwae objective", default=5),
-        Setting("mc_samples", int, "samples of z per example in the elbo", default=1),
-        Setting("beta", float, "weight of the KL term in the elbo", default=1.0),
-        Setting("kl_warmup_epochs", int, "epochs of a linear KL warm-up from 0 to beta",
-                default=0),
-        Setting("free_bits", float, "per-dimension KL floor, nats", default=0.0),
-    )
+    settings = (*distribution_settings, *OBJECTIVE_SETTINGS)
 
     @classmethod
     def distribution_arguments(cls, settings) -> dict:
@@ -117,26 +143,7 @@ class VAE(BaseAutoencoder):
         `flow_steps` without the IAF, ...) is refused rather than ignored."""
         settings = dict(settings)
         arguments = cls.distribution_arguments(settings)
-        objective = settings.pop("objective")
-        elbo_names = ("mc_samples", "beta", "kl_warmup_epochs", "free_bits")
-        defaults = {setting.name: setting.default for setting in VAE.settings}
-        for names, where in ((("k",), "iwae"), (elbo_names, "elbo")):
-            changed = {name: settings[name] for name in names
-                       if settings[name] != defaults[name]}
-            if changed and objective != where:
-                raise ValueError(f"Argument(s) {sorted(changed)} apply to the {where} objective "
-                                 f"only. Received: {changed} with objective={objective!r}")
-        if objective == "iwae":
-            arguments["objective"] = IWAE(k=settings.pop("k"))
-        elif objective == "elbo":
-            warmup = check_int("kl_warmup_epochs", settings.pop("kl_warmup_epochs"), 0)
-            arguments["objective"] = ELBO(
-                beta=settings.pop("beta"), free_bits=settings.pop("free_bits"),
-                kl_warmup_steps=warmup * steps_per_epoch, mc_samples=settings.pop("mc_samples"))
-        else:
-            arguments["objective"] = get_objective(objective)
-        for name in ("k", *elbo_names):
-            settings.pop(name, None)
+        arguments["objective"] = objective_from_settings(settings, steps_per_epoch)
         return {**arguments, **settings}
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", prior="normal",
@@ -294,6 +301,33 @@ class VAE(BaseAutoencoder):
         log_pz = terms["p"].log_prob(terms["z"])
         return objectives.log_weights(terms["log_px_z"], log_pz, terms["log_q"]), terms
 
+    def posterior_params(self, outputs):
+        """q(z|x)'s parameters from the encoder's raw outputs (what the amortization gap
+        refines per image)."""
+        return self.posterior.params(outputs)
+
+    def kl_terms(self, terms):
+        """`{"kl_loss": KL(q(z|x) || p(z))}` per example `(batch,)` from `sampled_terms`:
+        analytic where TFP has the closed form, else Monte Carlo on the same draws."""
+        return {"kl_loss": objectives.kl_divergence(terms["q"], terms["p"], terms["z"],
+                                                    terms["log_q"], self.kl_analytic)}
+
+    def kl_per_dimension_terms(self, terms):
+        """The KL of each latent dimension `(batch, latent_dim)` from `sampled_terms` (what
+        free bits floors), or None where it does not split per dimension in closed form."""
+        return self.posterior.kl_per_dimension(terms["params"], terms["p"])
+
+    def kl_per_dimension(self, x):
+        """KL(q(z_j|x) || p(z_j)) `(batch, latent_dim)` for the images `x`, or None (see
+        `kl_per_dimension_terms`)."""
+        return self.posterior.kl_per_dimension(list(self.encode(x)), self.prior_distribution())
+
+    def distribution_summary(self):
+        """The model's distributions and objective in words, for `metrics.json`."""
+        return {"prior": self.prior.kind, "posterior": self.posterior.kind,
+                "objective": self.objective.describe(),
+                "kl": "analytic" if self.kl_analytic else "monte_carlo"}
+
     def loss_terms(self, x, training=False, seed=None, step=None):
         """The per-example loss terms, in nats: the one method every step reports from.
 
@@ -319,14 +353,7 @@ class VAE(BaseAutoencoder):
 
     def serving_endpoints(self):
         """The base's signatures (serving_default, encode, decode, sample) and `elbo`."""
-        images = tf.TensorSpec((None, *self.data_shape), tf.float32, name="images")
-        seed = tf.TensorSpec((), tf.int32, name="seed")
-
-        def elbo(images, seed):
-            terms = self.loss_terms(images, seed=seed)
-            return {key: terms[key] for key in ("elbo", "reconstruction_loss", "kl_loss")}
-
-        return {**super().serving_endpoints(), "elbo": (elbo, [images, seed])}
+        return {**super().serving_endpoints(), **elbo_endpoint(self)}
 
     def serving_metadata(self):
         metadata = super().serving_metadata()
