@@ -65,15 +65,12 @@ def diagonal_normal_log_density(z, mean, log_var):
     return -0.5 * ops.sum(LOG_2PI + log_var + ops.square(z - mean) * ops.exp(-log_var), axis=-1)
 
 
-def precision_weighted_merge(mean_a, log_var_a, mean_b, log_var_b):
-    """`(mean, log_var)` of the normalized product N(a) N(b) of two diagonal Gaussians, the
-    Ladder VAE's merge of a bottom-up estimate with the top-down prior (Sonderby et al. 2016,
-    eq. 18-19): sigma^-2 = sigma_a^-2 + sigma_b^-2, mu = (mu_a sigma_a^-2 + mu_b sigma_b^-2)
-    sigma^2. Written with logaddexp and sigmoids, so that no precision is ever formed: finite
-    for any finite log-variances, in float32 and float16."""
-    log_var = -ops.logaddexp(-log_var_a, -log_var_b)
-    weight_a = ops.sigmoid(log_var_b - log_var_a)  # sigma^2 / sigma_a^2
-    return weight_a * mean_a + (1.0 - weight_a) * mean_b, log_var
+def residual_gaussian(delta_mean, delta_log_var, p_mean, p_log_var):
+    """`(mean, log_var)` of NVAE's residual posterior relative to its prior (Vahdat & Kautz
+    2020, Sec. 3.2): q = N(mu_p + delta_mu, sigma_p^2 * delta_sigma^2), so that
+    KL(q || p) = 1/2 sum_j (delta_mu_j^2 / sigma_pj^2 + delta_sigma_j^2 - log delta_sigma_j^2 - 1)
+    depends on the prior only through sigma_p, and q moves with p as p is learned."""
+    return p_mean + delta_mean, p_log_var + delta_log_var
 
 
 def has_analytic_kl(q: tfd.Distribution, p: tfd.Distribution) -> bool:
