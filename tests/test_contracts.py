@@ -133,9 +133,15 @@ else:
     strategy = tf.distribute.get_strategy()
 import keras, keras_vae
 x = (np.random.default_rng(0).random((64, 8, 8, 1)) > 0.5).astype("float32")
+hierarchical = sys.argv[2:] == ["hvae"]
 with strategy.scope():
     keras.utils.set_random_seed(1)
-    model = keras_vae.VAE.from_architecture((8, 8, 1), 3, hidden_units=[16], seed=1)
+    if hierarchical:
+        model = keras_vae.HierarchicalVAE.from_architecture(
+            (8, 8, 1), 3, hidden_units=[16], upper_latent_dims=[2], upper_hidden_units=[8],
+            seed=1)
+    else:
+        model = keras_vae.VAE.from_architecture((8, 8, 1), 3, hidden_units=[16], seed=1)
     model.compile(optimizer=keras.optimizers.SGD(0.1))
 start = [w.copy() for w in model.get_weights()]
 dataset = tf.data.Dataset.from_tensor_slices(x).batch(16)  # 4 global batches of 16
@@ -145,9 +151,9 @@ print("RESULT " + json.dumps({"loss": history.history["loss"], "moved": moved}))
 """
 
 
-def probe(mode, **env):
+def probe(mode, model="vae", **env):
     """Starts the probe; returns the process (its RESULT line is read by `result_of`)."""
-    return subprocess.Popen([sys.executable, "-c", STRATEGY_PROBE, mode], cwd=REPO,
+    return subprocess.Popen([sys.executable, "-c", STRATEGY_PROBE, mode, model], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env})
 
@@ -183,6 +189,13 @@ def test_mirrored_strategy_on_two_devices_trains_as_one_device_does(one_device):
     two logical CPU devices (each replica half the batch). Before the loss was divided by the
     number of replicas, two replicas moved the weights 1.98 times as far."""
     assert_same_training(one_device, result_of(probe("mirrored")))
+
+
+@pytest.mark.distributed
+def test_mirrored_strategy_trains_the_hierarchical_vae_as_one_device_does():
+    """The same check for the hierarchy: its noise is drawn for the global batch and split."""
+    one, mirrored = probe("one", "hvae"), probe("mirrored", "hvae")
+    assert_same_training(result_of(one), result_of(mirrored))
 
 
 def free_port():
