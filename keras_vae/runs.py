@@ -57,6 +57,8 @@ class TrainConfig:
     it is 1 and the batch is the global batch, split across the replicas. The learning rate
     starts at `learning_rate` and, with `lr_schedule="cosine"`, decays to 0 along a cosine
     over the run's steps (`"constant"` keeps it fixed; docs/results.md compares them).
+    `clip_norm` rescales the main optimizer's gradients to at most that global norm (Adam's
+    `global_clipnorm`; None: no clipping; the hierarchical VAE needs it, docs/hierarchy.md).
     The model, its optimizer state and the run's backup are written every
     `checkpoint_every` seconds of training (at an epoch's end), and always at the last epoch.
     `output_dir=None` means `runs/<dataset>-<date>-<time>`. `dataset=None` means what
@@ -90,6 +92,7 @@ refused. `validation_dir`, `image_size`, `color_mode`, `skip_bad_images`, `image
     batch_size: int = 100
     learning_rate: float = 2e-3
     lr_schedule: str = "cosine"
+    clip_norm: float = None
     seed: int = 0
     validation_fraction: float = 0.1
     split_seed: int = 0
@@ -203,6 +206,8 @@ def check_config(config: TrainConfig) -> None:
                 f"{name}={getattr(config, name)!r} with model={config.model!r}")
     model_class.constructor_arguments(config.model_settings, steps_per_epoch=1)
     check_positive("learning_rate", config.learning_rate)
+    if config.clip_norm is not None:
+        check_positive("clip_norm", config.clip_norm)
     for name, allowed in (("strategy", STRATEGIES), ("lr_schedule", LR_SCHEDULES)):
         if getattr(config, name) not in allowed:
             raise ValueError(f"Argument `{name}` must be one of {allowed}. "

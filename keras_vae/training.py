@@ -65,8 +65,10 @@ def _scheduled(config: TrainConfig, steps_per_epoch: int, learning_rate: float):
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int):
-    """Keras' `Adam` at `config.learning_rate`, decayed as `config.lr_schedule` says."""
-    return keras.optimizers.Adam(_scheduled(config, steps_per_epoch, config.learning_rate))
+    """Keras' `Adam` at `config.learning_rate`, decayed as `config.lr_schedule` says, its
+    gradients clipped to the global norm `config.clip_norm` when given."""
+    return keras.optimizers.Adam(_scheduled(config, steps_per_epoch, config.learning_rate),
+                                 global_clipnorm=config.clip_norm)
 
 
 def make_extra_optimizers(model_class, config: TrainConfig, steps_per_epoch: int) -> dict:

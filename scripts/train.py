@@ -78,6 +78,8 @@ def run_parser(model_name):
     add("--learning-rate", type=float, help="Adam's initial learning rate (default 2e-3)")
     add("--lr-schedule", choices=["cosine", "constant"],
         help="cosine decay to 0 over the run (default) or a constant learning rate")
+    add("--clip-norm", type=float, help="clip the gradients to this global norm (Adam's "
+        "global_clipnorm; default none; the hvae model's recipe uses 1)")
     add("--seed", type=int, help="default 0")
     add("--validation-fraction", type=float, help="held out when there is no test split")
     add("--split-seed", type=int, help="seed of the held-out validation split (default 0)")
