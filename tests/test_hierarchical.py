@@ -29,12 +29,14 @@ def _dense(inputs, units, kernel, bias, name):
     return outputs
 
 
-def linear_hierarchy(broaden=2.0):
+def linear_hierarchy(broaden=2.0, combiner=0.0):
     """z2 ~ N(0, I), z1 | z2 ~ N(A z2 + a, diag s1^2), x | z1 ~ N(C z1 + c, SIGMA^2 I), as a
     HierarchicalVAE with linear networks, and q close to the exact posterior: q(z2|x) its
     marginal's mean with the diagonal of its covariance times `broaden`, q(z1|z2,x) centred on
     the exact posterior mean of z1 at the posterior mean of z2, variances from the exact
-    conditional, times `broaden`. Returns `(model, params)`."""
+    conditional, times `broaden`. `combiner` scales the top-down half of q's combiner (a
+    linear map of z2 added to q(z1)'s mean and log-variance shifts). Returns
+    `(model, params)`."""
     rng = np.random.default_rng(0)
     A, a = rng.normal(size=(D1, D2)), rng.normal(size=D1)
     s1 = np.array([0.5, 0.8, 1.2])
@@ -64,15 +66,18 @@ def linear_hierarchy(broaden=2.0):
     ]
     encoder = keras.Model(x_in, outputs)
     z2_in = keras.Input((D2,))
+    Q, R = combiner * rng.normal(size=(D1, D2)), combiner * rng.normal(size=(D1, D2))
     top_down = keras.Model(z2_in, [
         _dense(z2_in, D1, A.T, a, "mean"),
-        _dense(z2_in, D1, np.zeros((D2, D1)), _bounded_raw(np.log(s1 ** 2)), "log_var")])
+        _dense(z2_in, D1, np.zeros((D2, D1)), _bounded_raw(np.log(s1 ** 2)), "log_var"),
+        _dense(z2_in, D1, Q.T, np.zeros(D1), "q_mean"),
+        _dense(z2_in, D1, R.T, np.zeros(D1), "q_log_var")])
     z1_in = keras.Input((D1,))
     decoder = keras.Model(z1_in, _dense(z1_in, DX, C.T, c, "params"))
     model = keras_vae.HierarchicalVAE(encoder, decoder, [top_down],
                                       likelihood=keras_vae.Gaussian(scale=SIGMA))
     return model, {"A": A, "a": a, "s1": s1, "C": C, "c": c, "cov_x": cov_x,
-                   "mean_x": C @ a + c}
+                   "mean_x": C @ a + c, "Q": Q, "R": R}
 
 
 def exact_log_likelihood(params, x):
@@ -100,7 +105,7 @@ def test_importance_sampling_converges_to_the_closed_form_marginal():
 
 
 def test_log_weights_match_the_chain_written_out_in_numpy():
-    model, params = linear_hierarchy()
+    model, params = linear_hierarchy(combiner=0.3)
     x = np.random.default_rng(2).normal(size=(4, DX)).astype("float32")
     log_w, terms = model.log_importance_weights(x, 6, seed=3)
     z = np.asarray(terms["z"], np.float64)
@@ -112,13 +117,15 @@ def test_log_weights_match_the_chain_written_out_in_numpy():
     m1, lv1, m2, lv2 = [np.asarray(o, np.float64) for o in model.encoder(x)]
     lv1, lv2 = 30 * np.tanh(lv1 / 30), 30 * np.tanh(lv2 / 30)
     prior_mean = z2 @ params["A"].T + params["a"]
+    shift_mean, shift_log_var = z2 @ params["Q"].T, 30 * np.tanh(z2 @ params["R"].T / 30)
     log_q = (normal_log_density(z2, m2, np.exp(lv2))
-             + normal_log_density(z1, prior_mean + m1, params["s1"] ** 2 * np.exp(lv1)))
+             + normal_log_density(z1, prior_mean + m1 + shift_mean,
+                                  params["s1"] ** 2 * np.exp(lv1 + shift_log_var)))
     np.testing.assert_allclose(np.asarray(log_w), log_p - log_q, rtol=1e-4, atol=1e-3)
 
 
 def test_per_layer_kl_matches_tfp_and_free_bits_floor_each_layer():
-    model, params = linear_hierarchy()
+    model, params = linear_hierarchy(combiner=0.3)
     x = np.random.default_rng(4).normal(size=(5, DX)).astype("float32")
     terms = model.sampled_terms(x, 7, seed=5)
     kl = model.kl_terms(terms)
@@ -127,8 +134,9 @@ def test_per_layer_kl_matches_tfp_and_free_bits_floor_each_layer():
     z2 = tf.cast(terms["z"], tf.float64)[..., D1:]
     prior_1 = tfd.MultivariateNormalDiag(z2 @ params["A"].T + params["a"],
                                          tf.constant(params["s1"])[None, None] + 0 * z2[..., :1])
-    q_1 = tfd.MultivariateNormalDiag(prior_1.mean() + m1,
-                                     params["s1"] * tf.exp(0.5 * lv1)[None] + 0 * z2[..., :1])
+    shift_log_var = 30 * tf.tanh(z2 @ params["R"].T / 30)
+    q_1 = tfd.MultivariateNormalDiag(prior_1.mean() + m1 + z2 @ params["Q"].T,
+                                     params["s1"] * tf.exp(0.5 * (lv1 + shift_log_var)))
     q_2 = tfd.MultivariateNormalDiag(m2, tf.exp(0.5 * lv2))
     expected_1 = tf.reduce_mean(tfd.kl_divergence(q_1, prior_1), axis=0)
     expected_2 = tfd.kl_divergence(q_2, tfd.MultivariateNormalDiag(tf.zeros(D2, tf.float64),
@@ -158,8 +166,11 @@ def test_ancestral_samples_follow_the_chain_moments():
     images = np.asarray(model.sample(5, seed=7), np.float64)
     np.testing.assert_allclose(images, z[:5, :D1] @ params["C"].T + params["c"], rtol=1e-4,
                                atol=1e-4)
-    held = model.ancestral_sample(3, seed=8, given={2: np.ones((3, D2), "float32")})
-    np.testing.assert_array_equal(np.asarray(held)[:, D1:], 1.0)
+    held = np.asarray(model.ancestral_sample(n, seed=8, given={2: np.ones((n, D2), "float32")}),
+                      np.float64)
+    np.testing.assert_array_equal(held[:, D1:], 1.0)  # z1 ~ p(z1 | z2 = 1): N(A 1 + a, s1^2)
+    np.testing.assert_allclose(held[:, :D1].mean(0), A.sum(1) + a, atol=4 * s1.max() / math.sqrt(n))
+    np.testing.assert_allclose(held[:, :D1].std(0), s1, rtol=0.03)
     with pytest.raises(ValueError, match="`given` must name layers 1..2"):
         model.ancestral_sample(3, given={3: np.ones((3, 1))})
 
@@ -197,19 +208,37 @@ def test_three_layers_train_with_iwae_save_reload_and_export(tmp_path):
                                rtol=1e-5)
 
 
-def test_mixed_precision_training_stays_finite():
+@pytest.mark.parametrize("architecture", ["mlp", "resnet"])
+def test_mixed_precision_training_stays_finite(architecture):
+    """The MLP on binary images; the residual backbone on colour images with the mixture of
+    logistics, its upper layer an MLP on the flattened features."""
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        model = small_hvae(objective=keras_vae.losses.ELBO(free_bits=0.1))
-        model.compile(optimizer=keras.optimizers.Adam(1e-2))
-        history = model.fit(binary_images(64), epochs=2, batch_size=16, verbose=0)
+        if architecture == "mlp":
+            model, x = small_hvae(objective=keras_vae.losses.ELBO(free_bits=0.1)), \
+                binary_images(64)
+        else:
+            keras.utils.set_random_seed(1)
+            model = keras_vae.HierarchicalVAE.from_architecture(
+                (8, 8, 3), 6, architecture="resnet", hidden_units=[8, 16], blocks=1,
+                likelihood="logistic_mixture", upper_latent_dims=[4], upper_hidden_units=[16])
+            x = (np.random.default_rng(0).integers(0, 256, (32, 8, 8, 3)) / 255).astype(
+                "float32")
+        model.compile(optimizer=keras.optimizers.Adam(1e-2, global_clipnorm=1.0))
+        history = model.fit(x, epochs=2, batch_size=16, verbose=0)
+        samples = np.asarray(model.sample(3, seed=0))
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert all(np.isfinite(v).all() for v in history.history.values())
+    assert samples.shape == (3, *x.shape[1:]) and np.isfinite(samples).all()
 
 
 def test_bad_networks_and_settings_are_refused_naming_them():
     model, _ = linear_hierarchy()
+    with pytest.raises(ValueError, match=r"to \[mean, log_var, q_mean, q_log_var\] of z1"):
+        z2 = keras.Input((D2,))
+        keras_vae.HierarchicalVAE(model.encoder, model.decoder, [keras.Model(
+            z2, [keras.layers.Dense(D1)(z2), keras.layers.Dense(D1)(z2)])])
     with pytest.raises(ValueError, match="`top_down` must hold 1 network"):
         keras_vae.HierarchicalVAE(model.encoder, model.decoder, [model.top_down[0]] * 2)
     with pytest.raises(ValueError, match="`top_down` must be a non-empty list"):
@@ -240,5 +269,5 @@ def test_the_script_trains_evaluates_and_reloads_an_hvae(tmp_path):
     assert config["model_settings"]["upper_latent_dims"] == [4]
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     assert type(model) is keras_vae.HierarchicalVAE and model.latent_sizes == (6, 4)
-    for name in ("samples.png", "reconstructions.png", "report.html"):
+    for name in ("samples.png", "layer_samples_z2.png", "reconstructions.png", "report.html"):
         assert os.path.exists(os.path.join(run_dir, name))

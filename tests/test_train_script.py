@@ -107,7 +107,7 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         # The bundled digits have 17 grey levels (k / 16), not 8-bit ones.
         (["--likelihood", "discretized_logistic"], r"`dataset` must hold 8-bit images"),
         (["--model", "gan"], r"`model` must be one of \['aae', 'autoencoder', 'cvae', 'gumbel', "
-                             r"'vae', 'vaegan', 'vqvae'\]. Received: model='gan'"),
+                             r"'hvae', 'vae', 'vaegan', 'vqvae'\]. Received: model='gan'"),
         (["--model", "autoencoder", "--prior", "vamp"],
          r"`--prior` applies to the cvae and vae and vaegan model\(s\) only"),
         (["--model", "vqvae", "--k", "5"], r"`--k` applies to the cvae and vae model\(s\) only"),

@@ -203,6 +203,11 @@ class BaseAutoencoder(keras.Model):
         JSON-ready values."""
         return {}
 
+    def own_figures(self, path, seed=0) -> dict:
+        """The model's own figures, saved with `path(file name)`: `{caption: file}` (the
+        hierarchical VAE's samples with one layer held fixed); none here."""
+        return {}
+
     @classmethod
     def build_networks(cls, architecture, input_shape, latent_dim, hidden_units, activation,
                        heads, output_channels, parts, **options):
