@@ -110,7 +110,7 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
                              r"'hvae', 'vae', 'vaegan', 'vqvae'\]. Received: model='gan'"),
         (["--model", "autoencoder", "--prior", "vamp"],
          r"`--prior` applies to the cvae and vae and vaegan model\(s\) only"),
-        (["--model", "vqvae", "--k", "5"], r"`--k` applies to the cvae and vae model\(s\) only"),
+        (["--model", "vqvae", "--k", "5"], r"`--k` applies to the cvae and hvae and vae model\(s\) only"),
         (["--model", "autoencoder", "--eval-k", "5"],
          r"`eval_k` does not apply to the autoencoder model"),
     ],

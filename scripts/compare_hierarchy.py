@@ -1,0 +1,149 @@
+#!/usr/bin/env python
+"""Train the IWAE paper's one- and two-stochastic-layer models on the same data and budget,
+and write one table of held-out figures and the curves of both.
+
+    python scripts/compare_hierarchy.py --data-dir ../shared/data/mnist --epochs 100 --eval-k 5000
+    python scripts/compare_hierarchy.py --rows vae-elbo hvae-elbo --epochs 2 --eval-k 10
+
+Each row is a `scripts/train.py` run in `<runs-dir>/<row>/` (tanh MLPs: 784-200-200-50 for the
+VAE; 784-200-200 to a 100-unit z_1 and 100-100 to a 50-unit z_2 for the hierarchy; batch 100,
+the trainer's default learning-rate schedule, 5,000 of the 24,345 shared images held out); a
+row whose `metrics.json` exists is read back instead of retrained, so a killed comparison
+continues where it stopped. The table (markdown) is rewritten after every row; the figure
+`<figures>/elbo_curves.png` plots each row's held-out ELBO against epochs and training time.
+"""
+
+import csv
+import glob
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from scripts import cli  # noqa: E402
+
+cli.quiet_tensorflow()
+
+from matplotlib.figure import Figure  # noqa: E402
+
+from scripts.comparison import (  # noqa: E402
+    chosen_rows,
+    make_parser,
+    minutes,
+    run_rows,
+    write_markdown,
+)
+
+BASE = {"architecture": "mlp", "hidden_units": [200, 200], "activation": "tanh",
+        "validation_fraction": 0.2054}
+ONE_LAYER = {"latent_dim": 50}
+# The hierarchy's recipe: free bits and clipping keep it off the plateau (docs/hierarchy.md).
+TWO_LAYERS = {"model": "hvae", "latent_dim": 100, "upper_latent_dims": [50],
+              "upper_hidden_units": [100, 100], "clip_norm": 1.0}
+
+
+def rows():
+    """`{row name: (TrainConfig overrides, description)}`."""
+    return {
+        "vae-elbo": (ONE_LAYER, "one stochastic layer (50), ELBO: the default recipe"),
+        "hvae-elbo": ({**TWO_LAYERS, "free_bits": 0.1},
+                      "two layers (100, 50), ELBO, free bits 0.1, clip 1"),
+        "vae-elbo-fb-clip": ({**ONE_LAYER, "free_bits": 0.1, "clip_norm": 1.0},
+                             "one layer, ELBO with the hierarchy's free bits 0.1 and clip 1"),
+        "hvae-elbo-noclip": ({**TWO_LAYERS, "free_bits": 0.1, "clip_norm": None},
+                             "two layers, ELBO, free bits 0.1, no clipping"),
+        "vae-iwae5": ({**ONE_LAYER, "objective": "iwae", "k": 5}, "one layer, IWAE k = 5"),
+        "hvae-iwae5": ({**TWO_LAYERS, "objective": "iwae", "k": 5}, "two layers, IWAE k = 5, "
+                       "clip 1"),
+        "vae-iwae50": ({**ONE_LAYER, "objective": "iwae", "k": 50}, "one layer, IWAE k = 50"),
+        "hvae-iwae50": ({**TWO_LAYERS, "objective": "iwae", "k": 50},
+                        "two layers, IWAE k = 50, clip 1"),
+    }
+
+
+def per_layer(metrics, key):
+    values = metrics.get(key)
+    return "" if values is None else " + ".join(f"{v:.1f}" if isinstance(v, float) else str(v)
+                                               for v in values)
+
+
+def write_table(path, results, settings):
+    lines = [
+        "| row | what | held-out ELBO | log-likelihood (K = {k}) | KL per layer | active units "
+        "per layer | time |".format(k=settings["eval_k"]),
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, (description, metrics, seconds) in results.items():
+        lines.append(
+            f"| {name} | {description} | {metrics['elbo']:.2f} | "
+            f"{metrics['log_likelihood']:.2f} ± {metrics['log_likelihood_stderr']:.2f} | "
+            f"{per_layer(metrics, 'kl_per_layer') or round(metrics['kl_loss'], 1)} | "
+            f"{per_layer(metrics, 'active_units_per_layer') or metrics['active_units']} | "
+            f"{minutes(seconds)} |")
+    write_markdown(path, "compare_hierarchy.py", settings, lines)
+
+
+def history(run_dir):
+    """`(epochs, held-out ELBO, minutes)` of a run: its `history.csv`, and the wall time of
+    each epoch's end in its TensorBoard log, counted from the end of the first epoch (a
+    resumed run's pause included)."""
+    import tensorflow as tf
+
+    with open(os.path.join(run_dir, "history.csv")) as f:
+        entries = list(csv.DictReader(f))
+    ends = {}
+    for path in glob.glob(os.path.join(run_dir, "logs", "train", "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            if any(value.tag == "epoch_loss" for value in event.summary.value):
+                ends[event.step] = event.wall_time
+    epochs = [int(e["epoch"]) for e in entries]
+    minutes = [(ends[epoch] - ends[epochs[0]]) / 60 if epoch in ends else float("nan")
+               for epoch in epochs]
+    return [epoch + 1 for epoch in epochs], [float(e["val_elbo"]) for e in entries], minutes
+
+
+def save_curves(path, runs_dir, names):
+    """The held-out ELBO of each row against epochs and against training time."""
+    fig = Figure(figsize=(11, 4))
+    by_epoch, by_time = fig.subplots(1, 2)
+    for name in names:
+        if not os.path.isfile(os.path.join(runs_dir, name, "history.csv")):
+            continue
+        epochs, elbo, minutes_done = history(os.path.join(runs_dir, name))
+        style = "-" if name.startswith("hvae") else "--"
+        by_epoch.plot(epochs, elbo, style, label=name)
+        by_time.plot(minutes_done, elbo, style, label=name)
+    for ax, label in ((by_epoch, "epoch"), (by_time, "minutes after the first epoch")):
+        ax.set_xlabel(label)
+        ax.set_ylabel("held-out ELBO (nats)")
+        ax.set_ylim(-130, -85)
+        ax.grid(alpha=0.3)
+    by_epoch.legend(fontsize=8)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def main(argv=None):
+    parser = make_parser(__doc__.split("\n\n")[0], 100, 5000, os.path.join("runs", "hierarchy"),
+                         os.path.join("docs", "hierarchy_table.md"))
+    parser.add_argument("--figures", default=os.path.join("docs", "figures", "hierarchy"))
+    args = parser.parse_args(argv)
+    table = rows()
+    names = chosen_rows(parser, args, table)
+    settings = {"epochs": args.epochs, "eval_k": args.eval_k, "seed": args.seed,
+                "data_dir": args.data_dir, **BASE}
+    base = {"dataset": "mnist", "data_dir": args.data_dir, "epochs": args.epochs,
+            "eval_k": args.eval_k, "amortization_images": 0, "seed": args.seed, **BASE}
+    results = run_rows(table, names, args.runs_dir, base,
+                       lambda results: write_table(args.output, results, settings))
+    save_curves(os.path.join(args.figures, "elbo_curves.png"), args.runs_dir, names)
+    for name, (_, metrics, _) in results.items():
+        print(f"{name}: ELBO {metrics['elbo']:.2f}, log p(x) {metrics['log_likelihood']:.2f}",
+              flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    cli.run(main)
