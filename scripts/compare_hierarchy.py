@@ -52,6 +52,9 @@ def rows():
                              "one layer, ELBO with the hierarchy's free bits 0.1 and clip 1"),
         "hvae-elbo-noclip": ({**TWO_LAYERS, "free_bits": 0.1, "clip_norm": None},
                              "two layers, ELBO, free bits 0.1, no clipping"),
+        "vae-elbo-300": ({**ONE_LAYER, "epochs": 300}, "vae-elbo for 300 epochs"),
+        "hvae-elbo-300": ({**TWO_LAYERS, "free_bits": 0.1, "epochs": 300},
+                          "hvae-elbo for 300 epochs"),
         "vae-iwae5": ({**ONE_LAYER, "objective": "iwae", "k": 5}, "one layer, IWAE k = 5"),
         "hvae-iwae5": ({**TWO_LAYERS, "objective": "iwae", "k": 5}, "two layers, IWAE k = 5, "
                        "clip 1"),

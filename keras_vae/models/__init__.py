@@ -57,6 +57,7 @@ def get_model_class(name: str) -> type:
     return _BY_NAME[name]
 
 
-__all__ = ["AdversarialAutoencoder", "Autoencoder", "ConditionalVAE", "GumbelSoftmaxVAE", "HierarchicalVAE",
+__all__ = ["AdversarialAutoencoder", "Autoencoder", "ConditionalVAE", "GumbelSoftmaxVAE",
+           "HierarchicalVAE",
            "BaseAutoencoder", "NotGenerativeError", "Setting", "VAE", "VAEGAN", "VQVAE",
            "available_models", "get_model_class", "register_model"]

@@ -454,12 +454,12 @@ class HierarchicalVAE(BaseAutoencoder):
                      if upper >= layer}
             images = self.decode(self.ancestral_sample(rows * columns, seed=seed + 1,
                                                        given=given))
-            caption = (f"Samples: z{layer}..z{self.num_layers} held fixed along each row, "
-                       f"the layers below drawn again")
+            fixed = f"z{layer}" + (f"..z{self.num_layers}" if layer < self.num_layers else "")
+            caption = f"Samples: {fixed} held fixed along each row, the layers below drawn again"
             figures[caption] = plotting.save_image_grid(
                 np.asarray(images), path(f"layer_samples_z{layer}.png"),
-                f"one draw of z{layer}..z{self.num_layers} per row (seed {seed}), z below "
-                f"drawn per column", ncols=columns)
+                f"one draw of {fixed} per row (seed {seed}), the layers below drawn again in "
+                "each column", ncols=columns)
         return {caption: os.path.basename(file) for caption, file in figures.items()}
 
     def evaluation_metrics(self, images, batch_size=500):
