@@ -94,11 +94,11 @@ def test_vaegan_ablation_writes_its_table_and_reuses_finished_rows(tmp_path):
 
 
 @pytest.mark.slow
-def test_hierarchy_comparison_reports_each_layer_and_draws_both_curves(tmp_path):
+def test_hierarchy_comparison_reports_each_layer_and_draws_the_curves(tmp_path):
     from scripts import compare_hierarchy
 
     output, figures = str(tmp_path / "table.md"), str(tmp_path / "figures")
-    argv = ["--data-dir", MNIST_DIR, "--rows", "vae-elbo", "hvae-elbo", "--epochs", "2",
+    argv = ["--data-dir", MNIST_DIR, "--rows", "hvae-elbo", "--epochs", "2",
             "--eval-k", "3", "--runs-dir", str(tmp_path / "runs"), "--output", output,
             "--figures", figures]
     results = compare_hierarchy.main(argv)
@@ -108,7 +108,6 @@ def test_hierarchy_comparison_reports_each_layer_and_draws_both_curves(tmp_path)
     assert metrics["latent_sizes"] == [100, 50] and metrics["num_images"] == 5000
     # KL and active units of each layer, as metrics.json has them
     assert " + ".join(str(n) for n in metrics["active_units_per_layer"]) in hvae
-    assert results["vae-elbo"][1]["latent_dim"] == 50
     config = json.load(open(os.path.join(tmp_path, "runs", "hvae-elbo", "config.json")))
     assert config["clip_norm"] == 1.0 and config["model_settings"]["free_bits"] == 0.1
     epochs, elbo, minutes = compare_hierarchy.history(os.path.join(tmp_path, "runs",
