@@ -96,7 +96,8 @@ def history(run_dir):
         entries = list(csv.DictReader(f))
     ends = {}
     for path in glob.glob(os.path.join(run_dir, "logs", "train", "events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
+        for record in tf.data.TFRecordDataset(path):
+            event = tf.compat.v1.Event.FromString(record.numpy())
             if any(value.tag == "epoch_loss" for value in event.summary.value):
                 ends[event.step] = event.wall_time
     epochs = [int(e["epoch"]) for e in entries]
