@@ -114,9 +114,10 @@ class HierarchicalVAE(BaseAutoencoder):
     ```python
     hvae = keras_vae.HierarchicalVAE.from_architecture(
         (28, 28, 1), 100, hidden_units=[200, 200], activation="tanh",
-        upper_latent_dims=[50], upper_hidden_units=[100, 100])
-    hvae.compile()
-    hvae.fit(x_train, epochs=10, batch_size=100)
+        upper_latent_dims=[50], upper_hidden_units=[100, 100],
+        objective=keras_vae.losses.ELBO(free_bits=0.1))
+    hvae.compile(optimizer=keras.optimizers.Adam(2e-3, global_clipnorm=1.0))  # the recipe
+    hvae.fit(x_train, epochs=100, batch_size=100)
     images = hvae.sample(16, seed=0)
     ```
 
