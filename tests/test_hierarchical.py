@@ -173,6 +173,8 @@ def test_ancestral_samples_follow_the_chain_moments():
     np.testing.assert_allclose(held[:, :D1].std(0), s1, rtol=0.03)
     with pytest.raises(ValueError, match="`given` must name layers 1..2"):
         model.ancestral_sample(3, given={3: np.ones((3, 1))})
+    with pytest.raises(ValueError, match=r"shape \(3, 2\) for layer 2 .* Received: shape \(3, 3\)"):
+        model.ancestral_sample(3, given={2: np.ones((3, 3))})
 
 
 def small_hvae(seed=1, **kwargs):

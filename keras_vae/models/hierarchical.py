@@ -421,10 +421,15 @@ class HierarchicalVAE(BaseAutoencoder):
         (1-based layers) holds those layers at the values given instead of drawing them."""
         check_count(n)
         given = dict(given or {})
-        for layer in given:
+        for layer, values in given.items():
             if layer not in range(1, self.num_layers + 1):
                 raise ValueError(f"Argument `given` must name layers 1..{self.num_layers}. "
                                  f"Received: layer {layer!r}")
+            expected = (n, self.latent_sizes[layer - 1])
+            if tuple(np.shape(values)) != expected:
+                raise ValueError(f"Argument `given` must hold values of shape {expected} for "
+                                 f"layer {layer} (n, its size). Received: shape "
+                                 f"{tuple(np.shape(values))}")
         eps = self._noise(1, n, seed)
         z_above, layers = None, [None] * self.num_layers
         for index in reversed(range(self.num_layers)):
