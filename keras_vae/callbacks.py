@@ -1,5 +1,6 @@
 """Keras callbacks of keras_vae."""
 
+import csv
 import os
 import signal
 import time
@@ -11,6 +12,7 @@ import tensorflow as tf
 
 from keras_vae.arguments import check_int
 from keras_vae.data.conditions import as_tensors, model_examples
+from keras_vae.evaluation.likelihood import importance_sampled_log_likelihood
 from keras_vae.plotting import _tile
 
 
@@ -56,6 +58,77 @@ class ImageLogger(keras.callbacks.Callback):
                 samples = self.model.sample(self.num_samples, seed=self.seed)
                 tf.summary.image("prior_samples_decoder_means", self._grid(samples))
         self.writer.flush()
+
+
+class LikelihoodCurve(keras.callbacks.Callback):
+    """The importance-sampled log-likelihood of held-out images every `every` epochs and at
+    the last, for curves against epochs and against training time.
+
+    Each evaluation appends a row to the CSV file `path` (rewritten atomically):
+    `epochs_trained`, `train_seconds`, `log_likelihood` and `log_likelihood_stderr` (the mean
+    over the images, nats, and its standard error), `elbo` (the mean of the K log weights).
+    `train_seconds` counts the epochs' own time (training and Keras' validation pass), not
+    these evaluations; every epoch's logs get it too (`history.csv`'s `train_seconds`), from
+    which a resumed run continues the count.
+
+    Args:
+        path: str. The CSV file.
+        examples: the held-out examples, as `importance_sampled_log_likelihood` takes them.
+        k: int. Importance samples per image.
+        every: int. Epochs between evaluations.
+        epochs: int. The run's epochs (the last one is always evaluated).
+        seed: int. Seed of the samples (the same at every evaluation). Defaults to 0.
+        done: int. Epochs a resumed run finished before: the file's later rows are dropped
+            (they are trained again). Defaults to 0.
+        seconds_done: float. Training seconds of those epochs. Defaults to 0.
+    """
+
+    COLUMNS = ("epochs_trained", "train_seconds", "log_likelihood", "log_likelihood_stderr",
+               "elbo")
+
+    def __init__(self, path, examples, k, every, epochs, seed=0, done=0, seconds_done=0.0):
+        super().__init__()
+        check_int("every", every, 1)
+        check_int("k", k, 1)
+        self.path, self.examples, self.k, self.every = path, examples, k, every
+        self.epochs, self.seed, self.seconds = epochs, seed, float(seconds_done)
+        self.rows = [row for row in read_curve(path) if row["epochs_trained"] <= done]
+        self._started = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds += time.perf_counter() - self._started
+        if logs is not None:
+            logs["train_seconds"] = self.seconds
+        if (epoch + 1) % self.every and epoch + 1 != self.epochs:
+            return
+        estimate = importance_sampled_log_likelihood(self.model, self.examples, k=self.k,
+                                                     seed=self.seed, verbose=0)
+        values = estimate["log_likelihood"]
+        self.rows.append({
+            "epochs_trained": epoch + 1,
+            "train_seconds": self.seconds,
+            "log_likelihood": float(values.mean()),
+            "log_likelihood_stderr": float(values.std() / np.sqrt(len(values))),
+            "elbo": float(estimate["elbo"].mean()),
+        })
+        temporary = f"{self.path}.tmp"
+        with open(temporary, "w", newline="") as f:
+            writer = csv.DictWriter(f, self.COLUMNS)
+            writer.writeheader()
+            writer.writerows(self.rows)
+        os.replace(temporary, self.path)
+
+
+def read_curve(path):
+    """The rows of a `LikelihoodCurve` file (numbers), or [] where there is none."""
+    if not os.path.isfile(path):
+        return []
+    with open(path) as f:
+        return [{key: int(value) if key == "epochs_trained" else float(value)
+                 for key, value in row.items()} for row in csv.DictReader(f)]
 
 
 class TrainingDiverged(FloatingPointError):

@@ -31,6 +31,7 @@ STATUS_FILE = "status.json"
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
+CURVE_FILE = "log_likelihood_curve.csv"
 BACKUP_DIR = "backup"
 LR_SCHEDULES = ("cosine", "constant")
 STRATEGIES = ("default", "mirrored", "multiworker")
@@ -52,7 +53,10 @@ class TrainConfig:
     `binarize=None` means: dynamic binarization where the likelihood asks for it (Bernoulli),
     none otherwise. At the end the validation images are evaluated with `eval_k` importance
     samples (models with a posterior); TensorBoard gets image grids every `image_log_every`
-    epochs. `steps_per_execution` batches run per host round-trip (`VAE.fit` caps it at an
+    epochs. With `log_likelihood_every` > 0 the validation images' log-likelihood is also
+    estimated with `log_likelihood_k` samples every that many epochs and at the last
+    (`log_likelihood_curve.csv`, `keras_vae.callbacks.LikelihoodCurve`), for curves against
+    epochs and training time. `steps_per_execution` batches run per host round-trip (`VAE.fit` caps it at an
     epoch's batches and reports true batch counts); under a `strategy` other than `"default"`
     it is 1 and the batch is the global batch, split across the replicas. The learning rate
     starts at `learning_rate` and, with `lr_schedule="cosine"`, decays to 0 along a cosine
@@ -98,6 +102,8 @@ refused. `validation_dir`, `image_size`, `color_mode`, `skip_bad_images`, `image
     split_seed: int = 0
     max_train_examples: int = None
     eval_k: int = 100
+    log_likelihood_every: int = 0
+    log_likelihood_k: int = 500
     amortization_images: int = 100
     image_log_every: int = 5
     steps_per_execution: int = 32
@@ -182,6 +188,9 @@ def check_config(config: TrainConfig) -> None:
         check_int("max_train_examples", config.max_train_examples, 1)
     check_int("amortization_images", config.amortization_images, 0,
               "(0 skips the amortization gap)")
+    check_int("log_likelihood_every", config.log_likelihood_every, 0,
+              "(0: the log-likelihood at the end only)")
+    check_int("log_likelihood_k", config.log_likelihood_k, 1)
     check_number("checkpoint_every", config.checkpoint_every, 0)
     if config.hidden_units is not None:
         if not isinstance(config.hidden_units, (list, tuple)) or not config.hidden_units:
@@ -204,6 +213,11 @@ def check_config(config: TrainConfig) -> None:
             raise ValueError(
                 f"Argument `{name}` does not apply to the {config.model} model. Received: "
                 f"{name}={getattr(config, name)!r} with model={config.model!r}")
+    if not config.log_likelihood_every and config.log_likelihood_k != defaults.log_likelihood_k:
+        raise ValueError(
+            "Argument `log_likelihood_k` applies only with `log_likelihood_every` > 0 (the "
+            "curve's evaluations; the final one takes `eval_k`). Received: log_likelihood_k="
+            f"{config.log_likelihood_k} with log_likelihood_every=0")
     model_class.constructor_arguments(config.model_settings, steps_per_epoch=1)
     check_positive("learning_rate", config.learning_rate)
     if config.clip_norm is not None:

@@ -22,12 +22,15 @@ from keras_vae.callbacks import (
     DivergenceGuard,
     ImageLogger,
     IntervalBackup,
+    LikelihoodCurve,
     save_model_atomically,
 )
+from keras_vae.data.conditions import model_examples
 from keras_vae.distributions.likelihoods import check_support_numpy, get_likelihood
 from keras_vae.reporting import evaluate_model, json_ready
 from keras_vae.runs import (
     BACKUP_DIR,
+    CURVE_FILE,
     HISTORY_FILE,
     MODEL_FILE,
     STRATEGIES,
@@ -212,6 +215,7 @@ def fit_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose=1):
     backup = IntervalBackup(backup_dir, model_path, config.checkpoint_every, config.epochs)
     callbacks = [
         DivergenceGuard(),
+        *likelihood_curve(config, run_data, run_dir, done),
         # history.csv before the backup: an epoch logged, then killed before its backup,
         # is cut from history.csv on resume and trained again.
         keras.callbacks.CSVLogger(os.path.join(run_dir, HISTORY_FILE), append=True),
@@ -228,6 +232,19 @@ def fit_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose=1):
     save_model_atomically(model, model_path)
     write_status(run_dir, "trained")
     shutil.rmtree(backup_dir, ignore_errors=True)
+
+
+def likelihood_curve(config: TrainConfig, run_data: RunData, run_dir, done):
+    """`[LikelihoodCurve]` on the validation images where `config.log_likelihood_every` asks
+    for one (before the CSV logger, which writes its `train_seconds`), else `[]`."""
+    if not config.log_likelihood_every:
+        return []
+    history = read_history(run_dir) if done else None
+    seconds_done = history["train_seconds"][done - 1] if history else 0.0
+    examples = model_examples(config.model_class, run_data.x_val, run_data.y_val)
+    return [LikelihoodCurve(os.path.join(run_dir, CURVE_FILE), examples, config.log_likelihood_k,
+        config.log_likelihood_every, config.epochs, seed=config.seed, done=done,
+        seconds_done=seconds_done)]
 
 
 # ------------------------------------------------------------------------ 4. evaluate

@@ -85,6 +85,11 @@ def run_parser(model_name):
     add("--split-seed", type=int, help="seed of the held-out validation split (default 0)")
     add("--max-train-examples", type=int, help="train on the first N training images only")
     add("--eval-k", type=int, help="importance samples of the final evaluation (default 100)")
+    add("--log-likelihood-every", type=int,
+        help="also estimate the validation log-likelihood every N epochs (and at the last), "
+        "into log_likelihood_curve.csv with the training seconds (default 0: at the end only)")
+    add("--log-likelihood-k", type=int,
+        help="importance samples of those estimates (default 500)")
     add("--amortization-images", type=int,
         help="validation images for the amortization gap (default 100, 0 skips)")
     add("--image-log-every", type=int, help="TensorBoard image grids every N epochs (default 5)")

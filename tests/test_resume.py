@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from keras_vae import callbacks as vae_callbacks
-from keras_vae.runs import TrainConfig, prepare_run_dir, read_status
+from keras_vae.runs import TrainConfig, check_config, prepare_run_dir, read_status
 from keras_vae.training import train
 from tests.helpers import REPO, small_vae, weights_of
 
@@ -221,3 +221,56 @@ def test_metrics_json_is_strict_json_without_bare_nan():
     value = {"loss": float("nan"), "terms": [1.0, float("inf"), np.float32("nan")], "k": 5}
     assert json.loads(json.dumps(json_safe(value), allow_nan=False)) == {
         "loss": None, "terms": [1.0, None, None], "k": 5}
+
+
+def test_the_log_likelihood_curve_is_the_final_evaluation_and_survives_an_interruption(
+        tmp_path, monkeypatch):
+    curve = dict(epochs=5, log_likelihood_every=2, log_likelihood_k=5, checkpoint_every=0)
+    run_dir, metrics = train(small_config(tmp_path / "whole", **curve), verbose=0)
+    rows = vae_callbacks.read_curve(os.path.join(run_dir, "log_likelihood_curve.csv"))
+    assert [row["epochs_trained"] for row in rows] == [2, 4, 5]
+    # The last row is the final evaluation's estimate: same model, images, K and seed.
+    assert rows[-1]["log_likelihood"] == pytest.approx(metrics["log_likelihood"], rel=1e-6)
+    seconds = [float(row["train_seconds"]) for row in history_rows(run_dir)]
+    assert [row["train_seconds"] for row in rows] == pytest.approx([seconds[1], seconds[3],
+                                                                     seconds[4]])
+    assert np.all(np.diff(seconds) > 0)
+    # Evaluating along the way changes nothing the run trains.
+    plain_dir, _ = train(small_config(tmp_path / "plain", epochs=5, checkpoint_every=0),
+                         verbose=0)
+    for a, b in zip(weights_of(keras.models.load_model(os.path.join(plain_dir, "model.keras"))),
+                    weights_of(keras.models.load_model(os.path.join(run_dir, "model.keras")))):
+        np.testing.assert_array_equal(a, b)
+
+    # SIGTERM during epoch 3: that epoch is checkpointed, the run stops, and resumes.
+    evaluate = vae_callbacks.LikelihoodCurve.on_epoch_end
+
+    def interrupted_in_epoch_3(self, epoch, logs=None):
+        evaluate(self, epoch, logs)
+        if epoch == 2:
+            signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(vae_callbacks.LikelihoodCurve, "on_epoch_end", interrupted_in_epoch_3)
+    with pytest.raises(vae_callbacks.RunInterrupted):
+        train(small_config(tmp_path / "resumed", **curve), verbose=0)
+    monkeypatch.setattr(vae_callbacks.LikelihoodCurve, "on_epoch_end", evaluate)
+    resumed_dir, _ = train(small_config(tmp_path / "resumed", **curve), verbose=0)
+    resumed = vae_callbacks.read_curve(os.path.join(resumed_dir, "log_likelihood_curve.csv"))
+    assert [row["epochs_trained"] for row in resumed] == [2, 4, 5]
+    assert [row["log_likelihood"] for row in resumed] == pytest.approx(
+        [row["log_likelihood"] for row in rows], rel=1e-6)
+    resumed_seconds = [float(row["train_seconds"]) for row in history_rows(resumed_dir)]
+    assert len(resumed_seconds) == 5 and np.all(np.diff(resumed_seconds) > 0)
+    assert resumed[-1]["train_seconds"] == pytest.approx(resumed_seconds[-1])
+
+
+def test_the_log_likelihood_curve_settings_are_checked():
+    with pytest.raises(ValueError, match=r"`log_likelihood_k` applies only with "
+                                         r"`log_likelihood_every` > 0.*log_likelihood_k=50"):
+        check_config(TrainConfig.from_dict({"log_likelihood_k": 50}))
+    with pytest.raises(ValueError, match=r"`log_likelihood_every`.*Received: "
+                                         r"log_likelihood_every=-1"):
+        check_config(TrainConfig.from_dict({"log_likelihood_every": -1}))
+    with pytest.raises(ValueError, match=r"`log_likelihood_every` does not apply to the "
+                                         r"autoencoder model"):
+        check_config(TrainConfig.from_dict({"model": "autoencoder", "log_likelihood_every": 2}))

@@ -186,7 +186,8 @@ class BaseAutoencoder(keras.Model):
     def refused_run_settings(cls):
         """Settings of a training run that do not apply to this model: the importance-sampled
         evaluation's without a posterior."""
-        return () if cls.has_posterior else ("eval_k", "amortization_images")
+        return () if cls.has_posterior else ("eval_k", "amortization_images",
+                                             "log_likelihood_every", "log_likelihood_k")
 
     def describe(self) -> str:
         """The model in one line, for logs."""
