@@ -11,6 +11,12 @@ the trainer's default learning-rate schedule, 5,000 of the 24,345 shared images 
 row whose `metrics.json` exists is read back instead of retrained, so a killed comparison
 continues where it stopped. The table (markdown) is rewritten after every row; the figure
 `<figures>/elbo_curves.png` plots each row's held-out ELBO against epochs and training time.
+With `--log-likelihood-every N` each row also estimates the held-out log-likelihood every N
+epochs with `--log-likelihood-k` samples (`scripts/train.py`'s flags of the same names), and
+`<figures>/log_likelihood_curves.png` plots it against epochs and training time:
+
+    python scripts/compare_hierarchy.py --rows vae-elbo-500 hvae-elbo-500 \
+        --log-likelihood-every 25 --log-likelihood-k 500
 """
 
 import csv
@@ -25,6 +31,8 @@ from scripts import cli  # noqa: E402
 cli.quiet_tensorflow()
 
 from matplotlib.figure import Figure  # noqa: E402
+
+from keras_vae.callbacks import read_curve  # noqa: E402
 
 from scripts.comparison import (  # noqa: E402
     chosen_rows,
@@ -55,6 +63,9 @@ def rows():
         "vae-elbo-300": ({**ONE_LAYER, "epochs": 300}, "vae-elbo for 300 epochs"),
         "hvae-elbo-300": ({**TWO_LAYERS, "free_bits": 0.1, "epochs": 300},
                           "hvae-elbo for 300 epochs"),
+        "vae-elbo-500": ({**ONE_LAYER, "epochs": 500}, "vae-elbo for 500 epochs"),
+        "hvae-elbo-500": ({**TWO_LAYERS, "free_bits": 0.1, "epochs": 500},
+                          "hvae-elbo for 500 epochs"),
         "vae-iwae5": ({**ONE_LAYER, "objective": "iwae", "k": 5}, "one layer, IWAE k = 5"),
         "hvae-iwae5": ({**TWO_LAYERS, "objective": "iwae", "k": 5}, "two layers, IWAE k = 5, "
                        "clip 1"),
@@ -129,10 +140,43 @@ def save_curves(path, runs_dir, names):
     return path
 
 
+def save_likelihood_curves(path, runs_dir, names):
+    """The held-out log-likelihood of each row that estimated it along the run
+    (`log_likelihood_curve.csv`), with its standard error, against epochs and against the
+    training seconds (the evaluations not counted). None where no row has a curve."""
+    curves = {name: read_curve(os.path.join(runs_dir, name, "log_likelihood_curve.csv"))
+              for name in names}
+    curves = {name: rows for name, rows in curves.items() if rows}
+    if not curves:
+        return None
+    fig = Figure(figsize=(11, 4))
+    by_epoch, by_time = fig.subplots(1, 2)
+    for name, rows in curves.items():
+        style = "-o" if name.startswith("hvae") else "--s"
+        value = [row["log_likelihood"] for row in rows]
+        error = [row["log_likelihood_stderr"] for row in rows]
+        for ax, x in ((by_epoch, [row["epochs_trained"] for row in rows]),
+                      (by_time, [row["train_seconds"] / 60 for row in rows])):
+            ax.errorbar(x, value, yerr=error, fmt=style, markersize=3, capsize=2, label=name)
+    for ax, label in ((by_epoch, "epoch"), (by_time, "minutes of training")):
+        ax.set_xlabel(label)
+        ax.set_ylabel("held-out log-likelihood (nats)")
+        ax.grid(alpha=0.3)
+    by_epoch.legend(fontsize=8)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path
+
+
 def main(argv=None):
     parser = make_parser(__doc__.split("\n\n")[0], 100, 5000, os.path.join("runs", "hierarchy"),
                          os.path.join("docs", "hierarchy_table.md"))
     parser.add_argument("--figures", default=os.path.join("docs", "figures", "hierarchy"))
+    parser.add_argument("--log-likelihood-every", type=int, default=0,
+                        help="also estimate the held-out log-likelihood every N epochs")
+    parser.add_argument("--log-likelihood-k", type=int, default=500,
+                        help="importance samples of those estimates (default 500)")
     args = parser.parse_args(argv)
     table = rows()
     names = chosen_rows(parser, args, table)
@@ -140,9 +184,16 @@ def main(argv=None):
                 "data_dir": args.data_dir, **BASE}
     base = {"dataset": "mnist", "data_dir": args.data_dir, "epochs": args.epochs,
             "eval_k": args.eval_k, "amortization_images": 0, "seed": args.seed, **BASE}
+    if args.log_likelihood_every:
+        base.update(log_likelihood_every=args.log_likelihood_every,
+                    log_likelihood_k=args.log_likelihood_k)
+        settings.update(log_likelihood_every=args.log_likelihood_every,
+                        log_likelihood_k=args.log_likelihood_k)
     results = run_rows(table, names, args.runs_dir, base,
                        lambda results: write_table(args.output, results, settings))
     save_curves(os.path.join(args.figures, "elbo_curves.png"), args.runs_dir, names)
+    save_likelihood_curves(os.path.join(args.figures, "log_likelihood_curves.png"),
+                           args.runs_dir, names)
     for name, (_, metrics, _) in results.items():
         print(f"{name}: ELBO {metrics['elbo']:.2f}, log p(x) {metrics['log_likelihood']:.2f}",
               flush=True)

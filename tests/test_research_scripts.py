@@ -7,6 +7,7 @@ import pytest
 
 from scripts import (compare_models, compare_objectives, gradient_variance, lecture_figures,
                      vaegan_ablation)
+from keras_vae.callbacks import read_curve
 from tests.helpers import MNIST_DIR
 
 
@@ -100,7 +101,7 @@ def test_hierarchy_comparison_reports_each_layer_and_draws_the_curves(tmp_path):
     output, figures = str(tmp_path / "table.md"), str(tmp_path / "figures")
     argv = ["--data-dir", MNIST_DIR, "--rows", "hvae-elbo", "--epochs", "2",
             "--eval-k", "3", "--runs-dir", str(tmp_path / "runs"), "--output", output,
-            "--figures", figures]
+            "--figures", figures, "--log-likelihood-every", "1", "--log-likelihood-k", "3"]
     results = compare_hierarchy.main(argv)
     lines = open(output).read().splitlines()
     hvae = [line for line in lines if line.startswith("| hvae-elbo |")][0]
@@ -114,3 +115,8 @@ def test_hierarchy_comparison_reports_each_layer_and_draws_the_curves(tmp_path):
                                                                    "hvae-elbo"))
     assert epochs == [1, 2] and minutes[0] == 0 and minutes[1] > 0
     assert os.path.getsize(os.path.join(figures, "elbo_curves.png")) > 10_000
+    curve = read_curve(os.path.join(tmp_path, "runs", "hvae-elbo", "log_likelihood_curve.csv"))
+    assert [row["epochs_trained"] for row in curve] == [1, 2]
+    # The last estimate is the final evaluation's (the same K = 3, images and seed).
+    assert curve[-1]["log_likelihood"] == pytest.approx(metrics["log_likelihood"], rel=1e-6)
+    assert os.path.getsize(os.path.join(figures, "log_likelihood_curves.png")) > 10_000
