@@ -232,10 +232,12 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=5000,
     holding a folder of images or an array file other than the run's own is a set kept apart:
     every one of its images is scored (`split` does not apply), read as the run's training
     images were (its `image_size`, `color_mode`, keys; for a bare `.keras` file, the model's
-    input size and channels). `seed=None` means the run's seed (0 for a bare `.keras` file):
-    images are binarized once with `seed + 1` (validation and test) or `seed + 2` (train), as
-    `keras_vae.training.train` did for its `metrics.json`, so that re-scoring a run uses the
-    very images it was scored on. Returns `(output_dir, metrics)`.
+    input size and channels). `seed=None` means the run's seed (0 for a bare `.keras` file),
+    the seed of the samples. Images are binarized once with `split_seed + 1` (validation and
+    test) or `split_seed + 2` (train), the run's split seed where there is a run, as
+    `keras_vae.training.train` did for its `metrics.json`: re-scoring a run uses the very
+    images it was scored on, and runs of any seed are scored on the same ones. Returns
+    `(output_dir, metrics)`.
     """
     check_int("k", k, 1)
     if split not in (None, "train", "validation", "test"):
@@ -283,7 +285,7 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=5000,
         labels = None if labels is None else labels[:max_images]
     images = np.asarray(images, np.float32)
     if binarize:
-        images = data.binarize_once(images, seed=seed + (2 if split == "train" else 1))
+        images = data.binarize_once(images, seed=split_seed + (2 if split == "train" else 1))
         source += ", binarized once"
     history = read_history(model_path)
     if output_dir is None:

@@ -102,16 +102,17 @@ class RunData:
     validation: str  # where the validation images come from, in words
     binarize: bool
 
-    def train_images(self, seed):
-        """The training images as they are evaluated: binarized once (seed `seed + 2`) where
-        training binarizes them anew each epoch."""
-        return data.binarize_once(self.x_train, seed + 2) if self.binarize else self.x_train
+    def train_images(self, split_seed):
+        """The training images as they are evaluated: binarized once (seed `split_seed + 2`)
+        where training binarizes them anew each epoch."""
+        return data.binarize_once(self.x_train, split_seed + 2) if self.binarize else self.x_train
 
 
 def load_run_data(config: TrainConfig, verbose=1) -> RunData:
     """The dataset `config` names, split, cut to `max_train_examples`, checked against the
-    likelihood's support; validation images binarized once (seed `seed + 1`) where training
-    binarizes, so that every epoch's validation and the final evaluation see the same ones.
+    likelihood's support; validation images binarized once (seed `split_seed + 1`) where
+    training binarizes, so that every epoch's validation and the final evaluation see the same
+    ones, and runs of other seeds are scored on the same binary images.
     A folder too large for memory stays on disk (`data.ImageFiles`, streamed by
     `data.make_dataset`); its images are 8-bit levels / 255, in every likelihood's support."""
     splits = data.load(config.dataset, config.data_dir, config.validation_fraction,
@@ -132,7 +133,7 @@ def load_run_data(config: TrainConfig, verbose=1) -> RunData:
         for images in (splits.x_val,) if splits.streamed else (x_train, splits.x_val):
             check_support_numpy(get_likelihood(config.likelihood), images, "dataset")
     y_train = None if splits.y_train is None else splits.y_train[: len(x_train)]
-    x_val = data.binarize_once(splits.x_val, config.seed + 1) if binarize else splits.x_val
+    x_val = data.binarize_once(splits.x_val, config.split_seed + 1) if binarize else splits.x_val
     return RunData(x_train, y_train, x_val, splits.y_val, splits.image_shape,
                    splits.validation, binarize)
 
@@ -228,7 +229,7 @@ def fit_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose=1):
     with _Signals(backup):
         model.fit(train_ds, epochs=config.epochs, validation_data=val_ds, verbose=verbose,
                   shuffle=False, callbacks=callbacks)  # the pipeline shuffles, seeded
-    model.after_fit(run_data.train_images(config.seed))
+    model.after_fit(run_data.train_images(config.split_seed))
     save_model_atomically(model, model_path)
     write_status(run_dir, "trained")
     shutil.rmtree(backup_dir, ignore_errors=True)
@@ -255,7 +256,7 @@ def evaluate_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose
     labels = config.model_class.conditional
     train_labels = run_data.y_train if labels else None
     datasets = {
-        "train": data.make_dataset(run_data.train_images(config.seed), config.batch_size,
+        "train": data.make_dataset(run_data.train_images(config.split_seed), config.batch_size,
                                    shuffle=False, labels=train_labels),
         "validation": data.make_dataset(run_data.x_val, config.batch_size, shuffle=False,
                                         labels=run_data.y_val if labels else None),

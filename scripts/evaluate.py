@@ -40,8 +40,8 @@ def parse_args(argv):
         help="binarize the images once (default: as in training)")
     add("--amortization-images", type=int, default=100, help="0 skips the amortization gap")
     add("--max-images", type=int, help="evaluate the first N images of the split only")
-    add("--seed", type=int, help="seed of the binarization and the sampling (default: the "
-        "run's, so that a run is re-scored on the images of its metrics.json)")
+    add("--seed", type=int, help="seed of the importance samples (default: the run's); the "
+        "images are binarized with the run's split seed, as for its metrics.json")
     add("--verbose", type=int, default=1, choices=[0, 1])
     return parser.parse_args(argv)
 

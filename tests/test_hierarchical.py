@@ -253,11 +253,12 @@ def test_bad_networks_and_settings_are_refused_naming_them():
 
 
 def test_the_script_trains_evaluates_and_reloads_an_hvae(tmp_path):
-    run_dir = train.main([
+    argv = [
         "--model", "hvae", "--latent-dim", "6", "--hidden-units", "32",
-        "--upper-latent-dims", "4", "--upper-hidden-units", "16", "--free-bits", "0.05",
+        "--upper-latent-dims", "4", "--upper-hidden-units", "16", "8", "--free-bits", "0.05",
         "--kl-warmup-epochs", "1", "--epochs", "2", "--eval-k", "20",
-        "--amortization-images", "10", "--output-dir", str(tmp_path / "run"), "--verbose", "0"])
+        "--amortization-images", "10", "--output-dir", str(tmp_path / "run"), "--verbose", "0"]
+    run_dir = train.main(argv)
     header = open(os.path.join(run_dir, "history.csv")).readline().strip().split(",")
     assert {"kl_z1", "kl_z2", "val_kl_z1", "val_kl_z2", "kl_weight"} <= set(header)
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
@@ -269,6 +270,11 @@ def test_the_script_trains_evaluates_and_reloads_an_hvae(tmp_path):
     assert metrics["log_likelihood"] >= metrics["elbo"]
     config = json.load(open(os.path.join(run_dir, "config.json")))
     assert config["model_settings"]["upper_latent_dims"] == [4]
+    assert config["model_settings"]["upper_hidden_units"] == [16, 8]
+    # The same command again finds the run complete (its list settings read back equal).
+    modified = os.path.getmtime(os.path.join(run_dir, "metrics.json"))
+    assert train.main(argv) == run_dir
+    assert os.path.getmtime(os.path.join(run_dir, "metrics.json")) == modified
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     assert type(model) is keras_vae.HierarchicalVAE and model.latent_sizes == (6, 4)
     for name in ("samples.png", "layer_samples_z2.png", "reconstructions.png", "report.html"):

@@ -182,3 +182,18 @@ def test_strategy_flag_trains_under_mirrored_strategy_and_refuses_unknown_names(
     assert json.load(open(os.path.join(run_dir, "status.json")))["state"] == "complete"
     with pytest.raises(ValueError, match=r"strategy.*'default', 'mirrored', 'multiworker'"):
         train.main(["--strategy", "tpu", "--output-dir", str(tmp_path / "other")])
+
+
+def test_runs_of_other_seeds_are_scored_on_the_same_binary_images():
+    from keras_vae.runs import TrainConfig
+    from keras_vae.training import load_run_data
+
+    def held_out(**settings):
+        return load_run_data(TrainConfig.from_dict(settings), verbose=0)
+
+    seed_0, seed_1 = held_out(seed=0), held_out(seed=1)
+    assert seed_0.binarize and set(np.unique(seed_0.x_val)) == {0.0, 1.0}
+    np.testing.assert_array_equal(seed_0.x_val, seed_1.x_val)
+    np.testing.assert_array_equal(seed_0.train_images(0), seed_1.train_images(0))
+    # Another split seed holds out other images, binarized with their own seed.
+    assert not np.array_equal(seed_0.x_val, held_out(split_seed=1).x_val)

@@ -1,6 +1,5 @@
 """The hierarchical VAE: L stochastic layers, inference top-down beside the generative path."""
 
-import argparse
 import os
 
 import keras
@@ -17,21 +16,9 @@ from keras_vae.models.settings import Setting
 from keras_vae.models.vae import OBJECTIVE_SETTINGS, objective_from_settings
 
 
-def int_list(text):
-    """A flag's value of positive ints separated by commas, e.g. `50` or `64,32`."""
-    try:
-        values = tuple(int(part) for part in str(text).split(","))
-    except ValueError:
-        values = ()
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected positive ints separated by commas, got {text!r}")
-    return values
-
-
 def _checked_sizes(name, values):
-    if isinstance(values, (str, int)):
-        values = int_list(values) if isinstance(values, str) else (values,)
+    if isinstance(values, int):
+        values = (values,)
     if not isinstance(values, (list, tuple)) or not values:
         raise ValueError(f"Argument `{name}` must be a non-empty list of ints >= 1. "
                          f"Received: {name}={values!r}")
@@ -134,10 +121,10 @@ class HierarchicalVAE(BaseAutoencoder):
     kl_analytic = True  # per layer, given the layers above
     kl_factorizes = True
     settings = (
-        Setting("upper_latent_dims", int_list, "sizes of z_2 ... z_L, comma-separated (z_1 is "
-                "--latent-dim)", default=(50,)),
-        Setting("upper_hidden_units", int_list, "hidden widths of each upper layer's "
-                "bottom-up and top-down networks, comma-separated", default=(100, 100)),
+        Setting("upper_latent_dims", int, "sizes of z_2 ... z_L (z_1 is --latent-dim)",
+                default=(50,), nargs="+"),
+        Setting("upper_hidden_units", int, "hidden widths of each upper layer's bottom-up and "
+                "top-down networks", default=(100, 100), nargs="+"),
         *OBJECTIVE_SETTINGS,
     )
 

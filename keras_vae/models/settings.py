@@ -25,6 +25,8 @@ class Setting:
         help: str. One line for `--help`.
         default: the value when not given. Defaults to the constructor's own default.
         choices: tuple or None. The values allowed, when a closed set.
+        nargs: str or None. `"+"` for a list of values separated by spaces (each of `type`),
+            as `--hidden-units` takes them.
     """
 
     name: str
@@ -32,6 +34,7 @@ class Setting:
     help: str
     default: object = _FROM_SIGNATURE
     choices: tuple = None
+    nargs: str = None
 
     @property
     def flag(self) -> str:
@@ -50,6 +53,8 @@ class Setting:
     def add_to(self, parser, model_class) -> None:
         """Adds the setting's flag to an argparse parser (or argument group)."""
         default = self.default_for(model_class)
+        if self.nargs and isinstance(default, (list, tuple)):
+            default = " ".join(str(value) for value in default)
         kwargs = {"help": f"{self.help} (default {default})", "dest": self.name}
         if self.type is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
@@ -57,6 +62,8 @@ class Setting:
             kwargs["type"] = self.type
             if self.choices:
                 kwargs["choices"] = self.choices
+            if self.nargs:
+                kwargs["nargs"] = self.nargs
         parser.add_argument(self.flag, **kwargs)
 
 
