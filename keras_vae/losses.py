@@ -50,7 +50,9 @@ class ELBO(Objective):
     z ~ q(z|x), KL analytic where TFP has a closed form (else Monte Carlo on the same draws),
     w(t) = min(1, t / kl_warmup_steps) a linear warm-up over optimizer steps t, and with
     `free_bits` > 0 each latent dimension's batch-mean KL counted as at least `free_bits` nats
-    (`objectives.free_bits_kl`). beta = 1, no warm-up, no free bits is the plain ELBO
+    (`objectives.free_bits_kl`); with `free_bits_decay_steps` > 0 that floor falls linearly to
+    0 over those steps, free_bits * max(0, 1 - t / free_bits_decay_steps), so that training
+    ends on the ELBO itself. beta = 1, no warm-up, no free bits is the plain ELBO
     (Kingma & Welling 2014); beta != 1 is the beta-VAE (Higgins et al. 2017).
 
     With `gradient="score_function"` the loss has the same value but its gradient with respect
@@ -62,6 +64,9 @@ class ELBO(Objective):
         beta: float >= 0. Weight of the KL term. Defaults to 1.
         free_bits: float >= 0. Floor of each dimension's KL, nats. Defaults to 0 (none).
         kl_warmup_steps: int >= 0. Optimizer steps of the linear KL warm-up. Defaults to 0.
+        free_bits_decay_steps: int >= 0. Optimizer steps over which the free-bits floor falls
+            linearly to 0 (evaluation without a step uses the end of that schedule: no floor).
+            Defaults to 0: the floor stays.
         mc_samples: int >= 1. Samples of z per example. Defaults to 1.
         gradient: str. `"reparameterization"` or `"score_function"`. Defaults to
             `"reparameterization"`.
@@ -77,17 +82,25 @@ class ELBO(Objective):
     kind = "elbo"
 
     def __init__(self, beta=1.0, free_bits=0.0, kl_warmup_steps=0, mc_samples=1,
-                 gradient="reparameterization"):
+                 gradient="reparameterization", free_bits_decay_steps=0):
         self.beta = float(check_number("beta", beta, 0))
         self.free_bits = float(check_number("free_bits", free_bits, 0))
         self.kl_warmup_steps = check_number("kl_warmup_steps", kl_warmup_steps, 0, integer=True)
+        self.free_bits_decay_steps = check_number("free_bits_decay_steps",
+                                                  free_bits_decay_steps, 0, integer=True)
+        if self.free_bits_decay_steps and not self.free_bits:
+            raise ValueError(
+                "Argument `free_bits_decay_steps` applies only with free bits (a floor to "
+                f"lower). Received: free_bits_decay_steps={self.free_bits_decay_steps} with "
+                "free_bits=0")
         self.mc_samples = check_number("mc_samples", mc_samples, 1, integer=True)
         if gradient not in GRADIENT_ESTIMATORS:
             raise ValueError(f"Argument `gradient` must be one of {GRADIENT_ESTIMATORS}. "
                              f"Received: gradient={gradient!r}")
         self.gradient = gradient
-        if self.kl_warmup_steps:
-            self.metric_names = (*Objective.metric_names, "kl_weight")
+        self.metric_names = (*Objective.metric_names,
+                             *(("kl_weight",) if self.kl_warmup_steps else ()),
+                             *(("free_bits_floor",) if self.free_bits_decay_steps else ()))
 
     def check(self, model):
         if self.free_bits and not model.kl_factorizes:
@@ -105,8 +118,10 @@ class ELBO(Objective):
         kl = kl_terms["kl_loss"]
         kl_in_loss = kl
         if self.free_bits:
-            kl_in_loss = objectives.free_bits_kl(model.kl_per_dimension_terms(s),
-                                                 self.free_bits)
+            floor = self.free_bits * (1.0 - objectives.linear_warmup(
+                step if step is not None else self.free_bits_decay_steps,
+                self.free_bits_decay_steps)) if self.free_bits_decay_steps else self.free_bits
+            kl_in_loss = objectives.free_bits_kl(model.kl_per_dimension_terms(s), floor)
         weight = self.beta * objectives.linear_warmup(
             step if step is not None else self.kl_warmup_steps, self.kl_warmup_steps)
         loss = reconstruction + weight * kl_in_loss
@@ -123,12 +138,15 @@ class ELBO(Objective):
         }
         if self.kl_warmup_steps:
             terms["kl_weight"] = ops.broadcast_to(ops.cast(weight, loss.dtype), ops.shape(loss))
+        if self.free_bits_decay_steps:
+            terms["free_bits_floor"] = ops.broadcast_to(ops.cast(floor, loss.dtype),
+                                                        ops.shape(loss))
         return terms
 
     def get_config(self):
         return {"beta": self.beta, "free_bits": self.free_bits,
                 "kl_warmup_steps": self.kl_warmup_steps, "mc_samples": self.mc_samples,
-                "gradient": self.gradient}
+                "gradient": self.gradient, "free_bits_decay_steps": self.free_bits_decay_steps}
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")

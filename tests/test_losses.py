@@ -82,6 +82,24 @@ def test_free_bits_hold_each_dimension_at_the_floor():
     assert np.all(grad_mean[:, below] == 0) and np.any(grad_mean[:, ~below] != 0)
 
 
+def test_the_free_bits_floor_falls_linearly_to_zero_over_its_decay():
+    model = small_vae()
+    x = binary_images(16)
+    z_mean, z_log_var = (v.numpy().astype(np.float64) for v in model.encode(x))
+    batch_mean = (-0.5 * (1 + z_log_var - z_mean**2 - np.exp(z_log_var))).mean(0)
+    floor = 2.0 * float(batch_mean.max())  # every dimension below it at the start
+    decaying = ELBO(free_bits=floor, free_bits_decay_steps=8)
+    for step, left in ((0, 1.0), (2, 0.75), (6, 0.25), (8, 0.0), (20, 0.0), (None, 0.0)):
+        terms = decaying(model, x, seed=2, step=step)
+        counted = np.mean(terms["loss"] - terms["reconstruction_loss"])
+        np.testing.assert_allclose(counted, np.maximum(batch_mean, left * floor).sum(),
+                                   rtol=1e-4)
+        np.testing.assert_allclose(terms["free_bits_floor"], left * floor, rtol=1e-6)
+    with pytest.raises(ValueError, match="`free_bits_decay_steps` applies only with free bits"):
+        ELBO(free_bits_decay_steps=8)
+    assert ELBO.from_config(decaying.get_config()).free_bits_decay_steps == 8
+
+
 def test_free_bits_need_a_kl_that_splits_per_dimension():
     with pytest.raises(ValueError, match="`free_bits` needs a KL that splits"):
         small_vae(posterior="full", objective=ELBO(free_bits=0.5), compile=False)

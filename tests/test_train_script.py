@@ -95,6 +95,10 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         (["--objective", "vr"], r"`objective` must be one of \['elbo', 'iwae'\]"),
         (["--beta", "-1"], r"`beta` must be a number >= 0. Received: beta=-1"),
         (["--free-bits", "-0.5"], r"`free_bits` must be a number >= 0"),
+        (["--free-bits-decay-epochs", "5"],
+         r"`free_bits_decay_epochs` applies only with free bits.*free_bits_decay_epochs=5"),
+        (["--objective", "iwae", "--free-bits-decay-epochs", "5"],
+         r"\['free_bits_decay_epochs'\] apply to the elbo objective only"),
         (["--beta", "nan"], r"`beta` must be a finite number >= 0. Received: beta=nan"),
         (["--model", "vaegan", "--feature-weight", "inf"],
          r"`feature_weight` must be a finite number >= 0. Received: feature_weight=inf"),
@@ -140,7 +144,8 @@ def test_distribution_and_objective_flags_reach_the_saved_model(tmp_path):
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     assert model.objective.get_config() == {"beta": 0.5, "free_bits": 0.1,
                                             "kl_warmup_steps": 17, "mc_samples": 2,
-                                            "gradient": "reparameterization"}
+                                            "gradient": "reparameterization",
+                                            "free_bits_decay_steps": 0}
     assert json.load(open(os.path.join(run_dir, "metrics.json")))["binarized"] is False
     assert read_history(run_dir)["kl_weight"][1] == pytest.approx(0.5)  # beta, warm-up over
 

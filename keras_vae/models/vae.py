@@ -24,6 +24,8 @@ OBJECTIVE_SETTINGS = (
     Setting("kl_warmup_epochs", int, "epochs of a linear KL warm-up from 0 to beta",
             default=0),
     Setting("free_bits", float, "per-dimension KL floor, nats", default=0.0),
+    Setting("free_bits_decay_epochs", int, "epochs over which the free-bits floor falls "
+            "linearly to 0 (0: it stays)", default=0),
 )
 
 
@@ -33,7 +35,8 @@ def objective_from_settings(settings, steps_per_epoch):
     objective not chosen (`k` with the ELBO, `free_bits` with the IWAE) is refused."""
     given = {setting.name: settings.pop(setting.name) for setting in OBJECTIVE_SETTINGS}
     objective = given["objective"]
-    elbo_names = ("mc_samples", "beta", "kl_warmup_epochs", "free_bits")
+    elbo_names = ("mc_samples", "beta", "kl_warmup_epochs", "free_bits",
+                  "free_bits_decay_epochs")
     defaults = {setting.name: setting.default for setting in OBJECTIVE_SETTINGS}
     for names, where in ((("k",), "iwae"), (elbo_names, "elbo")):
         changed = {name: given[name] for name in names if given[name] != defaults[name]}
@@ -44,8 +47,14 @@ def objective_from_settings(settings, steps_per_epoch):
         return IWAE(k=given["k"])
     if objective == "elbo":
         warmup = check_int("kl_warmup_epochs", given["kl_warmup_epochs"], 0)
+        decay = check_int("free_bits_decay_epochs", given["free_bits_decay_epochs"], 0)
+        if decay and not given["free_bits"]:
+            raise ValueError("Argument `free_bits_decay_epochs` applies only with free bits "
+                             f"(a floor to lower). Received: free_bits_decay_epochs={decay} "
+                             "with free_bits=0")
         return ELBO(beta=given["beta"], free_bits=given["free_bits"],
-                    kl_warmup_steps=warmup * steps_per_epoch, mc_samples=given["mc_samples"])
+                    kl_warmup_steps=warmup * steps_per_epoch, mc_samples=given["mc_samples"],
+                    free_bits_decay_steps=decay * steps_per_epoch)
     return get_objective(objective)
 
 
