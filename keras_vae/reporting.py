@@ -20,6 +20,28 @@ from keras_vae.evaluation.likelihood import importance_sampled_log_likelihood
 from keras_vae.runs import load_run, read_history
 
 
+LOG_LIKELIHOODS_FILE = "log_likelihoods.npy"
+
+
+def save_array_atomically(path, values) -> None:
+    temporary = f"{path}.tmp.npy"
+    np.save(temporary, np.asarray(values))
+    os.replace(temporary, path)
+
+
+def paired_difference(dir_a, dir_b):
+    """`(mean, standard error)` of log p(x) in run (or evaluation) directory `dir_a` minus
+    that in `dir_b`, image by image (their `log_likelihoods.npy`), nats: the images must be
+    the same ones, in the same order."""
+    a, b = (np.load(os.path.join(path, LOG_LIKELIHOODS_FILE)) for path in (dir_a, dir_b))
+    if a.shape != b.shape:
+        raise ValueError(
+            "Arguments `dir_a` and `dir_b` must hold estimates of the same images. Received: "
+            f"{len(a)} images in {dir_a} and {len(b)} in {dir_b}")
+    difference = a - b
+    return float(difference.mean()), float(difference.std() / np.sqrt(len(difference)))
+
+
 def evaluate_model(
     model,
     images,
@@ -109,6 +131,11 @@ def evaluate_model(
         })
     metrics.update(model.evaluation_metrics(images))
     metrics.update(extra_metrics or {})
+    # Each image's estimate, in the order of `images`: runs scored on the same images compare
+    # by paired differences, whose standard error is far below that of either mean.
+    save_array_atomically(os.path.join(output_dir, LOG_LIKELIHOODS_FILE),
+                          estimate["log_likelihood"])
+    metrics["log_likelihoods_file"] = LOG_LIKELIHOODS_FILE
     with open(os.path.join(output_dir, "metrics.json"), "w") as f:
         json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
     figures = save_figures(model, examples, labels, codes, kl_dims, activity, output_dir,
@@ -146,6 +173,11 @@ def _evaluate_reconstructions(model, images, output_dir, labels, split, split_so
     metrics.update({key: float(terms[key]) for key in ("elbo", "kl_loss") if key in terms})
     metrics.update(model.evaluation_metrics(images))
     metrics.update(extra_metrics or {})
+    # Each image's estimate, in the order of `images`: runs scored on the same images compare
+    # by paired differences, whose standard error is far below that of either mean.
+    save_array_atomically(os.path.join(output_dir, LOG_LIKELIHOODS_FILE),
+                          estimate["log_likelihood"])
+    metrics["log_likelihoods_file"] = LOG_LIKELIHOODS_FILE
     with open(os.path.join(output_dir, "metrics.json"), "w") as f:
         json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
     figures = save_figures(model, images, labels, codes, None, None, output_dir, history, seed)

@@ -33,6 +33,7 @@ cli.quiet_tensorflow()
 from matplotlib.figure import Figure  # noqa: E402
 
 from keras_vae.callbacks import read_curve  # noqa: E402
+from keras_vae.reporting import paired_difference  # noqa: E402
 
 from scripts.comparison import (  # noqa: E402
     chosen_rows,
@@ -81,16 +82,31 @@ def per_layer(metrics, key):
                                                for v in values)
 
 
-def write_table(path, results, settings):
+def against_one_layer(runs_dir, name, results):
+    """A two-layer row's log-likelihood minus that of its one-layer row (`hvae-X` against
+    `vae-X`), paired image by image: "+d ± s", or "" where either lacks its per-image file."""
+    partner = name[1:] if name.startswith("hvae") else None
+    if partner not in results:
+        return ""
+    try:
+        mean, stderr = paired_difference(os.path.join(runs_dir, name),
+                                         os.path.join(runs_dir, partner))
+    except FileNotFoundError:
+        return ""
+    return f"{mean:+.2f} ± {stderr:.2f}"
+
+
+def write_table(path, results, settings, runs_dir):
     lines = [
-        "| row | what | held-out ELBO | log-likelihood (K = {k}) | KL per layer | active units "
-        "per layer | time |".format(k=settings["eval_k"]),
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| row | what | held-out ELBO | log-likelihood (K = {k}) | two layers minus one, "
+        "paired | KL per layer | active units per layer | time |".format(k=settings["eval_k"]),
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, (description, metrics, seconds) in results.items():
         lines.append(
             f"| {name} | {description} | {metrics['elbo']:.2f} | "
             f"{metrics['log_likelihood']:.2f} ± {metrics['log_likelihood_stderr']:.2f} | "
+            f"{against_one_layer(runs_dir, name, results)} | "
             f"{per_layer(metrics, 'kl_per_layer') or round(metrics['kl_loss'], 1)} | "
             f"{per_layer(metrics, 'active_units_per_layer') or metrics['active_units']} | "
             f"{minutes(seconds)} |")
@@ -190,7 +206,8 @@ def main(argv=None):
         settings.update(log_likelihood_every=args.log_likelihood_every,
                         log_likelihood_k=args.log_likelihood_k)
     results = run_rows(table, names, args.runs_dir, base,
-                       lambda results: write_table(args.output, results, settings))
+                       lambda results: write_table(args.output, results, settings,
+                                                   args.runs_dir))
     save_curves(os.path.join(args.figures, "elbo_curves.png"), args.runs_dir, names)
     save_likelihood_curves(os.path.join(args.figures, "log_likelihood_curves.png"),
                            args.runs_dir, names)

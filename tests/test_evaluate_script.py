@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from keras_vae.callbacks import ImageLogger
+from keras_vae.reporting import paired_difference
 from scripts import evaluate, train
 from tests.helpers import MNIST_DIR, binary_images, small_vae
 
@@ -89,8 +90,9 @@ def test_report_formats_nested_metrics():
 
 
 def test_rescoring_a_run_uses_the_images_and_noise_of_its_metrics(tmp_path):
-    """A run trained with seed 3 binarized its validation images with seed 4; the evaluation
-    script takes the run's seed, so it re-scores the very images: the same figures."""
+    """A run trained with seed 3 binarized its validation images with its split seed; the
+    evaluation script takes the run's seeds, so it re-scores the very images with the same
+    noise: the same figures, image by image (the per-image estimates runs are paired by)."""
     run_dir = train.main(["--epochs", "1", "--seed", "3", "--eval-k", "7",
                           "--amortization-images", "0", "--output-dir",
                           str(tmp_path / "run"), "--verbose", "0"])
@@ -100,3 +102,15 @@ def test_rescoring_a_run_uses_the_images_and_noise_of_its_metrics(tmp_path):
     rescored = json.load(open(os.path.join(output_dir, "metrics.json")))
     assert rescored["log_likelihood"] == pytest.approx(recorded["log_likelihood"], rel=1e-6)
     assert rescored["elbo"] == pytest.approx(recorded["elbo"], rel=1e-6)
+    per_image = np.load(os.path.join(run_dir, rescored["log_likelihoods_file"]))
+    assert per_image.shape == (recorded["num_images"],)
+    np.testing.assert_allclose(np.load(os.path.join(output_dir, "log_likelihoods.npy")),
+                               per_image, rtol=1e-6)
+    # Paired against a model that gives every image 1 nat more (a shifted copy of the file).
+    other = tmp_path / "other"
+    other.mkdir()
+    np.save(other / "log_likelihoods.npy", per_image + 1.0)
+    assert paired_difference(str(other), run_dir) == pytest.approx((1.0, 0.0), abs=1e-9)
+    np.save(other / "log_likelihoods.npy", per_image[:-1])
+    with pytest.raises(ValueError, match="must hold estimates of the same images"):
+        paired_difference(str(other), run_dir)

@@ -99,7 +99,7 @@ def test_hierarchy_comparison_reports_each_layer_and_draws_the_curves(tmp_path):
     from scripts import compare_hierarchy
 
     output, figures = str(tmp_path / "table.md"), str(tmp_path / "figures")
-    argv = ["--data-dir", MNIST_DIR, "--rows", "hvae-elbo", "--epochs", "2",
+    argv = ["--data-dir", MNIST_DIR, "--rows", "vae-elbo", "hvae-elbo", "--epochs", "2",
             "--eval-k", "3", "--runs-dir", str(tmp_path / "runs"), "--output", output,
             "--figures", figures, "--log-likelihood-every", "1", "--log-likelihood-k", "3"]
     results = compare_hierarchy.main(argv)
@@ -109,6 +109,9 @@ def test_hierarchy_comparison_reports_each_layer_and_draws_the_curves(tmp_path):
     assert metrics["latent_sizes"] == [100, 50] and metrics["num_images"] == 5000
     # KL and active units of each layer, as metrics.json has them
     assert " + ".join(str(n) for n in metrics["active_units_per_layer"]) in hvae
+    # The paired difference with the one-layer row, from the two runs' per-image estimates.
+    difference = metrics["log_likelihood"] - results["vae-elbo"][1]["log_likelihood"]
+    assert f"| {difference:+.2f} ± " in hvae
     config = json.load(open(os.path.join(tmp_path, "runs", "hvae-elbo", "config.json")))
     assert config["clip_norm"] == 1.0 and config["model_settings"]["free_bits"] == 0.1
     epochs, elbo, minutes = compare_hierarchy.history(os.path.join(tmp_path, "runs",
