@@ -133,56 +133,52 @@ def history(run_dir):
     return [epoch + 1 for epoch in epochs], [float(e["val_elbo"]) for e in entries], minutes
 
 
-def save_curves(path, runs_dir, names):
-    """The held-out ELBO of each row against epochs and against training time."""
+def save_two_panels(path, series, ylabel, time_label, ylim=None):
+    """Each `(name, epochs, minutes, values, errors or None)` of `series` against epochs (left
+    panel) and minutes (right); two-layer rows solid, one-layer rows dashed."""
     fig = Figure(figsize=(11, 4))
     by_epoch, by_time = fig.subplots(1, 2)
-    for name in names:
-        if not os.path.isfile(os.path.join(runs_dir, name, "history.csv")):
-            continue
-        epochs, elbo, minutes_done = history(os.path.join(runs_dir, name))
-        style = "-" if name.startswith("hvae") else "--"
-        by_epoch.plot(epochs, elbo, style, label=name)
-        by_time.plot(minutes_done, elbo, style, label=name)
-    for ax, label in ((by_epoch, "epoch"), (by_time, "minutes after the first epoch")):
+    for name, epochs, minutes_done, values, errors in series:
+        style = ("-" if name.startswith("hvae") else "--") + ("o" if errors else "")
+        for ax, x in ((by_epoch, epochs), (by_time, minutes_done)):
+            ax.errorbar(x, values, yerr=errors, fmt=style, markersize=3, capsize=2, label=name)
+    for ax, label in ((by_epoch, "epoch"), (by_time, time_label)):
         ax.set_xlabel(label)
-        ax.set_ylabel("held-out ELBO (nats)")
-        ax.set_ylim(-130, -85)
+        ax.set_ylabel(ylabel)
+        if ylim:
+            ax.set_ylim(*ylim)
         ax.grid(alpha=0.3)
     by_epoch.legend(fontsize=8)
     fig.tight_layout()
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fig.savefig(path, dpi=100)
     return path
+
+
+def save_curves(path, runs_dir, names):
+    """The held-out ELBO of each row against epochs and against training time."""
+    series = [(name, *history(os.path.join(runs_dir, name)), None) for name in names
+              if os.path.isfile(os.path.join(runs_dir, name, "history.csv"))]
+    return save_two_panels(path, series, "held-out ELBO (nats)",
+                           "minutes after the first epoch", ylim=(-130, -85))
 
 
 def save_likelihood_curves(path, runs_dir, names):
     """The held-out log-likelihood of each row that estimated it along the run
     (`log_likelihood_curve.csv`), with its standard error, against epochs and against the
     training seconds (the evaluations not counted). None where no row has a curve."""
-    curves = {name: read_curve(os.path.join(runs_dir, name, "log_likelihood_curve.csv"))
-              for name in names}
-    curves = {name: rows for name, rows in curves.items() if rows}
-    if not curves:
+    series = []
+    for name in names:
+        rows = read_curve(os.path.join(runs_dir, name, "log_likelihood_curve.csv"))
+        if rows:
+            series.append((name, [row["epochs_trained"] for row in rows],
+                           [row["train_seconds"] / 60 for row in rows],
+                           [row["log_likelihood"] for row in rows],
+                           [row["log_likelihood_stderr"] for row in rows]))
+    if not series:
         return None
-    fig = Figure(figsize=(11, 4))
-    by_epoch, by_time = fig.subplots(1, 2)
-    for name, rows in curves.items():
-        style = "-o" if name.startswith("hvae") else "--s"
-        value = [row["log_likelihood"] for row in rows]
-        error = [row["log_likelihood_stderr"] for row in rows]
-        for ax, x in ((by_epoch, [row["epochs_trained"] for row in rows]),
-                      (by_time, [row["train_seconds"] / 60 for row in rows])):
-            ax.errorbar(x, value, yerr=error, fmt=style, markersize=3, capsize=2, label=name)
-    for ax, label in ((by_epoch, "epoch"), (by_time, "minutes of training")):
-        ax.set_xlabel(label)
-        ax.set_ylabel("held-out log-likelihood (nats)")
-        ax.grid(alpha=0.3)
-    by_epoch.legend(fontsize=8)
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fig.savefig(path, dpi=100)
-    return path
+    return save_two_panels(path, series, "held-out log-likelihood (nats)",
+                           "minutes of training")
 
 
 def main(argv=None):
