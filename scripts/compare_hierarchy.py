@@ -57,6 +57,9 @@ def rows():
         "vae-elbo": (ONE_LAYER, "one stochastic layer (50), ELBO: the default recipe"),
         "hvae-elbo": ({**TWO_LAYERS, "free_bits": 0.1},
                       "two layers (100, 50), ELBO, free bits 0.1, clip 1"),
+        "hvae-elbo-fbdecay": ({**TWO_LAYERS, "free_bits": 0.1, "free_bits_decay_epochs": 50},
+                              "two layers, ELBO, free bits 0.1 falling to 0 over 50 epochs, "
+                              "clip 1"),
         "vae-elbo-fb-clip": ({**ONE_LAYER, "free_bits": 0.1, "clip_norm": 1.0},
                              "one layer, ELBO with the hierarchy's free bits 0.1 and clip 1"),
         "hvae-elbo-noclip": ({**TWO_LAYERS, "free_bits": 0.1, "clip_norm": None},
