@@ -173,11 +173,6 @@ def _evaluate_reconstructions(model, images, output_dir, labels, split, split_so
     metrics.update({key: float(terms[key]) for key in ("elbo", "kl_loss") if key in terms})
     metrics.update(model.evaluation_metrics(images))
     metrics.update(extra_metrics or {})
-    # Each image's estimate, in the order of `images`: runs scored on the same images compare
-    # by paired differences, whose standard error is far below that of either mean.
-    save_array_atomically(os.path.join(output_dir, LOG_LIKELIHOODS_FILE),
-                          estimate["log_likelihood"])
-    metrics["log_likelihoods_file"] = LOG_LIKELIHOODS_FILE
     with open(os.path.join(output_dir, "metrics.json"), "w") as f:
         json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
     figures = save_figures(model, images, labels, codes, None, None, output_dir, history, seed)
