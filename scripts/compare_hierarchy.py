@@ -85,11 +85,23 @@ def per_layer(metrics, key):
                                                for v in values)
 
 
+def one_layer_partner(name, names):
+    """The one-layer row a two-layer row is compared with: `hvae-X-Y` against `vae-X-Y`, else
+    `vae-X` (the same budget and objective, one layer's default settings); None for none."""
+    if not name.startswith("hvae-"):
+        return None
+    parts = name[1:].split("-")
+    for end in range(len(parts), 1, -1):
+        if "-".join(parts[:end]) in names:
+            return "-".join(parts[:end])
+    return None
+
+
 def against_one_layer(runs_dir, name, results):
-    """A two-layer row's log-likelihood minus that of its one-layer row (`hvae-X` against
-    `vae-X`), paired image by image: "+d ± s", or "" where either lacks its per-image file."""
-    partner = name[1:] if name.startswith("hvae") else None
-    if partner not in results:
+    """A two-layer row's log-likelihood minus that of its one-layer row (`one_layer_partner`),
+    paired image by image: "+d ± s", or "" where either lacks its per-image file."""
+    partner = one_layer_partner(name, results)
+    if partner is None:
         return ""
     try:
         mean, stderr = paired_difference(os.path.join(runs_dir, name),

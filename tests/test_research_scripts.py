@@ -123,3 +123,15 @@ def test_hierarchy_comparison_reports_each_layer_and_draws_the_curves(tmp_path):
     # The last estimate is the final evaluation's (the same K = 3, images and seed).
     assert curve[-1]["log_likelihood"] == pytest.approx(metrics["log_likelihood"], rel=1e-6)
     assert os.path.getsize(os.path.join(figures, "log_likelihood_curves.png")) > 10_000
+
+
+def test_each_two_layer_row_is_paired_with_the_one_layer_row_of_its_budget():
+    from scripts.compare_hierarchy import one_layer_partner, rows
+
+    names = list(rows())
+    assert one_layer_partner("hvae-elbo-300", names) == "vae-elbo-300"
+    assert one_layer_partner("hvae-elbo-fbdecay", names) == "vae-elbo"
+    assert one_layer_partner("hvae-iwae50", names) == "vae-iwae50"
+    assert one_layer_partner("hvae-elbo-300", ["vae-elbo"]) == "vae-elbo"
+    assert one_layer_partner("vae-elbo-300", names) is None
+    assert one_layer_partner("hvae-iwae5", ["vae-elbo"]) is None
