@@ -87,13 +87,16 @@ def per_layer(metrics, key):
 
 def one_layer_partner(name, names):
     """The one-layer row a two-layer row is compared with: `hvae-X-Y` against `vae-X-Y`, else
-    `vae-X` (the same budget and objective, one layer's default settings); None for none."""
+    `vae-X` (the same objective, one layer's default settings), never across a budget (a
+    number of epochs: `hvae-elbo-300` only against `vae-elbo-300`); None for none."""
     if not name.startswith("hvae-"):
         return None
     parts = name[1:].split("-")
     for end in range(len(parts), 1, -1):
         if "-".join(parts[:end]) in names:
             return "-".join(parts[:end])
+        if parts[end - 1].isdigit():
+            return None
     return None
 
 
