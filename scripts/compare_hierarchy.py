@@ -153,7 +153,8 @@ def history(run_dir):
 
 def save_two_panels(path, series, ylabel, time_label, ylim=None):
     """Each `(name, epochs, minutes, values, errors or None)` of `series` against epochs (left
-    panel) and minutes (right); two-layer rows solid, one-layer rows dashed."""
+    panel) and minutes (right); two-layer rows solid, one-layer rows dashed. Returns the
+    figure, saved to `path`."""
     fig = Figure(figsize=(11, 4))
     by_epoch, by_time = fig.subplots(1, 2)
     for name, epochs, minutes_done, values, errors in series:
@@ -170,13 +171,16 @@ def save_two_panels(path, series, ylabel, time_label, ylim=None):
     fig.tight_layout()
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fig.savefig(path, dpi=100)
-    return path
+    return fig
 
 
 def save_curves(path, runs_dir, names):
-    """The held-out ELBO of each row against epochs and against training time."""
-    series = [(name, *history(os.path.join(runs_dir, name)), None) for name in names
-              if os.path.isfile(os.path.join(runs_dir, name, "history.csv"))]
+    """The held-out ELBO of each row against epochs and against training time (the figure)."""
+    series = []
+    for name in names:
+        if os.path.isfile(os.path.join(runs_dir, name, "history.csv")):
+            epochs, elbo, minutes_done = history(os.path.join(runs_dir, name))
+            series.append((name, epochs, minutes_done, elbo, None))
     return save_two_panels(path, series, "held-out ELBO (nats)",
                            "minutes after the first epoch", ylim=(-130, -85))
 
@@ -184,7 +188,8 @@ def save_curves(path, runs_dir, names):
 def save_likelihood_curves(path, runs_dir, names):
     """The held-out log-likelihood of each row that estimated it along the run
     (`log_likelihood_curve.csv`), with its standard error, against epochs and against the
-    training seconds (the evaluations not counted). None where no row has a curve."""
+    training seconds (the evaluations not counted): the figure, or None where no row has a
+    curve."""
     series = []
     for name in names:
         rows = read_curve(os.path.join(runs_dir, name, "log_likelihood_curve.csv"))

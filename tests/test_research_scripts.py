@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from scripts import (compare_models, compare_objectives, gradient_variance, lecture_figures,
@@ -118,11 +119,23 @@ def test_hierarchy_comparison_reports_each_layer_and_draws_the_curves(tmp_path):
                                                                    "hvae-elbo"))
     assert epochs == [1, 2] and minutes[0] == 0 and minutes[1] > 0
     assert os.path.getsize(os.path.join(figures, "elbo_curves.png")) > 10_000
+    # Each panel plots the rows' values: the ELBO against epochs, then against minutes.
+    figure = compare_hierarchy.save_curves(str(tmp_path / "again.png"), str(tmp_path / "runs"),
+                                           ["hvae-elbo"])
+    for ax, x in zip(figure.axes, (epochs, minutes)):
+        np.testing.assert_allclose(np.asarray(ax.lines[0].get_xdata(), float), x)
+        np.testing.assert_allclose(np.asarray(ax.lines[0].get_ydata(), float), elbo)
     curve = read_curve(os.path.join(tmp_path, "runs", "hvae-elbo", "log_likelihood_curve.csv"))
     assert [row["epochs_trained"] for row in curve] == [1, 2]
     # The last estimate is the final evaluation's (the same K = 3, images and seed).
     assert curve[-1]["log_likelihood"] == pytest.approx(metrics["log_likelihood"], rel=1e-6)
     assert os.path.getsize(os.path.join(figures, "log_likelihood_curves.png")) > 10_000
+    figure = compare_hierarchy.save_likelihood_curves(str(tmp_path / "ll.png"),
+                                                      str(tmp_path / "runs"), ["hvae-elbo"])
+    np.testing.assert_allclose(np.asarray(figure.axes[0].lines[0].get_ydata(), float),
+                               [row["log_likelihood"] for row in curve])
+    np.testing.assert_allclose(np.asarray(figure.axes[1].lines[0].get_xdata(), float),
+                               [row["train_seconds"] / 60 for row in curve])
 
 
 def test_each_two_layer_row_is_paired_with_the_one_layer_row_of_its_budget():
