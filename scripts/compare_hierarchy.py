@@ -60,6 +60,8 @@ def rows():
         "hvae-elbo-fbdecay": ({**TWO_LAYERS, "free_bits": 0.1, "free_bits_decay_epochs": 50},
                               "two layers, ELBO, free bits 0.1 falling to 0 over 50 epochs, "
                               "clip 1"),
+        "hvae-elbo-fbdecay-300": ({**TWO_LAYERS, "free_bits": 0.1, "free_bits_decay_epochs": 50,
+                                   "epochs": 300}, "hvae-elbo-fbdecay for 300 epochs"),
         "vae-elbo-fb-clip": ({**ONE_LAYER, "free_bits": 0.1, "clip_norm": 1.0},
                              "one layer, ELBO with the hierarchy's free bits 0.1 and clip 1"),
         "hvae-elbo-noclip": ({**TWO_LAYERS, "free_bits": 0.1, "clip_norm": None},
