@@ -33,6 +33,12 @@ def paired_difference(dir_a, dir_b):
     """`(mean, standard error)` of log p(x) in run (or evaluation) directory `dir_a` minus
     that in `dir_b`, image by image (their `log_likelihoods.npy`), nats: the images must be
     the same ones, in the same order."""
+    for name, path in (("dir_a", dir_a), ("dir_b", dir_b)):
+        if not os.path.isfile(os.path.join(path, LOG_LIKELIHOODS_FILE)):
+            raise ValueError(
+                f"Argument `{name}` must be a run or evaluation directory holding "
+                f"{LOG_LIKELIHOODS_FILE} (written by every evaluation since it was added; "
+                f"`scripts/evaluate.py RUN` writes one). Received: {name}={path!r}")
     a, b = (np.load(os.path.join(path, LOG_LIKELIHOODS_FILE)) for path in (dir_a, dir_b))
     if a.shape != b.shape:
         raise ValueError(

@@ -111,7 +111,7 @@ def against_one_layer(runs_dir, name, results):
     try:
         mean, stderr = paired_difference(os.path.join(runs_dir, name),
                                          os.path.join(runs_dir, partner))
-    except FileNotFoundError:
+    except ValueError:  # a row scored before per-image files existed
         return ""
     return f"{mean:+.2f} ± {stderr:.2f}"
 

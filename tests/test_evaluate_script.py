@@ -114,3 +114,6 @@ def test_rescoring_a_run_uses_the_images_and_noise_of_its_metrics(tmp_path):
     np.save(other / "log_likelihoods.npy", per_image[:-1])
     with pytest.raises(ValueError, match="must hold estimates of the same images"):
         paired_difference(str(other), run_dir)
+    with pytest.raises(ValueError, match=r"`dir_b` must be a run or evaluation directory "
+                                         r"holding log_likelihoods.npy"):
+        paired_difference(run_dir, str(tmp_path))

@@ -18,7 +18,7 @@ import pytest
 from keras_vae import callbacks as vae_callbacks
 from keras_vae.runs import TrainConfig, check_config, prepare_run_dir, read_status
 from keras_vae.training import train
-from tests.helpers import REPO, small_vae, weights_of
+from tests.helpers import REPO, binary_images, small_vae, weights_of
 
 FAST = ["--eval-k", "5", "--amortization-images", "0", "--image-log-every", "100",
         "--verbose", "0"]
@@ -274,3 +274,17 @@ def test_the_log_likelihood_curve_settings_are_checked():
     with pytest.raises(ValueError, match=r"`log_likelihood_every` does not apply to the "
                                          r"autoencoder model"):
         check_config(TrainConfig.from_dict({"model": "autoencoder", "log_likelihood_every": 2}))
+
+
+def test_a_resumed_curve_drops_the_rows_of_epochs_trained_again(tmp_path):
+    """An epoch evaluated, then killed before its backup, is trained and evaluated again:
+    its old row goes, the rows of epochs the backup holds stay."""
+    path = str(tmp_path / "log_likelihood_curve.csv")
+    with open(path, "w") as f:
+        f.write("epochs_trained,train_seconds,log_likelihood,log_likelihood_stderr,elbo\n"
+                "2,1.5,-90.0,0.5,-95.0\n4,3.0,-89.0,0.5,-94.0\n")
+    curve = vae_callbacks.LikelihoodCurve(path, binary_images(4), k=2, every=2, epochs=6,
+                                          done=3, seconds_done=2.5)
+    assert curve.rows == [{"epochs_trained": 2, "train_seconds": 1.5, "log_likelihood": -90.0,
+                           "log_likelihood_stderr": 0.5, "elbo": -95.0}]
+    assert curve.seconds == 2.5
