@@ -40,8 +40,54 @@ class Objective:
         return self.describe()
 
 
+class FreeBits:
+    """Free bits that may fall to zero over training, for the objectives that take them.
+
+    `free_bits` > 0 floors each latent dimension's batch-mean KL at `free_bits` nats (Kingma
+    et al. 2016); with `free_bits_decay_steps` > 0 the floor falls linearly to 0 over those
+    optimizer steps, free_bits * max(0, 1 - t / free_bits_decay_steps), so that training ends
+    on the objective itself (evaluation without a step uses the end of that schedule).
+    """
+
+    def _set_free_bits(self, free_bits, free_bits_decay_steps):
+        self.free_bits = float(check_number("free_bits", free_bits, 0))
+        self.free_bits_decay_steps = check_number("free_bits_decay_steps",
+                                                  free_bits_decay_steps, 0, integer=True)
+        if self.free_bits_decay_steps and not self.free_bits:
+            raise ValueError(
+                "Argument `free_bits_decay_steps` applies only with free bits (a floor to "
+                f"lower). Received: free_bits_decay_steps={self.free_bits_decay_steps} with "
+                "free_bits=0")
+
+    def check(self, model):
+        if self.free_bits and not model.kl_factorizes:
+            raise ValueError(
+                "Argument `free_bits` needs a KL that splits per latent dimension in closed "
+                "form (the diagonal posterior with the standard normal prior). Received: "
+                f"free_bits={self.free_bits} with {model.describe()}")
+
+    @property
+    def floor_metric_names(self):
+        return ("free_bits_floor",) if self.free_bits_decay_steps else ()
+
+    def free_bits_floor(self, step):
+        """The floor at optimizer step `step` (None: the end of the schedule)."""
+        if not self.free_bits_decay_steps:
+            return self.free_bits
+        done = objectives.linear_warmup(
+            step if step is not None else self.free_bits_decay_steps, self.free_bits_decay_steps)
+        return self.free_bits * (1.0 - done)
+
+    def floor_terms(self, floor, loss):
+        """`free_bits_floor` per example, where the floor falls."""
+        if not self.free_bits_decay_steps:
+            return {}
+        return {"free_bits_floor": ops.broadcast_to(ops.cast(floor, loss.dtype),
+                                                    ops.shape(loss))}
+
+
 @keras.saving.register_keras_serializable(package="keras_vae")
-class ELBO(Objective):
+class ELBO(FreeBits, Objective):
     """The evidence lower bound, with the usual knobs against posterior collapse.
 
     #### Mathematical details
@@ -84,15 +130,8 @@ class ELBO(Objective):
     def __init__(self, beta=1.0, free_bits=0.0, kl_warmup_steps=0, mc_samples=1,
                  gradient="reparameterization", free_bits_decay_steps=0):
         self.beta = float(check_number("beta", beta, 0))
-        self.free_bits = float(check_number("free_bits", free_bits, 0))
+        self._set_free_bits(free_bits, free_bits_decay_steps)
         self.kl_warmup_steps = check_number("kl_warmup_steps", kl_warmup_steps, 0, integer=True)
-        self.free_bits_decay_steps = check_number("free_bits_decay_steps",
-                                                  free_bits_decay_steps, 0, integer=True)
-        if self.free_bits_decay_steps and not self.free_bits:
-            raise ValueError(
-                "Argument `free_bits_decay_steps` applies only with free bits (a floor to "
-                f"lower). Received: free_bits_decay_steps={self.free_bits_decay_steps} with "
-                "free_bits=0")
         self.mc_samples = check_number("mc_samples", mc_samples, 1, integer=True)
         if gradient not in GRADIENT_ESTIMATORS:
             raise ValueError(f"Argument `gradient` must be one of {GRADIENT_ESTIMATORS}. "
@@ -100,14 +139,7 @@ class ELBO(Objective):
         self.gradient = gradient
         self.metric_names = (*Objective.metric_names,
                              *(("kl_weight",) if self.kl_warmup_steps else ()),
-                             *(("free_bits_floor",) if self.free_bits_decay_steps else ()))
-
-    def check(self, model):
-        if self.free_bits and not model.kl_factorizes:
-            raise ValueError(
-                "Argument `free_bits` needs a KL that splits per latent dimension in closed "
-                "form (the diagonal posterior with the standard normal prior). Received: "
-                f"free_bits={self.free_bits} with {model.describe()}")
+                             *self.floor_metric_names)
 
     def __call__(self, model, x, training=False, seed=None, step=None):
         score_function = self.gradient == "score_function"
@@ -117,10 +149,8 @@ class ELBO(Objective):
         kl_terms = model.kl_terms(s)
         kl = kl_terms["kl_loss"]
         kl_in_loss = kl
+        floor = self.free_bits_floor(step)
         if self.free_bits:
-            floor = self.free_bits * (1.0 - objectives.linear_warmup(
-                step if step is not None else self.free_bits_decay_steps,
-                self.free_bits_decay_steps)) if self.free_bits_decay_steps else self.free_bits
             kl_in_loss = objectives.free_bits_kl(model.kl_per_dimension_terms(s), floor)
         weight = self.beta * objectives.linear_warmup(
             step if step is not None else self.kl_warmup_steps, self.kl_warmup_steps)
@@ -138,10 +168,7 @@ class ELBO(Objective):
         }
         if self.kl_warmup_steps:
             terms["kl_weight"] = ops.broadcast_to(ops.cast(weight, loss.dtype), ops.shape(loss))
-        if self.free_bits_decay_steps:
-            terms["free_bits_floor"] = ops.broadcast_to(ops.cast(floor, loss.dtype),
-                                                        ops.shape(loss))
-        return terms
+        return {**terms, **self.floor_terms(floor, loss)}
 
     def get_config(self):
         return {"beta": self.beta, "free_bits": self.free_bits,
@@ -150,8 +177,8 @@ class ELBO(Objective):
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
-class IWAE(Objective):
-    """The importance-weighted bound with `k` samples (Burda et al. 2015).
+class IWAE(FreeBits, Objective):
+    """The importance-weighted bound with `k` samples (Burda et al. 2015), with free bits.
 
     #### Mathematical details
 
@@ -160,18 +187,29 @@ class IWAE(Objective):
     k. Reported besides: `iwae_bound` (L_k), and on the same k samples `reconstruction_loss`
     (-E_q log p(x|z)), `kl_loss` and `elbo`.
 
+    The KL is no term of L_k, so free bits cannot floor it as the ELBO does; with `free_bits`
+    > 0 the loss gains sum_j max(0, floor - KL_j) over the dimensions whose batch-mean analytic
+    KL (averaged over the k samples) is below the floor (`objectives.free_bits_shortfall`),
+    which with k = 1 is the ELBO's free bits in expectation. It is how a hierarchy trained
+    with this bound keeps its upper layers from collapsing early; with `free_bits_decay_steps`
+    the floor falls to 0 and training ends on L_k itself.
+
     Args:
         k: int >= 1. Importance samples per example. Defaults to 5.
+        free_bits: float >= 0. Floor of each dimension's KL, nats. Defaults to 0 (none).
+        free_bits_decay_steps: int >= 0. Optimizer steps over which the floor falls linearly
+            to 0. Defaults to 0: the floor stays.
 
     References:
         Burda, Y., Grosse, R. and Salakhutdinov, R. Importance Weighted Autoencoders. ICLR 2016.
     """
 
     kind = "iwae"
-    metric_names = (*Objective.metric_names, "iwae_bound")
 
-    def __init__(self, k=5):
+    def __init__(self, k=5, free_bits=0.0, free_bits_decay_steps=0):
         self.k = check_number("k", k, 1, integer=True)
+        self._set_free_bits(free_bits, free_bits_decay_steps)
+        self.metric_names = (*Objective.metric_names, "iwae_bound", *self.floor_metric_names)
 
     def __call__(self, model, x, training=False, seed=None, step=None):
         log_w, s = model.log_importance_weights(x, self.k, seed=seed, training=training)
@@ -179,16 +217,22 @@ class IWAE(Objective):
         reconstruction = -ops.mean(s["log_px_z"], axis=0)
         kl_terms = model.kl_terms(s)
         kl = kl_terms["kl_loss"]
+        loss = -bound
+        floor = self.free_bits_floor(step)
+        if self.free_bits:
+            loss = loss + objectives.free_bits_shortfall(model.kl_per_dimension_terms(s), floor)
         return {
             **kl_terms,
-            "loss": -bound,
+            "loss": loss,
             "reconstruction_loss": reconstruction,
             "elbo": -(reconstruction + kl),
             "iwae_bound": bound,
+            **self.floor_terms(floor, loss),
         }
 
     def get_config(self):
-        return {"k": self.k}
+        return {"k": self.k, "free_bits": self.free_bits,
+                "free_bits_decay_steps": self.free_bits_decay_steps}
 
 
 _BY_NAME = {"elbo": ELBO, "iwae": IWAE}

@@ -138,6 +138,19 @@ def free_bits_kl(kl_per_dim, floor):
     return ops.sum(ops.where(batch_mean >= floor, kl_per_dim, held), axis=-1)
 
 
+def free_bits_shortfall(kl_per_dim, floor):
+    """What the free-bits KL adds to the KL per example `(batch,)`: sum_j (floor - KL_j) over
+    the dimensions whose batch-mean KL is below `floor` (`free_bits_kl` is the KL plus this).
+
+    Added to a loss it cancels the KL's gradient on those dimensions, pushing their KL up as
+    hard as the KL term pulls it down: for an objective whose KL is not a term of its own
+    (the importance-weighted bound) this is the free bits of the ELBO.
+    """
+    batch_mean = ops.mean(kl_per_dim, axis=0, keepdims=True)
+    below = ops.cast(batch_mean < floor, kl_per_dim.dtype)
+    return ops.sum(below * (ops.cast(floor, kl_per_dim.dtype) - kl_per_dim), axis=-1)
+
+
 def linear_warmup(step, warmup_steps):
     """The KL weight of a linear warm-up: min(1, step / warmup_steps), 1 without warm-up
     (Bowman et al. 2016; Sonderby et al. 2016)."""

@@ -148,6 +148,10 @@ def test_per_layer_kl_matches_tfp_and_free_bits_floor_each_layer():
     floored = keras_vae.losses.ELBO(free_bits=50.0)(model, x, seed=5)
     np.testing.assert_allclose(floored["loss"] - floored["reconstruction_loss"],
                                50.0 * (D1 + D2), rtol=1e-6)
+    # With the IWAE the floor adds what each layer's KL falls short of it, on the same draws.
+    floored = keras_vae.losses.IWAE(k=7, free_bits=50.0)(model, x, seed=5)
+    np.testing.assert_allclose(floored["loss"] + floored["iwae_bound"],
+                               50.0 * (D1 + D2) - (expected_1 + expected_2), rtol=1e-4)
 
 
 def test_ancestral_samples_follow_the_chain_moments():

@@ -100,9 +100,46 @@ def test_the_free_bits_floor_falls_linearly_to_zero_over_its_decay():
     assert ELBO.from_config(decaying.get_config()).free_bits_decay_steps == 8
 
 
+def test_iwae_free_bits_push_each_dimension_below_the_floor_up_and_fall_to_the_bound():
+    model = small_vae()
+    x = binary_images(16)
+    z_mean, z_log_var = (v.numpy().astype(np.float64) for v in model.encode(x))
+    per_dim = -0.5 * (1 + z_log_var - z_mean**2 - np.exp(z_log_var))  # numpy closed form
+    batch_mean = per_dim.mean(0)
+    ordered = np.sort(batch_mean)
+    floor = float(ordered[0] + ordered[1]) / 2  # one dimension below the floor, two above
+    decaying = IWAE(k=4, free_bits=floor, free_bits_decay_steps=8)
+    for step, left in ((0, 1.0), (4, 0.5), (8, 0.0), (None, 0.0)):
+        terms = decaying(model, x, seed=tf.constant([3, 4]), step=step)
+        plain = IWAE(k=4)(model, x, seed=tf.constant([3, 4]))
+        np.testing.assert_allclose(terms["iwae_bound"], plain["iwae_bound"], rtol=1e-6)
+        added = np.mean(terms["loss"] - plain["loss"])
+        np.testing.assert_allclose(added, np.maximum(left * floor - batch_mean, 0).sum(),
+                                   rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(terms["free_bits_floor"], left * floor, rtol=1e-6)
+    # What the floor adds pushes the KL of the dimensions below it up (gradient -1 per
+    # example on their KL), and leaves the others alone.
+    with tf.GradientTape() as tape:
+        params = list(model.encode(x))
+        tape.watch(params)
+        kl = model.posterior.kl_per_dimension(params, model.prior_distribution())
+        tape.watch(kl)
+        added = tf.reduce_mean(keras_vae.objectives.free_bits_shortfall(kl, floor))
+    grad = tape.gradient(added, kl).numpy()
+    below = batch_mean < floor
+    np.testing.assert_allclose(grad[:, below], -1 / len(x))
+    assert np.all(grad[:, ~below] == 0)
+    config = IWAE.from_config(decaying.get_config()).get_config()
+    assert config == {"k": 4, "free_bits": floor, "free_bits_decay_steps": 8}
+    with pytest.raises(ValueError, match="`free_bits_decay_steps` applies only with free bits"):
+        IWAE(free_bits_decay_steps=8)
+
+
 def test_free_bits_need_a_kl_that_splits_per_dimension():
     with pytest.raises(ValueError, match="`free_bits` needs a KL that splits"):
         small_vae(posterior="full", objective=ELBO(free_bits=0.5), compile=False)
+    with pytest.raises(ValueError, match="`free_bits` needs a KL that splits"):
+        small_vae(posterior="full", objective=IWAE(free_bits=0.5), compile=False)
 
 
 def test_iwae_with_k1_is_the_elbo_in_expectation_and_grows_with_k():

@@ -98,7 +98,7 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         (["--free-bits-decay-epochs", "5"],
          r"`free_bits_decay_epochs` applies only with free bits.*free_bits_decay_epochs=5"),
         (["--objective", "iwae", "--free-bits-decay-epochs", "5"],
-         r"\['free_bits_decay_epochs'\] apply to the elbo objective only"),
+         r"`free_bits_decay_epochs` applies only with free bits.*free_bits_decay_epochs=5"),
         (["--beta", "nan"], r"`beta` must be a finite number >= 0. Received: beta=nan"),
         (["--model", "vaegan", "--feature-weight", "inf"],
          r"`feature_weight` must be a finite number >= 0. Received: feature_weight=inf"),

@@ -35,27 +35,28 @@ def objective_from_settings(settings, steps_per_epoch):
     objective not chosen (`k` with the ELBO, `free_bits` with the IWAE) is refused."""
     given = {setting.name: settings.pop(setting.name) for setting in OBJECTIVE_SETTINGS}
     objective = given["objective"]
-    elbo_names = ("mc_samples", "beta", "kl_warmup_epochs", "free_bits",
-                  "free_bits_decay_epochs")
     defaults = {setting.name: setting.default for setting in OBJECTIVE_SETTINGS}
-    for names, where in ((("k",), "iwae"), (elbo_names, "elbo")):
+    for names, where in ((("k",), ("iwae",)),
+                         (("mc_samples", "beta", "kl_warmup_epochs"), ("elbo",)),
+                         (("free_bits", "free_bits_decay_epochs"), ("elbo", "iwae"))):
         changed = {name: given[name] for name in names if given[name] != defaults[name]}
-        if changed and objective != where:
-            raise ValueError(f"Argument(s) {sorted(changed)} apply to the {where} objective "
-                             f"only. Received: {changed} with objective={objective!r}")
+        if changed and objective not in where:
+            names = " and ".join(where) + " objective" + "s" * (len(where) > 1)
+            raise ValueError(f"Argument(s) {sorted(changed)} apply to the {names} only. "
+                             f"Received: {changed} with objective={objective!r}")
+    if objective not in ("elbo", "iwae"):
+        return get_objective(objective)
+    decay = check_int("free_bits_decay_epochs", given["free_bits_decay_epochs"], 0)
+    if decay and not given["free_bits"]:
+        raise ValueError("Argument `free_bits_decay_epochs` applies only with free bits "
+                         f"(a floor to lower). Received: free_bits_decay_epochs={decay} "
+                         "with free_bits=0")
+    free_bits = {"free_bits": given["free_bits"], "free_bits_decay_steps": decay * steps_per_epoch}
     if objective == "iwae":
-        return IWAE(k=given["k"])
-    if objective == "elbo":
-        warmup = check_int("kl_warmup_epochs", given["kl_warmup_epochs"], 0)
-        decay = check_int("free_bits_decay_epochs", given["free_bits_decay_epochs"], 0)
-        if decay and not given["free_bits"]:
-            raise ValueError("Argument `free_bits_decay_epochs` applies only with free bits "
-                             f"(a floor to lower). Received: free_bits_decay_epochs={decay} "
-                             "with free_bits=0")
-        return ELBO(beta=given["beta"], free_bits=given["free_bits"],
-                    kl_warmup_steps=warmup * steps_per_epoch, mc_samples=given["mc_samples"],
-                    free_bits_decay_steps=decay * steps_per_epoch)
-    return get_objective(objective)
+        return IWAE(k=given["k"], **free_bits)
+    warmup = check_int("kl_warmup_epochs", given["kl_warmup_epochs"], 0)
+    return ELBO(beta=given["beta"], kl_warmup_steps=warmup * steps_per_epoch,
+                mc_samples=given["mc_samples"], **free_bits)
 
 
 
