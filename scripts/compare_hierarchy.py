@@ -49,6 +49,7 @@ ONE_LAYER = {"latent_dim": 50}
 # The hierarchy's recipe: free bits and clipping keep it off the plateau (docs/hierarchy.md).
 TWO_LAYERS = {"model": "hvae", "latent_dim": 100, "upper_latent_dims": [50],
               "upper_hidden_units": [100, 100], "clip_norm": 1.0}
+FALLING_FLOOR = {"free_bits": 0.1, "free_bits_decay_epochs": 50}
 
 
 def rows():
@@ -57,11 +58,11 @@ def rows():
         "vae-elbo": (ONE_LAYER, "one stochastic layer (50), ELBO: the default recipe"),
         "hvae-elbo": ({**TWO_LAYERS, "free_bits": 0.1},
                       "two layers (100, 50), ELBO, free bits 0.1, clip 1"),
-        "hvae-elbo-fbdecay": ({**TWO_LAYERS, "free_bits": 0.1, "free_bits_decay_epochs": 50},
+        "hvae-elbo-fbdecay": ({**TWO_LAYERS, **FALLING_FLOOR},
                               "two layers, ELBO, free bits 0.1 falling to 0 over 50 epochs, "
                               "clip 1"),
-        "hvae-elbo-fbdecay-300": ({**TWO_LAYERS, "free_bits": 0.1, "free_bits_decay_epochs": 50,
-                                   "epochs": 300}, "hvae-elbo-fbdecay for 300 epochs"),
+        "hvae-elbo-fbdecay-300": ({**TWO_LAYERS, **FALLING_FLOOR, "epochs": 300},
+                                  "hvae-elbo-fbdecay for 300 epochs"),
         "vae-elbo-fb-clip": ({**ONE_LAYER, "free_bits": 0.1, "clip_norm": 1.0},
                              "one layer, ELBO with the hierarchy's free bits 0.1 and clip 1"),
         "hvae-elbo-noclip": ({**TWO_LAYERS, "free_bits": 0.1, "clip_norm": None},
@@ -75,9 +76,15 @@ def rows():
         "vae-iwae5": ({**ONE_LAYER, "objective": "iwae", "k": 5}, "one layer, IWAE k = 5"),
         "hvae-iwae5": ({**TWO_LAYERS, "objective": "iwae", "k": 5}, "two layers, IWAE k = 5, "
                        "clip 1"),
+        "hvae-iwae5-fbdecay": ({**TWO_LAYERS, **FALLING_FLOOR, "objective": "iwae", "k": 5},
+                               "two layers, IWAE k = 5, free bits 0.1 falling to 0 over 50 "
+                               "epochs, clip 1"),
         "vae-iwae50": ({**ONE_LAYER, "objective": "iwae", "k": 50}, "one layer, IWAE k = 50"),
         "hvae-iwae50": ({**TWO_LAYERS, "objective": "iwae", "k": 50},
                         "two layers, IWAE k = 50, clip 1"),
+        "hvae-iwae50-fbdecay": ({**TWO_LAYERS, **FALLING_FLOOR, "objective": "iwae", "k": 50},
+                                "two layers, IWAE k = 50, free bits 0.1 falling to 0 over 50 "
+                                "epochs, clip 1"),
     }
 
 

@@ -317,6 +317,17 @@ class BaseAutoencoder(keras.Model):
         condition = tf.tile(condition, [repeats, 1])
         return ops.cast(self.decoder([z, condition], training=training), "float32")
 
+    def log_likelihood(self, x, z, training=False, log_prob=None, condition=None):
+        """log p(x|z) `(samples, batch)` for images `x` `(batch, ...)` and latent samples `z`
+        `(samples, batch, latent_dim)`; `log_prob` may replace `likelihood.log_prob`."""
+        log_prob = log_prob or self.likelihood.log_prob
+        params = self.decoder_params(ops.reshape(z, (-1, z.shape[-1])), training=training,
+                                     condition=condition)
+        samples = z.shape[0] if z.shape[0] is not None else tf.shape(z)[0]
+        params = tf.reshape(params, [samples, -1, *params.shape[1:]])
+        # The likelihood broadcasts x (batch, ...) against params (samples, batch, ...).
+        return log_prob(params, x)
+
     def decode(self, z, condition=None):
         """Returns the mean of p(x|z) for latent vectors `z`."""
         return self.likelihood.mean(self.decoder_params(z, condition=condition))

@@ -4,7 +4,6 @@ import os
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from keras_vae import objectives, plotting
@@ -338,14 +337,6 @@ class HierarchicalVAE(BaseAutoencoder):
             "log_px_z": self.log_likelihood(images, layers[0]["z"], training=training,
                                             log_prob=log_prob),
         }
-
-    def log_likelihood(self, x, z1, training=False, log_prob=None):
-        """log p(x|z_1) `(samples, batch)` for `z1` `(samples, batch, size of z_1)`."""
-        log_prob = log_prob or self.likelihood.log_prob
-        params = ops.cast(self.decoder(ops.reshape(z1, (-1, self.latent_sizes[0])),
-                                       training=training), "float32")
-        params = tf.reshape(params, [tf.shape(z1)[0], -1, *params.shape[1:]])
-        return log_prob(params, x)
 
     def log_importance_weights(self, x, num_samples, seed=None, training=False, params=None,
                                log_prob=None):

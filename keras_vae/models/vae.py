@@ -249,17 +249,6 @@ class VAE(BaseAutoencoder):
         return self.decode(self.prior.sample(n, seed=seed,
                                              posterior_of=self.posterior_distribution))
 
-    def log_likelihood(self, x, z, training=False, log_prob=None, condition=None):
-        """log p(x|z) `(samples, batch)` for images `x` `(batch, ...)` and latent samples `z`
-        `(samples, batch, latent_dim)`; `log_prob` may replace `likelihood.log_prob`."""
-        log_prob = log_prob or self.likelihood.log_prob
-        params = self.decoder_params(ops.reshape(z, (-1, self.latent_dim)), training=training,
-                                     condition=condition)
-        samples = z.shape[0] if z.shape[0] is not None else tf.shape(z)[0]
-        params = tf.reshape(params, [samples, -1, *params.shape[1:]])
-        # The likelihood broadcasts x (batch, ...) against params (samples, batch, ...).
-        return log_prob(params, x)
-
     def sampled_terms(self, x, num_samples, seed=None, training=False, params=None,
                       log_prob=None, fixed_samples=False):
         """What every objective and estimate is made of, for `num_samples` draws z ~ q(z|x).
