@@ -130,9 +130,27 @@ def test_iwae_free_bits_push_each_dimension_below_the_floor_up_and_fall_to_the_b
     np.testing.assert_allclose(grad[:, below], -1 / len(x))
     assert np.all(grad[:, ~below] == 0)
     config = IWAE.from_config(decaying.get_config()).get_config()
-    assert config == {"k": 4, "free_bits": floor, "free_bits_decay_steps": 8}
+    assert config == {"k": 4, "free_bits": floor, "free_bits_decay_steps": 8, "elbo_steps": 0}
     with pytest.raises(ValueError, match="`free_bits_decay_steps` applies only with free bits"):
         IWAE(free_bits_decay_steps=8)
+
+
+def test_iwae_trains_on_the_elbo_of_its_samples_for_its_first_elbo_steps():
+    model = small_vae()
+    x = binary_images(8)
+    seed = tf.constant([3, 4])
+    switching = IWAE(k=4, elbo_steps=5)
+    plain = IWAE(k=4)(model, x, seed=seed)
+    # The ELBO over the same 4 draws, from the log-weights computed independently of IWAE.
+    log_w, s = model.log_importance_weights(x, 4, seed=seed)
+    z_mean, z_log_var = (v.numpy().astype(np.float64) for v in model.encode(x))
+    kl = (-0.5 * (1 + z_log_var - z_mean**2 - np.exp(z_log_var))).sum(-1)
+    elbo = np.mean(s["log_px_z"], axis=0) - kl
+    for step, expected in ((0, -elbo), (4, -elbo), (5, -plain["iwae_bound"]),
+                           (None, -plain["iwae_bound"])):
+        np.testing.assert_allclose(switching(model, x, seed=seed, step=step)["loss"], expected,
+                                   rtol=1e-5)
+    assert IWAE.from_config(switching.get_config()).elbo_steps == 5
 
 
 def test_free_bits_need_a_kl_that_splits_per_dimension():

@@ -19,6 +19,8 @@ OBJECTIVE_SETTINGS = (
     Setting("objective", str, f"what training minimizes, one of {available_objectives()}",
             default="elbo"),
     Setting("k", int, "importance samples of the iwae objective", default=5),
+    Setting("elbo_epochs", int, "epochs the iwae objective trains on the ELBO (over its k "
+            "samples) before its bound", default=0),
     Setting("mc_samples", int, "samples of z per example in the elbo", default=1),
     Setting("beta", float, "weight of the KL term in the elbo", default=1.0),
     Setting("kl_warmup_epochs", int, "epochs of a linear KL warm-up from 0 to beta",
@@ -36,7 +38,7 @@ def objective_from_settings(settings, steps_per_epoch):
     given = {setting.name: settings.pop(setting.name) for setting in OBJECTIVE_SETTINGS}
     objective = given["objective"]
     defaults = {setting.name: setting.default for setting in OBJECTIVE_SETTINGS}
-    for names, where in ((("k",), ("iwae",)),
+    for names, where in ((("k", "elbo_epochs"), ("iwae",)),
                          (("mc_samples", "beta", "kl_warmup_epochs"), ("elbo",)),
                          (("free_bits", "free_bits_decay_epochs"), ("elbo", "iwae"))):
         changed = {name: given[name] for name in names if given[name] != defaults[name]}
@@ -53,7 +55,8 @@ def objective_from_settings(settings, steps_per_epoch):
                          "with free_bits=0")
     free_bits = {"free_bits": given["free_bits"], "free_bits_decay_steps": decay * steps_per_epoch}
     if objective == "iwae":
-        return IWAE(k=given["k"], **free_bits)
+        elbo_epochs = check_int("elbo_epochs", given["elbo_epochs"], 0)
+        return IWAE(k=given["k"], elbo_steps=elbo_epochs * steps_per_epoch, **free_bits)
     warmup = check_int("kl_warmup_epochs", given["kl_warmup_epochs"], 0)
     return ELBO(beta=given["beta"], kl_warmup_steps=warmup * steps_per_epoch,
                 mc_samples=given["mc_samples"], **free_bits)
