@@ -104,6 +104,8 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
          r"`feature_weight` must be a finite number >= 0. Received: feature_weight=inf"),
         (["--objective", "iwae", "--k", "0"], r"`k` must be an int >= 1. Received: k=0"),
         (["--k", "3"], r"\['k'\] apply to the iwae objective only"),
+        (["--elbo-epochs", "3"], r"\['elbo_epochs'\] apply to the iwae objective only"),
+        (["--objective", "iwae", "--elbo-epochs", "-1"], r"`elbo_epochs` must be an int >= 0"),
         (["--flow-steps", "3"], r"\['flow_steps'\] apply to the iaf posterior only"),
         (["--objective", "iwae", "--beta", "2"], r"\['beta'\] apply to the elbo objective"),
         (["--prior-components", "4"], r"`prior_components` applies to the mixture and vamp"),
@@ -148,6 +150,17 @@ def test_distribution_and_objective_flags_reach_the_saved_model(tmp_path):
                                             "free_bits_decay_steps": 0}
     assert json.load(open(os.path.join(run_dir, "metrics.json")))["binarized"] is False
     assert read_history(run_dir)["kl_weight"][1] == pytest.approx(0.5)  # beta, warm-up over
+    run_dir = train.main(["--epochs", "2", "--objective", "iwae", "--k", "2", "--free-bits",
+                          "0.1", "--free-bits-decay-epochs", "2", "--elbo-epochs", "1",
+                          "--eval-k", "5", "--output-dir", str(tmp_path / "c"), "--verbose", "0"])
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    assert model.objective.get_config() == {"k": 2, "free_bits": 0.1,
+                                            "free_bits_decay_steps": 34, "elbo_steps": 17}
+    # Each epoch logs its steps' floors, (1 - t / 34) * 0.1 at step t (weighted by batch
+    # size): within the first epoch's range, and 17 steps (0.05) lower in the second.
+    floors = read_history(run_dir)["free_bits_floor"]
+    assert 0.1 * (1 - 16 / 34) < floors[0] < 0.1
+    assert floors[0] - floors[1] == pytest.approx(0.05, rel=1e-4)
 
 
 def test_unknown_config_keys_and_used_output_dirs_are_rejected(tmp_path):
