@@ -52,6 +52,11 @@ TWO_LAYERS = {"model": "hvae", "latent_dim": 100, "upper_latent_dims": [50],
 FALLING_FLOOR = {"free_bits": 0.1, "free_bits_decay_epochs": 50}
 
 
+def elbo_first(epochs):
+    """The IWAE rows' start: `epochs` on the ELBO of the k samples while the floor falls."""
+    return {"free_bits": 0.1, "free_bits_decay_epochs": epochs, "elbo_epochs": epochs}
+
+
 def rows():
     """`{row name: (TrainConfig overrides, description)}`."""
     return {
@@ -79,12 +84,20 @@ def rows():
         "hvae-iwae5-fbdecay": ({**TWO_LAYERS, **FALLING_FLOOR, "objective": "iwae", "k": 5},
                                "two layers, IWAE k = 5, free bits 0.1 falling to 0 over 50 "
                                "epochs, clip 1"),
+        "hvae-iwae5-elbo25": ({**TWO_LAYERS, **elbo_first(25), "objective": "iwae", "k": 5},
+                              "two layers, the ELBO of 5 samples for 25 epochs (free bits 0.1 "
+                              "falling to 0 over them), then IWAE k = 5, clip 1"),
+        "hvae-iwae5-elbo50": ({**TWO_LAYERS, **elbo_first(50), "objective": "iwae", "k": 5},
+                              "the same with 50 epochs on the ELBO"),
         "vae-iwae50": ({**ONE_LAYER, "objective": "iwae", "k": 50}, "one layer, IWAE k = 50"),
         "hvae-iwae50": ({**TWO_LAYERS, "objective": "iwae", "k": 50},
                         "two layers, IWAE k = 50, clip 1"),
         "hvae-iwae50-fbdecay": ({**TWO_LAYERS, **FALLING_FLOOR, "objective": "iwae", "k": 50},
                                 "two layers, IWAE k = 50, free bits 0.1 falling to 0 over 50 "
                                 "epochs, clip 1"),
+        "hvae-iwae50-elbo50": ({**TWO_LAYERS, **elbo_first(50), "objective": "iwae", "k": 50},
+                               "two layers, the ELBO of 50 samples for 50 epochs (free bits 0.1 "
+                               "falling to 0 over them), then IWAE k = 50, clip 1"),
     }
 
 
