@@ -81,13 +81,17 @@ class LikelihoodCurve(keras.callbacks.Callback):
         done: int. Epochs a resumed run finished before: the file's later rows are dropped
             (they are trained again). Defaults to 0.
         seconds_done: float. Training seconds of those epochs. Defaults to 0.
+        verbose: 0, 1 or 2, as `fit`'s: 1 shows the estimate's progress bar and a line with
+            its result, 2 the line only. Defaults to 0.
     """
 
     COLUMNS = ("epochs_trained", "train_seconds", "log_likelihood", "log_likelihood_stderr",
                "elbo")
 
-    def __init__(self, path, examples, k, every, epochs, seed=0, done=0, seconds_done=0.0):
+    def __init__(self, path, examples, k, every, epochs, seed=0, done=0, seconds_done=0.0,
+                 verbose=0):
         super().__init__()
+        self.verbose = verbose
         check_int("every", every, 1)
         check_int("k", k, 1)
         self.path, self.examples, self.k, self.every = path, examples, k, every
@@ -105,8 +109,13 @@ class LikelihoodCurve(keras.callbacks.Callback):
         if (epoch + 1) % self.every and epoch + 1 != self.epochs:
             return
         estimate = importance_sampled_log_likelihood(self.model, self.examples, k=self.k,
-                                                     seed=self.seed, verbose=0)
+                                                     seed=self.seed,
+                                                     verbose=int(self.verbose == 1))
         values = estimate["log_likelihood"]
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: held-out log p(x) ~ {values.mean():.2f} "
+                  f"± {values.std() / np.sqrt(len(values)):.2f} (K = {self.k}, "
+                  f"{len(values)} images)", flush=True)
         self.rows.append({
             "epochs_trained": epoch + 1,
             "train_seconds": self.seconds,

@@ -216,7 +216,7 @@ def fit_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose=1):
     backup = IntervalBackup(backup_dir, model_path, config.checkpoint_every, config.epochs)
     callbacks = [
         DivergenceGuard(),
-        *likelihood_curve(config, run_data, run_dir, done),
+        *likelihood_curve(config, run_data, run_dir, done, verbose),
         # history.csv before the backup: an epoch logged, then killed before its backup,
         # is cut from history.csv on resume and trained again.
         keras.callbacks.CSVLogger(os.path.join(run_dir, HISTORY_FILE), append=True),
@@ -235,7 +235,7 @@ def fit_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose=1):
     shutil.rmtree(backup_dir, ignore_errors=True)
 
 
-def likelihood_curve(config: TrainConfig, run_data: RunData, run_dir, done):
+def likelihood_curve(config: TrainConfig, run_data: RunData, run_dir, done, verbose=0):
     """`[LikelihoodCurve]` on the validation images where `config.log_likelihood_every` asks
     for one (before the CSV logger, which writes its `train_seconds`), else `[]`."""
     if not config.log_likelihood_every:
@@ -245,7 +245,7 @@ def likelihood_curve(config: TrainConfig, run_data: RunData, run_dir, done):
     examples = model_examples(config.model_class, run_data.x_val, run_data.y_val)
     return [LikelihoodCurve(os.path.join(run_dir, CURVE_FILE), examples, config.log_likelihood_k,
         config.log_likelihood_every, config.epochs, seed=config.seed, done=done,
-        seconds_done=seconds_done)]
+        seconds_done=seconds_done, verbose=verbose)]
 
 
 # ------------------------------------------------------------------------ 4. evaluate

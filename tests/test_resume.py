@@ -264,6 +264,18 @@ def test_the_log_likelihood_curve_is_the_final_evaluation_and_survives_an_interr
     assert resumed[-1]["train_seconds"] == pytest.approx(resumed_seconds[-1])
 
 
+def test_the_log_likelihood_curve_says_each_estimate_as_it_makes_it(tmp_path, capsys):
+    config = small_config(tmp_path / "run", epochs=2, log_likelihood_every=1,
+                          log_likelihood_k=5, checkpoint_every=0)
+    run_dir, _ = train(config, verbose=2)
+    rows = vae_callbacks.read_curve(os.path.join(run_dir, "log_likelihood_curve.csv"))
+    out = capsys.readouterr().out
+    for row in rows:
+        assert (f"Epoch {row['epochs_trained']}: held-out log p(x) ~ "
+                f"{row['log_likelihood']:.2f} ± {row['log_likelihood_stderr']:.2f} (K = 5"
+                in out), out[-2000:]
+
+
 def test_the_log_likelihood_curve_settings_are_checked():
     with pytest.raises(ValueError, match=r"`log_likelihood_k` applies only with "
                                          r"`log_likelihood_every` > 0.*log_likelihood_k=50"):
