@@ -92,9 +92,6 @@ def rows():
         "vae-iwae50": ({**ONE_LAYER, "objective": "iwae", "k": 50}, "one layer, IWAE k = 50"),
         "hvae-iwae50": ({**TWO_LAYERS, "objective": "iwae", "k": 50},
                         "two layers, IWAE k = 50, clip 1"),
-        "hvae-iwae50-fbdecay": ({**TWO_LAYERS, **FALLING_FLOOR, "objective": "iwae", "k": 50},
-                                "two layers, IWAE k = 50, free bits 0.1 falling to 0 over 50 "
-                                "epochs, clip 1"),
         "hvae-iwae50-elbo50": ({**TWO_LAYERS, **elbo_first(50), "objective": "iwae", "k": 50},
                                "two layers, the ELBO of 50 samples for 50 epochs (free bits 0.1 "
                                "falling to 0 over them), then IWAE k = 50, clip 1"),

@@ -59,14 +59,19 @@ def test_warmup_follows_its_schedule():
     np.testing.assert_allclose(history["kl_weight"], [0.15, 0.55, 0.925], rtol=1e-6)
 
 
+def batch_mean_kl_and_a_floor_between(model, x):
+    """Each dimension's batch-mean KL (numpy closed form) and a floor with one dimension
+    below it and the others above."""
+    z_mean, z_log_var = (v.numpy().astype(np.float64) for v in model.encode(x))
+    batch_mean = (-0.5 * (1 + z_log_var - z_mean**2 - np.exp(z_log_var))).mean(0)
+    ordered = np.sort(batch_mean)
+    return batch_mean, float(ordered[0] + ordered[1]) / 2
+
+
 def test_free_bits_hold_each_dimension_at_the_floor():
     model = small_vae()
     x = binary_images(16)
-    z_mean, z_log_var = (v.numpy().astype(np.float64) for v in model.encode(x))
-    per_dim = -0.5 * (1 + z_log_var - z_mean**2 - np.exp(z_log_var))  # numpy closed form
-    batch_mean = per_dim.mean(0)
-    ordered = np.sort(batch_mean)
-    floor = float(ordered[0] + ordered[1]) / 2  # one dimension below the floor, two above
+    batch_mean, floor = batch_mean_kl_and_a_floor_between(model, x)
     terms = ELBO(free_bits=floor)(model, x, seed=2)
     counted = np.mean(terms["loss"] - terms["reconstruction_loss"])
     np.testing.assert_allclose(counted, np.maximum(batch_mean, floor).sum(), rtol=1e-4)
@@ -103,11 +108,7 @@ def test_the_free_bits_floor_falls_linearly_to_zero_over_its_decay():
 def test_iwae_free_bits_push_each_dimension_below_the_floor_up_and_fall_to_the_bound():
     model = small_vae()
     x = binary_images(16)
-    z_mean, z_log_var = (v.numpy().astype(np.float64) for v in model.encode(x))
-    per_dim = -0.5 * (1 + z_log_var - z_mean**2 - np.exp(z_log_var))  # numpy closed form
-    batch_mean = per_dim.mean(0)
-    ordered = np.sort(batch_mean)
-    floor = float(ordered[0] + ordered[1]) / 2  # one dimension below the floor, two above
+    batch_mean, floor = batch_mean_kl_and_a_floor_between(model, x)
     decaying = IWAE(k=4, free_bits=floor, free_bits_decay_steps=8)
     for step, left in ((0, 1.0), (4, 0.5), (8, 0.0), (None, 0.0)):
         terms = decaying(model, x, seed=tf.constant([3, 4]), step=step)
