@@ -219,6 +219,8 @@ def check_config(config: TrainConfig) -> None:
             "curve's evaluations; the final one takes `eval_k`). Received: log_likelihood_k="
             f"{config.log_likelihood_k} with log_likelihood_every=0")
     model_class.constructor_arguments(config.model_settings, steps_per_epoch=1)
+    for setting in model_class.settings:
+        setting.check_within(config.model_settings.get(setting.name), config.epochs)
     check_positive("learning_rate", config.learning_rate)
     if config.clip_norm is not None:
         check_positive("clip_norm", config.clip_norm)

@@ -106,6 +106,14 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         (["--k", "3"], r"\['k'\] apply to the iwae objective only"),
         (["--elbo-epochs", "3"], r"\['elbo_epochs'\] apply to the iwae objective only"),
         (["--objective", "iwae", "--elbo-epochs", "-1"], r"`elbo_epochs` must be an int >= 0"),
+        (["--epochs", "4", "--objective", "iwae", "--elbo-epochs", "4"],
+         r"`elbo_epochs` counts epochs of the run and must be less than `epochs` \(4\).*"
+         r"Received: elbo_epochs=4 with epochs=4"),
+        (["--epochs", "4", "--free-bits", "0.1", "--free-bits-decay-epochs", "5"],
+         r"`free_bits_decay_epochs` counts epochs of the run and must be at most `epochs` \(4\)"
+         r".*free_bits_decay_epochs=5 with epochs=4"),
+        (["--epochs", "4", "--kl-warmup-epochs", "5"],
+         r"`kl_warmup_epochs` counts epochs of the run and must be at most `epochs` \(4\)"),
         (["--flow-steps", "3"], r"\['flow_steps'\] apply to the iaf posterior only"),
         (["--objective", "iwae", "--beta", "2"], r"\['beta'\] apply to the elbo objective"),
         (["--prior-components", "4"], r"`prior_components` applies to the mixture and vamp"),

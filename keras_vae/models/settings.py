@@ -27,6 +27,9 @@ class Setting:
         choices: tuple or None. The values allowed, when a closed set.
         nargs: str or None. `"+"` for a list of values separated by spaces (each of `type`),
             as `--hidden-units` takes them.
+        within_run: str or None. For a count of epochs: `"end"` where it may reach the run's
+            `--epochs` but not pass it (a warm-up that would never finish), `"before_end"` where
+            it must end before the run does (a phase that would be the whole run).
     """
 
     name: str
@@ -35,10 +38,24 @@ class Setting:
     default: object = _FROM_SIGNATURE
     choices: tuple = None
     nargs: str = None
+    within_run: str = None
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+    def check_within(self, value, epochs) -> None:
+        """Raises `ValueError` when the epoch count `value` does not fit a run of `epochs`."""
+        if self.within_run is None or value is None:
+            return
+        if self.within_run == "end" and value > epochs:
+            raise ValueError(f"Argument `{self.name}` counts epochs of the run and must be at most "
+                             f"`epochs` ({epochs}). Received: {self.name}={value} with "
+                             f"epochs={epochs}")
+        if self.within_run == "before_end" and value >= epochs:
+            raise ValueError(f"Argument `{self.name}` counts epochs of the run and must be less "
+                             f"than `epochs` ({epochs}): a phase as long as the run is the whole "
+                             f"run. Received: {self.name}={value} with epochs={epochs}")
 
     def default_for(self, model_class):
         """The value a model of `model_class` uses when the setting is not given."""

@@ -20,14 +20,14 @@ OBJECTIVE_SETTINGS = (
             default="elbo"),
     Setting("k", int, "importance samples of the iwae objective", default=5),
     Setting("elbo_epochs", int, "epochs the iwae objective trains on the ELBO (over its k "
-            "samples) before its bound", default=0),
+            "samples) before its bound", default=0, within_run="before_end"),
     Setting("mc_samples", int, "samples of z per example in the elbo", default=1),
     Setting("beta", float, "weight of the KL term in the elbo", default=1.0),
     Setting("kl_warmup_epochs", int, "epochs of a linear KL warm-up from 0 to beta",
-            default=0),
+            default=0, within_run="end"),
     Setting("free_bits", float, "per-dimension KL floor, nats", default=0.0),
     Setting("free_bits_decay_epochs", int, "epochs over which the free-bits floor falls "
-            "linearly to 0 (0: it stays)", default=0),
+            "linearly to 0 (0: it stays)", default=0, within_run="end"),
 )
 
 
