@@ -188,6 +188,23 @@ def small_hvae(seed=1, **kwargs):
                                                        seed=seed, **kwargs)
 
 
+def test_each_prior_starts_as_a_standard_normal_whatever_the_layer_above_then_learns():
+    """p(z_l | z_{l+1}) = N(0, I) at the start (the one-layer VAE's prior), for any z_{l+1};
+    after training it depends on z_{l+1}."""
+    model = small_hvae()
+    z_above = {layer: np.random.default_rng(layer).normal(
+        scale=3.0, size=(6, model.latent_sizes[layer])).astype("float32") for layer in (1, 2)}
+    for layer, z in z_above.items():
+        (mean, log_var), _ = model.top_down_params(layer, z)
+        np.testing.assert_array_equal(mean, np.zeros((6, model.latent_sizes[layer - 1])))
+        np.testing.assert_array_equal(log_var, np.zeros((6, model.latent_sizes[layer - 1])))
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.fit(binary_images(64), epochs=2, batch_size=16, verbose=0)
+    for layer, z in z_above.items():
+        (mean, _), _ = model.top_down_params(layer, z)
+        assert np.std(np.asarray(mean), axis=0).min() > 1e-4
+
+
 def test_three_layers_train_with_iwae_save_reload_and_export(tmp_path):
     model = small_hvae(objective=keras_vae.losses.IWAE(k=3))
     assert model.latent_sizes == (4, 3, 2) and model.latent_dim == 9
