@@ -72,8 +72,8 @@ class HierarchicalVAE(BaseAutoencoder):
       that p(z_l | z_{l+1}) starts as N(0, I): the model starts as the one-layer VAE. With
       the default initialization, z_{l+1} drawn from a near-prior q feeds z_l noise through
       mu_l that the decoder must learn to ignore. On CIFAR-10 (resnet, 8 epochs) the zero
-      start is 0.15 bits/dim better (6.326 against 6.477); on MNIST it is the same
-      (+0.05 ± 0.05 nats, paired; docs/hierarchy.md).
+      start is 0.15 bits/dim better (6.326 against 6.477); on MNIST the difference is within
+      the seed noise (+0.05 and -0.34 nats with two seeds; docs/hierarchy.md).
     - Training needs gradient clipping (`--clip-norm 1`: without it the KL spikes, once to
       5,500 nats in an epoch) and free bits (`--free-bits 0.1`: without them the upper layer
       collapses and the ELBO after 8 epochs is 25 nats lower).
