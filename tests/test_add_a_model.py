@@ -82,3 +82,14 @@ def test_its_constructor_validates_the_setting(tmp_path, registered):
                                          r"Received: code_weight=-1"):
         train.main(["--model", "shrinking", "--code-weight", "-1", "--epochs", "1",
                     "--output-dir", str(tmp_path / "run"), "--verbose", "0"])
+
+
+def test_a_setting_that_counts_epochs_names_how_it_fits_the_run():
+    with pytest.raises(ValueError, match=r"`within_run` must be None, 'end' or 'before_end'. "
+                                         r"Received: within_run='later' for setting 'warm'"):
+        keras_vae.Setting("warm", int, "epochs of warm-up", default=0, within_run="later")
+    setting = keras_vae.Setting("warm", int, "epochs of warm-up", default=0, within_run="end")
+    setting.check_within(5, epochs=5)
+    with pytest.raises(ValueError, match=r"`warm` counts epochs of the run and must be at most "
+                                         r"`epochs` \(5\). Received: warm=6 with epochs=5"):
+        setting.check_within(6, epochs=5)

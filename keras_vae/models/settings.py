@@ -40,6 +40,12 @@ class Setting:
     nargs: str = None
     within_run: str = None
 
+    def __post_init__(self):
+        if self.within_run not in (None, "end", "before_end"):
+            raise ValueError("Argument `within_run` must be None, 'end' or 'before_end'. "
+                             f"Received: within_run={self.within_run!r} for setting "
+                             f"{self.name!r}")
+
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
