@@ -13,6 +13,9 @@ from keras_vae.losses import get_objective
 from keras_vae.models.base import BaseAutoencoder, built_network, elbo_endpoint
 from keras_vae.models.settings import Setting
 from keras_vae.models.vae import OBJECTIVE_SETTINGS, objective_from_settings
+from keras_vae.networks.hierarchy import feature_map_hierarchy
+
+LATENT_LAYOUTS = ("vector", "feature_maps")
 
 
 def _checked_sizes(name, values):
@@ -128,10 +131,17 @@ class HierarchicalVAE(BaseAutoencoder):
     kl_analytic = True  # per layer, given the layers above
     kl_factorizes = True
     settings = (
-        Setting("upper_latent_dims", int, "sizes of z_2 ... z_L (z_1 is --latent-dim)",
+        Setting("latent_layout", str, "'vector': every layer a flat vector, the layers above "
+                "z_1 MLPs; 'feature_maps' (resnet): z_1 ... z_L on the backbone's smallest "
+                "grids, convolutional top-down networks, --latent-dim and --upper-latent-dims "
+                "counting channels per position", default="vector",
+                choices=LATENT_LAYOUTS),
+        Setting("upper_latent_dims", int, "sizes of z_2 ... z_L (z_1 is --latent-dim); "
+                "channels per position with --latent-layout feature_maps",
                 default=(50,), nargs="+"),
         Setting("upper_hidden_units", int, "hidden widths of each upper layer's bottom-up and "
-                "top-down networks", default=(100, 100), nargs="+"),
+                "top-down networks, --latent-layout vector only (100 100 when not given)",
+                default=None, nargs="+"),
         *OBJECTIVE_SETTINGS,
     )
 
@@ -145,21 +155,43 @@ class HierarchicalVAE(BaseAutoencoder):
     def architecture_heads(cls, latent_dim, parts):
         """The bottom-up heads of every layer; resolves `upper_latent_dims` and
         `upper_hidden_units` in `parts` (the networks' sizes, not the model's arguments)."""
+        layout = parts.pop("latent_layout", "vector")
+        if layout not in LATENT_LAYOUTS:
+            raise ValueError(f"Argument `latent_layout` must be one of {list(LATENT_LAYOUTS)}. "
+                             f"Received: latent_layout={layout!r}")
         upper = _checked_sizes("upper_latent_dims", parts.pop("upper_latent_dims", (50,)))
-        parts["_upper"] = (upper, _checked_sizes(
-            "upper_hidden_units", parts.pop("upper_hidden_units", (100, 100))))
+        hidden = parts.pop("upper_hidden_units", None)
+        if layout == "feature_maps" and hidden is not None:
+            raise ValueError(
+                "Argument `upper_hidden_units` applies to latent_layout='vector' only: with "
+                "feature maps the top-down networks use the backbone's filters (hidden_units). "
+                f"Received: upper_hidden_units={hidden!r} with latent_layout={layout!r}")
+        hidden = (100, 100) if hidden is None else hidden
+        parts["_upper"] = (layout, upper, _checked_sizes("upper_hidden_units", hidden))
         return {"z1_mean": latent_dim, "z1_log_var": latent_dim}
 
     @classmethod
     def build_networks(cls, architecture, input_shape, latent_dim, hidden_units, activation,
                        heads, output_channels, parts, **options):
-        """The backbone's encoder and decoder for z_1 (`mlp`, `conv` or `resnet`), the
-        encoder extended upward by an MLP of `upper_hidden_units` and two heads per upper
-        layer on the features below, and one top-down MLP per upper layer."""
+        """With `latent_layout="vector"`: the backbone's encoder and decoder for z_1 (`mlp`,
+        `conv` or `resnet`), the encoder extended upward by an MLP of `upper_hidden_units` and
+        two heads per upper layer on the features below, and one top-down MLP per upper
+        layer. With `"feature_maps"` (resnet only): `networks.feature_map_hierarchy`."""
+        layout, upper, upper_hidden = parts.pop("_upper")
+        if layout == "feature_maps":
+            if architecture != "resnet":
+                raise ValueError(
+                    "Argument `latent_layout`='feature_maps' needs architecture='resnet' (the "
+                    "latents live on its feature maps). Received: "
+                    f"architecture={architecture!r}")
+            encoder, decoder, parts["top_down"] = feature_map_hierarchy(
+                input_shape, (latent_dim, *upper), activation=activation,
+                output_channels=output_channels, **options,
+                **({} if hidden_units is None else {"hidden_units": hidden_units}))
+            return encoder, decoder
         encoder, decoder = super().build_networks(
             architecture, input_shape, latent_dim, hidden_units, activation, heads,
             output_channels, parts, **options)
-        upper, upper_hidden = parts.pop("_upper")
         features = encoder.get_layer("z1_mean").input
         outputs = list(encoder.outputs)
         for layer, size in enumerate(upper, start=2):

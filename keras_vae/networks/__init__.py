@@ -7,6 +7,7 @@ An encoder maps images `(batch, *input_shape)` to `[z_mean, z_log_var]`, each
 """
 
 from keras_vae.networks.conv import conv_decoder, conv_encoder
+from keras_vae.networks.hierarchy import feature_map_hierarchy
 from keras_vae.networks.mlp import mlp_decoder, mlp_discriminator, mlp_encoder
 from keras_vae.networks.resnet import resnet_decoder, resnet_encoder
 
@@ -75,6 +76,7 @@ __all__ = [
     "conv_decoder",
     "resnet_encoder",
     "resnet_decoder",
+    "feature_map_hierarchy",
     "architecture_options",
     "build_encoder",
     "build_decoder",
