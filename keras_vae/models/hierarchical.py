@@ -93,6 +93,13 @@ class HierarchicalVAE(BaseAutoencoder):
     A latent vector of the model is the concatenation [z_1, ..., z_L] (`latent_dim` is the sum
     of the layers' sizes): `latent_code` and `encode` give every layer, `decode(z)` reads z_1.
 
+    `from_architecture` builds two layouts of the layers (`latent_layout`). `"vector"`: the
+    backbone (`mlp`, `conv` or `resnet`) carries a flat z_1 and MLPs the layers above, the IWAE
+    paper's two-layer model. `"feature_maps"` (`resnet`): every layer a feature map on one of
+    the backbone's smallest grids, z_L on the smallest, with convolutional top-down networks
+    (`networks.feature_map_hierarchy`), as NVAE and VDVAE place theirs; each layer travels
+    flattened, so the model is the same code for both.
+
     Args:
         encoder: `keras.Model`, the bottom-up path: from `(batch, *input_shape)` to
             `[z1_mean, z1_log_var, ..., zL_mean, zL_log_var]`, the estimates of every layer.
@@ -116,6 +123,11 @@ class HierarchicalVAE(BaseAutoencoder):
     hvae.compile(optimizer=keras.optimizers.Adam(2e-3, global_clipnorm=1.0))  # the recipe
     hvae.fit(x_train, epochs=100, batch_size=100)
     images = hvae.sample(16, seed=0)
+
+    # colour images: z_1 8 channels on the 8x8 grid, z_2 8 channels on the 4x4 grid
+    colour = keras_vae.HierarchicalVAE.from_architecture(
+        (32, 32, 3), 8, architecture="resnet", hidden_units=[32, 64, 128], blocks=1,
+        likelihood="logistic_mixture", latent_layout="feature_maps", upper_latent_dims=[8])
     ```
 
     References:
