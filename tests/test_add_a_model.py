@@ -93,3 +93,19 @@ def test_a_setting_that_counts_epochs_names_how_it_fits_the_run():
     with pytest.raises(ValueError, match=r"`warm` counts epochs of the run and must be at most "
                                          r"`epochs` \(5\). Received: warm=6 with epochs=5"):
         setting.check_within(6, epochs=5)
+
+
+def test_help_shows_each_default_and_leaves_an_unset_one_to_its_text():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    keras_vae.Setting("code_weight", float, "weight of the code penalty").add_to(
+        parser, ShrinkingAutoencoder)  # the constructor's default, 0.1
+    keras_vae.Setting("widths", int, "hidden widths (100 100 when not given)", default=None,
+                      nargs="+").add_to(parser, ShrinkingAutoencoder)
+    keras_vae.Setting("sizes", int, "sizes", default=(50, 20), nargs="+").add_to(
+        parser, ShrinkingAutoencoder)
+    text = " ".join(parser.format_help().split())
+    assert "weight of the code penalty (default 0.1)" in text
+    assert "sizes (default 50 20)" in text
+    assert "(100 100 when not given) " in text + " " and "default None" not in text

@@ -23,7 +23,8 @@ class Setting:
         type: `int`, `float`, `str`, `bool` (a `--name/--no-name` flag) or a function that
             parses the flag's text (raising `argparse.ArgumentTypeError` when it cannot).
         help: str. One line for `--help`.
-        default: the value when not given. Defaults to the constructor's own default.
+        default: the value when not given. Defaults to the constructor's own default. `--help`
+            shows it after `help`, except None: then `help` says what not giving it means.
         choices: tuple or None. The values allowed, when a closed set.
         nargs: str or None. `"+"` for a list of values separated by spaces (each of `type`),
             as `--hidden-units` takes them.
@@ -78,7 +79,8 @@ class Setting:
         default = self.default_for(model_class)
         if self.nargs and isinstance(default, (list, tuple)):
             default = " ".join(str(value) for value in default)
-        kwargs = {"help": f"{self.help} (default {default})", "dest": self.name}
+        shown = "" if default is None else f" (default {default})"
+        kwargs = {"help": self.help + shown, "dest": self.name}
         if self.type is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
