@@ -66,6 +66,11 @@ def rows():
         "hvae-elbo-fbdecay": ({**TWO_LAYERS, **FALLING_FLOOR},
                               "two layers, ELBO, free bits 0.1 falling to 0 over 50 epochs, "
                               "clip 1"),
+        "vae-elbo5": ({**ONE_LAYER, "mc_samples": 5},
+                      "one layer, the ELBO averaged over 5 samples of z per image"),
+        "hvae-elbo5-fbdecay": ({**TWO_LAYERS, **FALLING_FLOOR, "mc_samples": 5},
+                               "hvae-elbo-fbdecay with the ELBO averaged over 5 samples of "
+                               "each layer per image"),
         "hvae-elbo-fbdecay-300": ({**TWO_LAYERS, **FALLING_FLOOR, "epochs": 300},
                                   "hvae-elbo-fbdecay for 300 epochs"),
         "vae-elbo-fb-clip": ({**ONE_LAYER, "free_bits": 0.1, "clip_norm": 1.0},

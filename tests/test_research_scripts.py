@@ -144,6 +144,7 @@ def test_each_two_layer_row_is_paired_with_the_one_layer_row_of_its_budget():
     names = list(rows())
     assert one_layer_partner("hvae-elbo-300", names) == "vae-elbo-300"
     assert one_layer_partner("hvae-elbo-fbdecay", names) == "vae-elbo"
+    assert one_layer_partner("hvae-elbo5-fbdecay", names) == "vae-elbo5"  # 5 samples each
     assert one_layer_partner("hvae-iwae50", names) == "vae-iwae50"
     assert one_layer_partner("hvae-iwae5-fbdecay", names) == "vae-iwae5"
     assert one_layer_partner("hvae-elbo-300", ["vae-elbo"]) is None  # never across budgets

@@ -79,7 +79,10 @@ class HierarchicalVAE(BaseAutoencoder):
       the seed noise (+0.05 and -0.34 nats with two seeds; docs/hierarchy.md).
     - On MNIST, training needs gradient clipping (`--clip-norm 1`: without it the KL spikes, once to
       5,500 nats in an epoch) and free bits (`--free-bits 0.1`: without them the upper layer
-      collapses and the ELBO after 8 epochs is 25 nats lower).
+      collapses and the ELBO after 8 epochs is 25 nats lower), and it learns far faster from
+      the ELBO averaged over 5 samples of z per image (`ELBO(mc_samples=5)`, `--mc-samples 5`)
+      than from one: at 100 epochs about 3 nats above the one-layer VAE instead of 1
+      (docs/hierarchy.md), at about twice the cost of an epoch.
 
     All log-variances are bounded (`objectives.bounded_log_variance`), so that the model is
     NaN-free in float32 and under mixed precision (its distributions are computed in float32).
@@ -122,8 +125,9 @@ class HierarchicalVAE(BaseAutoencoder):
     hvae = keras_vae.HierarchicalVAE.from_architecture(
         (28, 28, 1), 100, hidden_units=[200, 200], activation="tanh",
         upper_latent_dims=[50], upper_hidden_units=[100, 100],
-        objective=keras_vae.losses.ELBO(free_bits=0.1))
-    hvae.compile(optimizer=keras.optimizers.Adam(2e-3, global_clipnorm=1.0))  # the recipe
+        objective=keras_vae.losses.ELBO(free_bits=0.1, free_bits_decay_steps=50 * steps,
+                                        mc_samples=5))  # the recipe, with steps per epoch
+    hvae.compile(optimizer=keras.optimizers.Adam(2e-3, global_clipnorm=1.0))
     hvae.fit(x_train, epochs=100, batch_size=100)
     images = hvae.sample(16, seed=0)
 
