@@ -1,5 +1,6 @@
 """The comparison and gradient-variance scripts, run small on the real MNIST."""
 
+import importlib.util
 import json
 import os
 
@@ -150,3 +151,27 @@ def test_each_two_layer_row_is_paired_with_the_one_layer_row_of_its_budget():
     assert one_layer_partner("hvae-elbo-300", ["vae-elbo"]) is None  # never across budgets
     assert one_layer_partner("vae-elbo-300", names) is None
     assert one_layer_partner("hvae-iwae5", ["vae-elbo"]) is None
+
+
+@pytest.mark.slow
+def test_the_step_time_benchmark_times_each_model_and_writes_its_table(tmp_path):
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks",
+                        "hierarchy_step_time.py")
+    spec = importlib.util.spec_from_file_location("hierarchy_step_time", path)
+    hierarchy_step_time = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hierarchy_step_time)
+
+    output = tmp_path / "step_time.md"
+    hierarchy_step_time.main(["--data-dir", MNIST_DIR, "--rounds", "2", "--train-images", "200",
+                              "--output", str(output)])
+    rows = [line.split(" | ") for line in output.read_text().splitlines()
+            if line.startswith("| one layer") or line.startswith("| two layers")]
+    assert [(row[0][2:], row[1]) for row in rows] == [
+        ("one layer (784-200-200-50)", "1"), ("one layer (784-200-200-50)", "5"),
+        ("two layers (the recipe's)", "1"), ("two layers (the recipe's)", "5")]
+    seconds = [float(row[2]) for row in rows]
+    ratios = [float(row[3].rstrip(" |")) for row in rows]
+    assert ratios[0] == 1.0 and all(s > 0 for s in seconds)
+    np.testing.assert_allclose(ratios, np.array(seconds) / seconds[0], atol=0.02)
+    with pytest.raises(SystemExit):
+        hierarchy_step_time.main(["--rounds", "1", "--output", str(output)])
