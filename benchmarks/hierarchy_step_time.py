@@ -58,6 +58,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.rounds < 2:
         parser.error(f"--rounds must be at least 2 (the first is the warm-up); got {args.rounds}")
+    if args.train_images < 1:
+        parser.error(f"--train-images must be at least 1; got {args.train_images}")
     splits = data.load("mnist", args.data_dir, 0.2054, 0)
     images = splits.x_train[:args.train_images]
     x = (images > np.random.default_rng(0).random(images.shape)).astype("float32")

@@ -177,3 +177,5 @@ def test_the_step_time_benchmark_times_each_model_and_writes_its_table(tmp_path)
                                rtol=0.011 / seconds[0] + 0.01)
     with pytest.raises(SystemExit):
         hierarchy_step_time.main(["--rounds", "1", "--output", str(output)])
+    with pytest.raises(SystemExit):
+        hierarchy_step_time.main(["--train-images", "0", "--output", str(output)])
