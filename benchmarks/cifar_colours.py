@@ -15,7 +15,7 @@ import keras_vae
 
 
 def colour_figures(run_dir, count):
-    model, config = keras_vae.runs.load_run(run_dir)
+    model, config = keras_vae.app.runs.load_run(run_dir)
     splits = keras_vae.data.load(config.dataset, config.data_dir, config.validation_fraction,
                                  config.split_seed, log=lambda line: None,
                                  **{**config.data_options(), "image_storage": "stream"})

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_vae
-from keras_vae.runs import TrainConfig
+from keras_vae.app.runs import TrainConfig
 from cifar_common import HELD_OUT, parse_args, report
 from common import make_epoch_timer
 

@@ -7,14 +7,13 @@ each layer (nats, training batches' means).
 
 It shows whether a setting leaves the 208-nat plateau where the decoder ignores z (the
 pixels' marginals) and how fast; the held-out importance-sampled log-likelihood, not this
-screen, decides a recipe (scripts/compare_hierarchy.py). docs/hierarchy.md quotes it.
+screen, decides a recipe (experiments/compare_hierarchy.py). docs/hierarchy.md quotes it.
 """
 
 import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

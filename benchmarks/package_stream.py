@@ -4,7 +4,7 @@
     python package_stream.py --idx /tmp/big-idx3-ubyte                # train 1 epoch, streamed
     python package_stream.py --idx /tmp/big-idx3-ubyte --in-memory    # the same, from an array
 
-`scripts/benchmark.py` runs it at several sizes, each training run in its own process, and
+`benchmarks/benchmark.py` runs it at several sizes, each training run in its own process, and
 compares the peak resident memory: streamed (`keras_vae.data.idx_dataset` and
 `stream_dataset`, a bounded shuffle buffer) it should not grow with the number of images;
 in memory (`read_idx` and `make_dataset`) it grows with it. The model is the training

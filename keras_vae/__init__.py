@@ -1,58 +1,68 @@
-"""Variational autoencoders as first-class Keras 3 models on TensorFlow."""
+"""Variational autoencoders as first-class Keras 3 models on TensorFlow.
 
+Everything below is imported on first use (PEP 562), so that `keras-vae --help` and the
+commands' quiet TensorFlow start do not import TensorFlow before they are ready for it.
+"""
+
+import importlib
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-
-if keras.backend.backend() != "tensorflow":
-    raise ImportError(
-        "keras_vae needs the TensorFlow backend of Keras 3. Set KERAS_BACKEND=tensorflow. "
-        f"Received: KERAS_BACKEND={keras.backend.backend()}"
-    )
-
 __version__ = "0.1.0"
 
-from keras_vae import callbacks, data, distributions, evaluation, losses, networks, objectives, plotting  # noqa: E402
-from keras_vae.export import export_saved_model, export_version  # noqa: E402
-from keras_vae.distributions.likelihoods import Bernoulli, Gaussian, Likelihood  # noqa: E402
-from keras_vae.losses import ELBO, IWAE  # noqa: E402
-from keras_vae.layers.sampling import Sampling  # noqa: E402
-from keras_vae.optimizers import FusedAdam  # noqa: E402
-from keras_vae.models import AdversarialAutoencoder, Autoencoder, BaseAutoencoder, ConditionalVAE, GumbelSoftmaxVAE, HierarchicalVAE, NotGenerativeError, Setting, VAE, VAEGAN, VQVAE, register_model  # noqa: E402
-from keras_vae.networks import build_decoder, build_encoder  # noqa: E402
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "VAE": "keras_vae.models",
+    "VAEGAN": "keras_vae.models",
+    "AdversarialAutoencoder": "keras_vae.models",
+    "GumbelSoftmaxVAE": "keras_vae.models",
+    "HierarchicalVAE": "keras_vae.models",
+    "VQVAE": "keras_vae.models",
+    "Autoencoder": "keras_vae.models",
+    "BaseAutoencoder": "keras_vae.models",
+    "ConditionalVAE": "keras_vae.models",
+    "NotGenerativeError": "keras_vae.models",
+    "export_saved_model": "keras_vae.export",
+    "export_version": "keras_vae.export",
+    "Sampling": "keras_vae.layers.sampling",
+    "Likelihood": "keras_vae.distributions.likelihoods",
+    "Bernoulli": "keras_vae.distributions.likelihoods",
+    "Gaussian": "keras_vae.distributions.likelihoods",
+    "ELBO": "keras_vae.losses",
+    "IWAE": "keras_vae.losses",
+    "build_encoder": "keras_vae.networks",
+    "build_decoder": "keras_vae.networks",
+}
+_SUBMODULES = ("app", "callbacks", "data", "distributions", "evaluation", "export", "layers",
+               "losses", "models", "networks", "objectives", "plotting")
 
-__all__ = [
-    "VAE",
-    "VAEGAN",
-    "AdversarialAutoencoder",
-    "GumbelSoftmaxVAE",
-    "HierarchicalVAE",
-    "VQVAE",
-    "Autoencoder",
-    "BaseAutoencoder",
-    "ConditionalVAE",
-    "NotGenerativeError",
-    "Setting",
-    "register_model",
-    "FusedAdam",
-    "export_saved_model",
-    "export_version",
-    "Sampling",
-    "Likelihood",
-    "Bernoulli",
-    "Gaussian",
-    "ELBO",
-    "IWAE",
-    "losses",
-    "callbacks",
-    "build_encoder",
-    "build_decoder",
-    "data",
-    "distributions",
-    "evaluation",
-    "plotting",
-    "networks",
-    "objectives",
-]
+
+def _check_backend():
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ImportError(
+            "keras_vae needs the TensorFlow backend of Keras 3. Set KERAS_BACKEND=tensorflow. "
+            f"Received: KERAS_BACKEND={keras.backend.backend()}")
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        _check_backend()
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif name in _SUBMODULES:
+        _check_backend()
+        value = importlib.import_module(f"keras_vae.{name}")
+    else:
+        raise AttributeError(f"module 'keras_vae' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS, *_SUBMODULES])
+
+
+__all__ = [*_EXPORTS, "callbacks", "data", "distributions", "evaluation", "losses",
+           "networks", "objectives", "plotting"]

@@ -15,7 +15,6 @@ import keras
 import tensorflow as tf
 
 from keras_vae.arguments import check_int
-from keras_vae.runs import load_run
 
 METADATA_FILE = os.path.join("assets.extra", "keras_vae.json")
 
@@ -169,18 +168,3 @@ def export_version(model, name, version=None, base_dir="saved_models", overwrite
             f"version, none (the next free one), or overwrite=True. Received: version={version}"
         )
     return export_saved_model(model, path, overwrite=overwrite, metadata=metadata)
-
-
-def load_for_export(model_path):
-    """Loads a `.keras` file or a run directory's `model.keras`; returns `(model, metadata)`.
-
-    From a run directory, the metadata says how the training images were prepared.
-    """
-    model, config = load_run(model_path)
-    metadata = {}
-    if config is not None:
-        metadata["training_data"] = {
-            "dataset": config.dataset,
-            "dynamically_binarized": config.binarized,
-        }
-    return model, metadata

@@ -104,7 +104,7 @@ class ELBO(FreeBits, Objective):
     With `gradient="score_function"` the loss has the same value but its gradient with respect
     to the encoder is the score-function (REINFORCE) estimator, f(z) grad log q(z|x) at samples
     held fixed, instead of the reparameterization (pathwise) gradient: unbiased too, and far
-    noisier (`scripts/gradient_variance.py`).
+    noisier (`experiments/gradient_variance.py`).
 
     Args:
         beta: float >= 0. Weight of the KL term. Defaults to 1.

@@ -50,7 +50,7 @@ def refused(main, argv, capsys):
     and one `<script>: error: ...` line on stderr, which it returns."""
     import pytest
 
-    from scripts import cli
+    from keras_vae.app import cli
 
     with pytest.raises(SystemExit) as exit_info:
         cli.run(main, argv)

@@ -1,5 +1,5 @@
 """A model added as the README's "Add a model" shows: one class, one `register_model` line,
-and `scripts/train.py --model NAME` trains it with its own flags; no other file touched."""
+and `keras-vae train --model NAME` trains it with its own flags; no other file touched."""
 
 import json
 import os
@@ -10,9 +10,9 @@ import pytest
 from keras import ops
 
 import keras_vae
-from keras_vae import models
+from keras_vae.app import Setting, registry
 from keras_vae.arguments import check_number
-from scripts import train
+from keras_vae.app.commands import train
 
 
 # --- the README's example, as a user would write it in a file of their own -------------------
@@ -22,7 +22,6 @@ class ShrinkingAutoencoder(keras_vae.BaseAutoencoder):
     """An autoencoder whose codes are pulled toward 0 by `code_weight` * ||z||^2."""
 
     metric_names = ("loss", "reconstruction_loss", "code_penalty")
-    settings = (keras_vae.Setting("code_weight", float, "weight of the code penalty"),)
 
     def __init__(self, encoder, decoder, code_weight=0.1, **kwargs):
         super().__init__(encoder, decoder, **kwargs)
@@ -45,8 +44,9 @@ class ShrinkingAutoencoder(keras_vae.BaseAutoencoder):
 
 @pytest.fixture
 def registered(monkeypatch):
-    monkeypatch.setattr(models, "_BY_NAME", dict(models._BY_NAME))  # undone after the test
-    keras_vae.register_model("shrinking", ShrinkingAutoencoder)
+    monkeypatch.setattr(registry, "_BY_NAME", dict(registry._BY_NAME))  # undone after the test
+    keras_vae.app.register_model("shrinking", ShrinkingAutoencoder, settings=(
+        Setting("code_weight", float, "weight of the code penalty"),))
 
 
 def test_a_registered_model_trains_from_the_script_with_its_own_flag(tmp_path, registered):
@@ -87,8 +87,8 @@ def test_its_constructor_validates_the_setting(tmp_path, registered):
 def test_a_setting_that_counts_epochs_names_how_it_fits_the_run():
     with pytest.raises(ValueError, match=r"`within_run` must be None, 'end' or 'before_end'. "
                                          r"Received: within_run='later' for setting 'warm'"):
-        keras_vae.Setting("warm", int, "epochs of warm-up", default=0, within_run="later")
-    setting = keras_vae.Setting("warm", int, "epochs of warm-up", default=0, within_run="end")
+        Setting("warm", int, "epochs of warm-up", default=0, within_run="later")
+    setting = Setting("warm", int, "epochs of warm-up", default=0, within_run="end")
     setting.check_within(5, epochs=5)
     with pytest.raises(ValueError, match=r"`warm` counts epochs of the run and must be at most "
                                          r"`epochs` \(5\). Received: warm=6 with epochs=5"):
@@ -99,11 +99,11 @@ def test_help_shows_each_default_and_leaves_an_unset_one_to_its_text():
     import argparse
 
     parser = argparse.ArgumentParser()
-    keras_vae.Setting("code_weight", float, "weight of the code penalty").add_to(
+    Setting("code_weight", float, "weight of the code penalty").add_to(
         parser, ShrinkingAutoencoder)  # the constructor's default, 0.1
-    keras_vae.Setting("widths", int, "hidden widths (100 100 when not given)", default=None,
+    Setting("widths", int, "hidden widths (100 100 when not given)", default=None,
                       nargs="+").add_to(parser, ShrinkingAutoencoder)
-    keras_vae.Setting("sizes", int, "sizes", default=(50, 20), nargs="+").add_to(
+    Setting("sizes", int, "sizes", default=(50, 20), nargs="+").add_to(
         parser, ShrinkingAutoencoder)
     text = " ".join(parser.format_help().split())
     assert "weight of the code penalty (default 0.1)" in text

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from scripts import benchmark
+from benchmarks import benchmark
 
 
 @pytest.mark.slow

@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from keras_vae.callbacks import ImageLogger
-from keras_vae.reporting import paired_difference
-from scripts import evaluate, train
+from keras_vae.app.reporting import paired_difference
+from keras_vae.app.commands import evaluate, train
 from tests.helpers import MNIST_DIR, binary_images, small_vae
 
 REPORT_FIGURES = ["reconstructions.png", "samples.png", "latent_space.png",
@@ -83,7 +83,7 @@ def test_evaluate_script_rejects_bad_arguments(run_dir):
 
 
 def test_report_formats_nested_metrics():
-    from keras_vae import report
+    from keras_vae.app import report
 
     assert report._format({"loss": 104.0123, "kl_loss": 0.001}) == "loss 104.01, kl_loss 0.001"
     assert report._format([0.12345, 2]) == "[0.123, 2]"

@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 import keras_vae
-from scripts import export as export_script
-from scripts import train as train_script
+from keras_vae.app.commands import export as export_script
+from keras_vae.app.commands import train as train_script
 from tests.helpers import binary_images, small_vae
 
 SIGNATURES = {"serving_default", "encode", "decode", "sample", "elbo"}

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import keras_vae
 from keras_vae.networks.hierarchy import feature_map_hierarchy
-from scripts import train
+from keras_vae.app.commands import train
 from tests.helpers import refused
 
 
@@ -152,7 +152,7 @@ def test_the_script_trains_a_feature_map_hierarchy_and_refuses_what_does_not_app
     assert np.isfinite(metrics["log_likelihood"])
     config = json.load(open(os.path.join(run_dir, "config.json")))
     assert config["model_settings"]["latent_layout"] == "feature_maps"
-    model = keras_vae.runs.load_run(run_dir)[0]
+    model = keras_vae.app.runs.load_run(run_dir)[0]
     assert model.latent_sizes == (72, 27)
     assert os.path.exists(os.path.join(run_dir, "layer_samples_z2.png"))
     line = refused(train.main, [*argv, "--upper-hidden-units", "16", "--output-dir",

@@ -11,7 +11,7 @@ from PIL import Image
 
 import keras_vae
 from keras_vae import data
-from scripts import evaluate, train
+from keras_vae.app.commands import evaluate, train
 from tests.helpers import refused
 
 QUICK = ["--epochs", "1", "--eval-k", "2", "--amortization-images", "0", "--verbose", "0",
@@ -206,7 +206,7 @@ def test_train_on_a_folder_never_trains_on_the_digits(classes, tmp_path):
     assert metrics["num_train_images"] == 9 and metrics["num_validation_images"] == 3
     assert metrics["validation"]["bits_per_dim"] == pytest.approx(
         -metrics["validation"]["elbo"] / (8 * 6 * 3 * np.log(2)), rel=1e-5)
-    model = keras_vae.runs.load_run(run_dir)[0]
+    model = keras_vae.app.runs.load_run(run_dir)[0]
     assert model.data_shape == (8, 6, 3)
 
 
@@ -227,9 +227,9 @@ def test_evaluate_scores_every_image_of_a_folder_kept_apart(classes, tmp_path, c
     line = refused(evaluate.main, [run_dir, "--data-dir", str(test_folder), "--split", "test"],
                    capsys)
     assert "`split` does not apply" in line
-    model = keras_vae.runs.load_run(run_dir)[0]
+    model = keras_vae.app.runs.load_run(run_dir)[0]
     model_path = os.path.join(run_dir, "model.keras")
-    out, metrics = keras_vae.reporting.evaluate_path(
+    out, metrics = keras_vae.app.reporting.evaluate_path(
         model_path, data_dir=str(test_folder), k=3, amortization_images=0, verbose=0,
         output_dir=str(tmp_path / "eval"))
     assert metrics["num_images"] == 5 and "every one of the 5 images" in metrics["split_source"]
@@ -239,7 +239,7 @@ def test_evaluate_scores_every_image_of_a_folder_kept_apart(classes, tmp_path, c
     # The run's own folder, through a link, is its data, not a set kept apart: its held-out
     # images are scored, as without --data-dir.
     (tmp_path / "link").symlink_to(folder)
-    scored = [keras_vae.reporting.evaluate_path(
+    scored = [keras_vae.app.reporting.evaluate_path(
         run_dir, data_dir=data_dir, k=2, amortization_images=0, verbose=0,
         output_dir=str(tmp_path / f"own-{index}"))[1]
         for index, data_dir in enumerate([None, str(tmp_path / "link")])]

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import keras_vae
 from keras_vae.models.gumbel import temperature_at
-from scripts import train
+from keras_vae.app.commands import train
 from tests.helpers import SHAPE, binary_images
 
 

@@ -13,7 +13,7 @@ import tensorflow_probability as tfp
 
 import keras_vae
 from keras_vae import evaluation
-from scripts import train
+from keras_vae.app.commands import train
 from tests.helpers import binary_images
 from tests.test_evaluation import _bounded_raw
 

@@ -14,7 +14,8 @@ import tensorflow as tf
 
 import keras_vae
 from keras_vae.data.idx import idx_header
-from scripts import cli, evaluate, train
+from keras_vae.app import cli
+from keras_vae.app.commands import evaluate, train
 from tests.helpers import MNIST_DIR, REPO, binary_images, refused, small_vae
 
 QUICK = ["--epochs", "1", "--eval-k", "2", "--amortization-images", "0", "--verbose", "0"]

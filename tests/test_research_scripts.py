@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from scripts import (compare_models, compare_objectives, gradient_variance, lecture_figures,
+from experiments import (compare_models, compare_objectives, gradient_variance, lecture_figures,
                      vaegan_ablation)
 from keras_vae.callbacks import read_curve
 from tests.helpers import MNIST_DIR
@@ -98,7 +98,7 @@ def test_vaegan_ablation_writes_its_table_and_reuses_finished_rows(tmp_path):
 
 @pytest.mark.slow
 def test_hierarchy_comparison_reports_each_layer_and_draws_the_curves(tmp_path):
-    from scripts import compare_hierarchy
+    from experiments import compare_hierarchy
 
     output, figures = str(tmp_path / "table.md"), str(tmp_path / "figures")
     argv = ["--data-dir", MNIST_DIR, "--rows", "vae-elbo", "hvae-elbo", "--epochs", "2",
@@ -140,7 +140,7 @@ def test_hierarchy_comparison_reports_each_layer_and_draws_the_curves(tmp_path):
 
 
 def test_each_two_layer_row_is_paired_with_the_one_layer_row_of_its_budget():
-    from scripts.compare_hierarchy import one_layer_partner, rows
+    from experiments.compare_hierarchy import one_layer_partner, rows
 
     names = list(rows())
     assert one_layer_partner("hvae-elbo-300", names) == "vae-elbo-300"

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from keras_vae import callbacks as vae_callbacks
-from keras_vae.runs import TrainConfig, check_config, prepare_run_dir, read_status
-from keras_vae.training import train
+from keras_vae.app.runs import TrainConfig, check_config, prepare_run_dir, read_status
+from keras_vae.app.training import train
 from tests.helpers import REPO, binary_images, small_vae, weights_of
 
 FAST = ["--eval-k", "5", "--amortization-images", "0", "--image-log-every", "100",
@@ -216,7 +216,7 @@ def test_an_exploding_loss_is_warned_about():
 
 
 def test_metrics_json_is_strict_json_without_bare_nan():
-    from keras_vae.reporting import json_safe
+    from keras_vae.app.reporting import json_safe
 
     value = {"loss": float("nan"), "terms": [1.0, float("inf"), np.float32("nan")], "k": 5}
     assert json.loads(json.dumps(json_safe(value), allow_nan=False)) == {

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import keras_vae
-from scripts import train
+from keras_vae.app.commands import train
 from tests.helpers import MNIST_DIR
 
 RUN_FILES = {"model.keras", "config.json", "history.csv", "logs", "metrics.json",
@@ -211,8 +211,8 @@ def test_strategy_flag_trains_under_mirrored_strategy_and_refuses_unknown_names(
 
 
 def test_runs_of_other_seeds_are_scored_on_the_same_binary_images():
-    from keras_vae.runs import TrainConfig
-    from keras_vae.training import load_run_data
+    from keras_vae.app.runs import TrainConfig
+    from keras_vae.app.training import load_run_data
 
     def held_out(**settings):
         return load_run_data(TrainConfig.from_dict(settings), verbose=0)

@@ -11,7 +11,7 @@ import tensorflow_probability as tfp
 
 import keras_vae
 from keras_vae.layers.sampling import seed_pair
-from scripts import train
+from keras_vae.app.commands import train
 from tests.helpers import SHAPE, binary_images
 
 

@@ -11,7 +11,7 @@ import tensorflow as tf
 import keras_vae
 from keras_vae.layers import VectorQuantizer
 from keras_vae.layers.vector_quantizer import perplexity
-from scripts import train
+from keras_vae.app.commands import train
 from tests.helpers import SHAPE, binary_images
 
 

@@ -7,7 +7,6 @@ from keras import ops
 from keras_vae.distributions.priors import get_prior
 from keras_vae.arguments import check_count, check_number
 from keras_vae.models.base import BaseAutoencoder, checked_discriminator, weighted_mean
-from keras_vae.models.settings import Setting
 from keras_vae.networks import mlp_discriminator
 
 
@@ -65,7 +64,6 @@ class AdversarialAutoencoder(BaseAutoencoder):
     metric_names = ("loss", "reconstruction_loss", "discriminator_loss", "generator_loss")
     extra_optimizers = {"discriminator_optimizer": adversarial_optimizer,
                         "generator_optimizer": adversarial_optimizer}
-    settings = (Setting("adversarial_weight", float, "weight of the generator loss"),)
 
     def __init__(self, encoder, decoder, discriminator=None, likelihood="bernoulli",
                  prior="normal", adversarial_weight=1.0, seed=None, **kwargs):

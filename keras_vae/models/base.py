@@ -84,9 +84,8 @@ class BaseAutoencoder(keras.Model):
     each), call `self.track_loss_terms()` at the end of `__init__`, and extend
     `serving_endpoints`, `serving_metadata` and `get_config` with their own. A model with a
     distribution over its latent space sets `generative = True` and implements
-    `sample(n, seed)`. Its own settings, declared in `settings`, become `--flags` of
-    `scripts/train.py`; a training run reaches it only through the methods under "training's
-    hooks" below, never through a branch on its class.
+    `sample(n, seed)`. Code that trains or evaluates a model reaches it only through the
+    methods under "training's hooks" below, never through a branch on its class.
 
     Args:
         encoder: `keras.Model`. Built network from `(batch, *input_shape)` to the heads the
@@ -104,9 +103,6 @@ class BaseAutoencoder(keras.Model):
     # Optimizers besides `optimizer`, for models whose networks are updated separately:
     # `{compile argument: function returning its default}` (see `AdversarialAutoencoder`).
     extra_optimizers = {}
-    # The model's own settings (`keras_vae.models.Setting`): its flags on the command line
-    # and its `model_settings` in a run's config.json.
-    settings = ()
     # Whether the model has a posterior q(z|x) and a prior p(z), so that it is scored by the
     # importance-sampled log-likelihood.
     has_posterior = False
@@ -153,41 +149,6 @@ class BaseAutoencoder(keras.Model):
             likelihood.output_channels(tuple(input_shape)[-1]), kwargs,
             **architecture_options(architecture, blocks=blocks))
         return cls(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)
-
-    # ------------------------------------------------------------- the model's settings
-
-    @classmethod
-    def resolve_settings(cls, given) -> dict:
-        """Every setting of the model (`settings`), from the values `given` and the defaults;
-        a key that is none of its settings is refused, naming them."""
-        own = {setting.name: setting for setting in cls.settings}
-        unknown = sorted(set(given) - set(own))
-        if unknown:
-            raise ValueError(f"Argument(s) {unknown} are no settings of {cls.__name__}: "
-                             f"expected among {sorted(own)}. Received: "
-                             f"{ {key: given[key] for key in unknown} }")
-        return {name: given.get(name, setting.default_for(cls)) for name, setting in own.items()}
-
-    @classmethod
-    def constructor_arguments(cls, settings, steps_per_epoch) -> dict:
-        """The constructor's keyword arguments from the model's `settings` (a dict from
-        `resolve_settings`); `steps_per_epoch` turns schedules counted in epochs into
-        steps. The settings are the arguments themselves unless a model says otherwise."""
-        return dict(settings)
-
-    @classmethod
-    def data_arguments(cls, labels) -> dict:
-        """Constructor arguments read off the data's `labels` (`(train labels, validation
-        labels)`, each None where there are none): none here; a conditional model takes its
-        number of classes from them."""
-        return {}
-
-    @classmethod
-    def refused_run_settings(cls):
-        """Settings of a training run that do not apply to this model: the importance-sampled
-        evaluation's without a posterior."""
-        return () if cls.has_posterior else ("eval_k", "amortization_images",
-                                             "log_likelihood_every", "log_likelihood_k")
 
     def describe(self) -> str:
         """The model in one line, for logs."""
@@ -497,11 +458,7 @@ class BaseAutoencoder(keras.Model):
         whose `loss_terms` takes `step` (schedules: KL warm-up, temperature annealing); an
         override without it is called without it (Keras' trainer does the same for
         `compute_loss` without `training`)."""
-        takes_step = self.__dict__.get("_loss_terms_takes_step")
-        if takes_step is None:
-            takes_step = "step" in inspect.signature(self.loss_terms).parameters
-            self.__dict__["_loss_terms_takes_step"] = takes_step
-        if takes_step:
+        if "step" in inspect.signature(self.loss_terms).parameters:
             return self.loss_terms(x, training=training, seed=seed,
                                    step=self.optimizer.iterations)
         return self.loss_terms(x, training=training, seed=seed)

@@ -91,21 +91,6 @@ class ConditionalVAE(VAE):
                 "(decoder)")
         return data_shape, latent_dim
 
-    @classmethod
-    def data_arguments(cls, labels):
-        """`num_classes` from the training and validation labels (the largest label + 1)."""
-        if labels is None or any(part is None for part in labels):
-            raise ValueError(
-                "Argument `model` 'cvae' needs labels, and the dataset has none here (for "
-                "MNIST: train-labels-idx1-ubyte beside the images). Received: images without "
-                "labels")
-        return {"num_classes": int(max(int(np.max(part)) for part in labels)) + 1}
-
-    @classmethod
-    def refused_run_settings(cls):
-        """The amortization gap refines q(z|x) without y: not for a conditional model."""
-        return ("amortization_images",)
-
     def probe_inputs(self):
         return {IMAGES: tf.zeros((1, *self.data_shape)), LABELS: tf.zeros((1,), tf.int32)}
 

@@ -14,7 +14,6 @@ from keras_vae.arguments import (
 )
 from keras_vae.layers.sampling import seed_pair
 from keras_vae.models.base import BaseAutoencoder
-from keras_vae.models.settings import Setting
 
 tfd = tfp.distributions
 
@@ -63,13 +62,6 @@ class GumbelSoftmaxVAE(BaseAutoencoder):
 
     generative = True
     metric_names = ("loss", "reconstruction_loss", "kl_loss", "elbo", "temperature")
-    settings = (
-        Setting("categories", int, "classes of each latent variable (must divide "
-                "--latent-dim)"),
-        Setting("temperature", float, "initial gumbel-softmax temperature"),
-        Setting("min_temperature", float, "floor of the annealed temperature"),
-        Setting("anneal_rate", float, "temperature decay rate per step"),
-    )
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", categories=10,
                  temperature=1.0, min_temperature=0.5, anneal_rate=3e-5, seed=None, **kwargs):

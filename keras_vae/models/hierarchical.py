@@ -11,8 +11,6 @@ from keras_vae.arguments import check_count, check_int
 from keras_vae.layers.sampling import standard_normal
 from keras_vae.losses import get_objective
 from keras_vae.models.base import BaseAutoencoder, built_network, elbo_endpoint
-from keras_vae.models.settings import Setting
-from keras_vae.models.vae import OBJECTIVE_SETTINGS, objective_from_settings
 from keras_vae.networks.hierarchy import feature_map_hierarchy
 
 LATENT_LAYOUTS = ("vector", "feature_maps")
@@ -149,27 +147,6 @@ class HierarchicalVAE(BaseAutoencoder):
     has_posterior = True
     kl_analytic = True  # per layer, given the layers above
     kl_factorizes = True
-    settings = (
-        Setting("latent_layout", str, "'vector': every layer a flat vector, the layers above "
-                "z_1 MLPs; 'feature_maps' (resnet): z_1 ... z_L on the backbone's smallest "
-                "grids, convolutional top-down networks, --latent-dim and --upper-latent-dims "
-                "counting channels per position", default="vector",
-                choices=LATENT_LAYOUTS),
-        Setting("upper_latent_dims", int, "sizes of z_2 ... z_L (z_1 is --latent-dim); "
-                "channels per position with --latent-layout feature_maps",
-                default=(50,), nargs="+"),
-        Setting("upper_hidden_units", int, "hidden widths of each upper layer's bottom-up and "
-                "top-down networks, --latent-layout vector only (100 100 when not given)",
-                default=None, nargs="+"),
-        *OBJECTIVE_SETTINGS,
-    )
-
-    @classmethod
-    def constructor_arguments(cls, settings, steps_per_epoch):
-        settings = dict(settings)
-        objective = objective_from_settings(settings, steps_per_epoch)
-        return {**settings, "objective": objective}
-
     @classmethod
     def architecture_heads(cls, latent_dim, parts):
         """The bottom-up heads of every layer; resolves `upper_latent_dims` and

@@ -11,56 +11,6 @@ from keras_vae.distributions.posteriors import InverseAutoregressiveFlow, get_po
 from keras_vae.distributions.priors import get_prior
 from keras_vae.losses import ELBO, IWAE, available_objectives, get_objective
 from keras_vae.models.base import BaseAutoencoder, elbo_endpoint
-from keras_vae.models.settings import Setting
-
-
-# The objective's settings, shared by every model trained by `keras_vae.losses`' objectives.
-OBJECTIVE_SETTINGS = (
-    Setting("objective", str, f"what training minimizes, one of {available_objectives()}",
-            default="elbo"),
-    Setting("k", int, "importance samples of the iwae objective", default=5),
-    Setting("elbo_epochs", int, "epochs the iwae objective trains on the ELBO (over its k "
-            "samples) before its bound", default=0, within_run="before_end"),
-    Setting("mc_samples", int, "samples of z per example in the elbo", default=1),
-    Setting("beta", float, "weight of the KL term in the elbo", default=1.0),
-    Setting("kl_warmup_epochs", int, "epochs of a linear KL warm-up from 0 to beta",
-            default=0, within_run="end"),
-    Setting("free_bits", float, "per-dimension KL floor, nats", default=0.0),
-    Setting("free_bits_decay_epochs", int, "epochs over which the free-bits floor falls "
-            "linearly to 0 (0: it stays)", default=0, within_run="end"),
-)
-
-
-def objective_from_settings(settings, steps_per_epoch):
-    """The `Objective` the settings name (`OBJECTIVE_SETTINGS`, popped from the dict
-    `settings`), `kl_warmup_epochs` counted in steps of `steps_per_epoch`. A setting of the
-    objective not chosen (`k` with the ELBO, `free_bits` with the IWAE) is refused."""
-    given = {setting.name: settings.pop(setting.name) for setting in OBJECTIVE_SETTINGS}
-    objective = given["objective"]
-    defaults = {setting.name: setting.default for setting in OBJECTIVE_SETTINGS}
-    for names, where in ((("k", "elbo_epochs"), ("iwae",)),
-                         (("mc_samples", "beta", "kl_warmup_epochs"), ("elbo",)),
-                         (("free_bits", "free_bits_decay_epochs"), ("elbo", "iwae"))):
-        changed = {name: given[name] for name in names if given[name] != defaults[name]}
-        if changed and objective not in where:
-            names = " and ".join(where) + " objective" + "s" * (len(where) > 1)
-            raise ValueError(f"Argument(s) {sorted(changed)} apply to the {names} only. "
-                             f"Received: {changed} with objective={objective!r}")
-    if objective not in ("elbo", "iwae"):
-        return get_objective(objective)
-    decay = check_int("free_bits_decay_epochs", given["free_bits_decay_epochs"], 0)
-    if decay and not given["free_bits"]:
-        raise ValueError("Argument `free_bits_decay_epochs` applies only with free bits "
-                         f"(a floor to lower). Received: free_bits_decay_epochs={decay} "
-                         "with free_bits=0")
-    free_bits = {"free_bits": given["free_bits"], "free_bits_decay_steps": decay * steps_per_epoch}
-    if objective == "iwae":
-        elbo_epochs = check_int("elbo_epochs", given["elbo_epochs"], 0)
-        return IWAE(k=given["k"], elbo_steps=elbo_epochs * steps_per_epoch, **free_bits)
-    warmup = check_int("kl_warmup_epochs", given["kl_warmup_epochs"], 0)
-    return ELBO(beta=given["beta"], kl_warmup_steps=warmup * steps_per_epoch,
-                mc_samples=given["mc_samples"], **free_bits)
-
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -116,49 +66,6 @@ class VAE(BaseAutoencoder):
 
     generative = True
     has_posterior = True
-    # The prior's and the posterior's settings (the VAE-GAN shares them), then the objective's.
-    distribution_settings = (
-        Setting("prior", str, f"p(z), one of {available_priors()}", default="normal"),
-        Setting("prior_components", int, "components of the mixture (10) or vamp (50) prior",
-                default=None),
-        Setting("posterior", str, f"q(z|x), one of {available_posteriors()}",
-                default="diagonal"),
-        Setting("flow_steps", int, "steps of the iaf posterior", default=2),
-    )
-    settings = (*distribution_settings, *OBJECTIVE_SETTINGS)
-
-    @classmethod
-    def distribution_arguments(cls, settings) -> dict:
-        """The `prior` and `posterior` objects the distribution settings name; pops those
-        settings from `settings`. A setting of a part that is not chosen is refused."""
-        names = [setting.name for setting in VAE.distribution_settings]
-        given = {name: settings.pop(name) for name in names}
-        prior, posterior = get_prior(given["prior"]), get_posterior(given["posterior"])
-        if given["prior_components"] is not None:
-            if not hasattr(prior, "components"):
-                raise ValueError(
-                    "Argument `prior_components` applies to the mixture and vamp priors only. "
-                    f"Received: prior_components={given['prior_components']!r} with "
-                    f"prior={given['prior']!r}")
-            prior = type(prior)(components=given["prior_components"])
-        if isinstance(posterior, InverseAutoregressiveFlow):
-            posterior = InverseAutoregressiveFlow(flow_steps=given["flow_steps"])
-        elif given["flow_steps"] != 2:
-            raise ValueError("Argument(s) ['flow_steps'] apply to the iaf posterior only. "
-                             f"Received: flow_steps={given['flow_steps']!r} with "
-                             f"posterior={given['posterior']!r}")
-        return {"prior": prior, "posterior": posterior}
-
-    @classmethod
-    def constructor_arguments(cls, settings, steps_per_epoch):
-        """The prior, posterior and objective objects the settings name (`kl_warmup_epochs`
-        counted in steps). A setting of a part that is not chosen (`k` with the ELBO,
-        `flow_steps` without the IAF, ...) is refused rather than ignored."""
-        settings = dict(settings)
-        arguments = cls.distribution_arguments(settings)
-        arguments["objective"] = objective_from_settings(settings, steps_per_epoch)
-        return {**arguments, **settings}
-
     def __init__(self, encoder, decoder, likelihood="bernoulli", prior="normal",
                  posterior="diagonal", objective="elbo", seed=None, **kwargs):
         super().__init__(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)

@@ -12,7 +12,6 @@ from keras_vae.arguments import check_number, check_positive
 from keras_vae.models.adversarial import adversarial_optimizer, logistic_loss
 from keras_vae.models.base import checked_discriminator, weighted_mean
 from keras_vae.layers.sampling import seed_pair
-from keras_vae.models.settings import Setting, fitted_or_number
 from keras_vae.models.vae import VAE
 from keras_vae.networks import mlp_discriminator
 
@@ -120,22 +119,6 @@ class VAEGAN(VAE):
 
     extra_optimizers = {"decoder_optimizer": decoder_optimizer,
                         "discriminator_optimizer": adversarial_optimizer}
-    settings = (
-        *VAE.distribution_settings,
-        Setting("feature_weight", float, "weight of the feature loss in the decoder's "
-                "objective"),
-        Setting("feature_variance", fitted_or_number, "variance of the feature likelihood: "
-                "a number (1 is Larsen et al.'s) or 'fitted', its maximum-likelihood value on "
-                "each batch"),
-    )
-
-    @classmethod
-    def constructor_arguments(cls, settings, steps_per_epoch):
-        """The VAE's prior and posterior from their settings; the VAE-GAN's own as given."""
-        settings = dict(settings)
-        arguments = VAE.distribution_arguments(settings)
-        return {**arguments, **settings}
-
     def __init__(self, encoder, decoder, discriminator=None, likelihood="bernoulli",
                  prior="normal", posterior="diagonal", feature_weight=1.0, equilibrium=0.68,
                  margin=0.35, temperature=0.5, feature_variance="fitted", seed=None,

@@ -9,7 +9,6 @@ from keras_vae.arguments import check_count, check_divisor, check_number
 from keras_vae.layers.sampling import seed_pair
 from keras_vae.layers.vector_quantizer import VectorQuantizer, perplexity
 from keras_vae.models.base import BaseAutoencoder
-from keras_vae.models.settings import Setting
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -63,12 +62,6 @@ class VQVAE(BaseAutoencoder):
     """
 
     generative = True
-    settings = (
-        Setting("num_codes", int, "codebook size"),
-        Setting("code_dim", int, "size of each code vector (must divide --latent-dim)"),
-        Setting("commitment", float, "weight of the commitment loss"),
-        Setting("ema", bool, "codebook by exponential moving averages"),
-    )
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", num_codes=64, code_dim=4,
                  commitment=0.25, ema=False, decay=0.99, seed=None, **kwargs):

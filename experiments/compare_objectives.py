@@ -2,8 +2,8 @@
 """Train the IWAE-paper architecture with each prior, posterior, likelihood and objective on the
 same data and budget, and write one table of held-out figures.
 
-    python scripts/compare_objectives.py --data-dir ../shared/data/mnist --epochs 100 --eval-k 5000
-    python scripts/compare_objectives.py --rows baseline iwae5 --epochs 2   # a subset
+    python -m experiments.compare_objectives --data-dir ../shared/data/mnist --epochs 100 --eval-k 5000
+    python -m experiments.compare_objectives --rows baseline iwae5 --epochs 2   # a subset
 
 Each row is a `scripts/train.py` run (784-200-200-50 tanh MLP, batch 100, the trainer's
 default learning-rate schedule) in `<runs-dir>/<row>/`; a row whose `metrics.json` exists is
@@ -14,13 +14,12 @@ read back instead of retrained, so a killed comparison continues where it stoppe
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from scripts import cli  # noqa: E402
+from keras_vae.app import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 
-from scripts.comparison import (  # noqa: E402
+from experiments.comparison import (  # noqa: E402
     chosen_rows,
     make_parser,
     minutes,

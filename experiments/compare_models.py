@@ -2,8 +2,8 @@
 """Train every model of the family on the same data and budget, and write one table of
 held-out figures and a page of reconstructions and samples per model.
 
-    python scripts/compare_models.py --data-dir ../shared/data/mnist --epochs 10
-    python scripts/compare_models.py --rows autoencoder vae --epochs 1   # a subset
+    python -m experiments.compare_models --data-dir ../shared/data/mnist --epochs 10
+    python -m experiments.compare_models --rows autoencoder vae --epochs 1   # a subset
 
 Each row is a `scripts/train.py --model NAME` run (784-500-ReLU MLP encoder and decoder,
 batch 100, the trainer's default learning-rate schedule, dynamically binarized images) in
@@ -15,14 +15,13 @@ import os
 import shutil
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from scripts import cli  # noqa: E402
+from keras_vae.app import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 
 from keras_vae.models import get_model_class  # noqa: E402
-from scripts.comparison import (  # noqa: E402
+from experiments.comparison import (  # noqa: E402
     chosen_rows,
     make_parser,
     minutes,

@@ -1,7 +1,7 @@
 """Evaluates a trained model on a set of images and writes metrics, figures and a report.
 
 `scripts/evaluate.py` (`evaluate_path`) and the end of a training run
-(`keras_vae.training.evaluate_run`) both call `evaluate_model`; the estimators it reports are
+(`keras_vae.app.training.evaluate_run`) both call `evaluate_model`; the estimators it reports are
 `keras_vae.evaluation`'s.
 """
 
@@ -10,14 +10,15 @@ import os
 
 import numpy as np
 
-from keras_vae import data, plotting, report
+from keras_vae import data, plotting
+from keras_vae.app import report
 from keras_vae.arguments import check_int
 from keras_vae.data.conditions import as_tensors, images_of, model_examples, take
 from keras_vae.evaluation.amortization import amortization_gap
 from keras_vae.evaluation.elbo import elbo_terms
 from keras_vae.evaluation.latents import active_units, kl_per_dimension, latent_codes
 from keras_vae.evaluation.likelihood import importance_sampled_log_likelihood
-from keras_vae.runs import load_run, read_history
+from keras_vae.app.runs import load_run, read_history
 
 
 LOG_LIKELIHOODS_FILE = "log_likelihoods.npy"
@@ -268,7 +269,7 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=5000,
     input size and channels). `seed=None` means the run's seed (0 for a bare `.keras` file),
     the seed of the samples. Images are binarized once with `split_seed + 1` (validation and
     test) or `split_seed + 2` (train), the run's split seed where there is a run, as
-    `keras_vae.training.train` did for its `metrics.json`: re-scoring a run uses the very
+    `keras_vae.app.training.train` did for its `metrics.json`: re-scoring a run uses the very
     images it was scored on, and runs of any seed are scored on the same ones. Returns
     `(output_dir, metrics)`.
     """

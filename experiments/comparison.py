@@ -6,8 +6,8 @@ import json
 import os
 import time
 
-from keras_vae.runs import TrainConfig
-from keras_vae.training import train
+from keras_vae.app.runs import TrainConfig
+from keras_vae.app.training import train
 
 
 def run_rows(table, names, runs_dir, base_settings, write_table):
@@ -17,7 +17,7 @@ def run_rows(table, names, runs_dir, base_settings, write_table):
     `{name: (description, metrics, seconds or None)}`, the seconds of the `train` call that
     finished the row (training and evaluation; for a resumed row, only what was left).
 
-    An unfinished row is resumed, not restarted: `keras_vae.training.train` continues after
+    An unfinished row is resumed, not restarted: `keras_vae.app.training.train` continues after
     its last finished epoch, or evaluates a model that finished training."""
     results = {}
     for index, name in enumerate(names):

@@ -2,7 +2,7 @@
 """Whole training runs timed as a user times them, side by side, and the default optimizer.
 
     pip install -e '.[benchmark]'          # PyTorch, for the reference
-    python scripts/benchmark_run.py --rounds 3
+    python -m benchmarks.benchmark_run --rounds 3
 
 Each round runs, one process at a time, in this order:
 - `scripts/train.py` for 1 and for N epochs (`--epochs`, default 9) on the shared MNIST
@@ -14,7 +14,7 @@ Each round runs, one process at a time, in this order:
 - `benchmarks/torch_run.py`, a plain PyTorch loop doing the same per-epoch work (training on
   freshly binarized images, a validation pass), for 1 and for N epochs, timed the same way;
 - `benchmarks/package_run.py`, `fit` alone (no validation, no callbacks) on all 24,345
-  images, with Keras' `Adam` (the default) and with the opt-in `keras_vae.FusedAdam`.
+  images, with Keras' `Adam` (the default).
 An epoch of a whole run costs (T(N) - T(1)) / (N - 1): start-up, data loading and the final
 evaluation cancel. Throughput = training images / that cost. Ratios are taken round by round
 (both sides measured minutes apart) and their medians reported, with every round's. This
@@ -61,9 +61,9 @@ def torch_run(epochs, data_dir):
             "--data-dir", data_dir, "--epochs", str(epochs)]
 
 
-def fit_alone(optimizer, data_dir):
+def fit_alone(data_dir):
     return [sys.executable, os.path.join(REPO, "benchmarks", "package_run.py"),
-            "--data-dir", data_dir, "--epochs", "3", "--optimizer", optimizer]
+            "--data-dir", data_dir, "--epochs", "3"]
 
 
 def main(argv=None):
@@ -88,10 +88,9 @@ def main(argv=None):
                     row[f"baseline_{epochs}"], _ = timed(
                         package_run(epochs, run_dir + "-baseline", args.data_dir,
                                     args.baseline_repo), cwd=args.baseline_repo)
-            for optimizer in ("adam", "fused"):
-                _, result = timed(fit_alone(optimizer, args.data_dir))
-                row[f"fit_{optimizer}"] = result["images_per_second"]
-                row[f"fit_{optimizer}_best"] = result["images"] / min(result["epoch_seconds"])
+            _, result = timed(fit_alone(args.data_dir))
+            row["fit_adam"] = result["images_per_second"]
+            row["fit_adam_best"] = result["images"] / min(result["epoch_seconds"])
             for side in ("package", "torch", "baseline")[:3 if args.baseline_repo else 2]:
                 row[side] = (args.epochs - 1) * train_images / (
                     row[f"{side}_{args.epochs}"] - row[f"{side}_1"])
@@ -113,16 +112,16 @@ def main(argv=None):
     best = {name: least_disturbed(name) for name in ("package", "torch")}
     if args.baseline_repo:
         best["baseline"] = least_disturbed("baseline")
-    best_fit = {name: max(row[f"fit_{name}_best"] for row in rows) for name in ("adam", "fused")}
+    best_fit = {name: max(row[f"fit_{name}_best"] for row in rows) for name in ("adam",)}
     sides = ("package", "torch", "baseline") if args.baseline_repo else ("package", "torch")
 
     lines = [
-        f"<!-- written by scripts/benchmark_run.py {' '.join(argv or sys.argv[1:])} -->",
+        f"<!-- written by benchmarks/benchmark_run.py {' '.join(argv or sys.argv[1:])} -->",
         "# Whole training runs, timed as a user times them",
         "",
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"{time.strftime('%Y-%m-%d')}; {args.rounds} rounds, one process at a time, "
-        "alternating. Command: `python scripts/benchmark_run.py --rounds "
+        "alternating. Command: `python -m benchmarks.benchmark_run --rounds "
         f"{args.rounds} --epochs {args.epochs}`.",
         "",
         "| what | median | rounds |",
@@ -134,8 +133,6 @@ def main(argv=None):
         + ", ".join(f"{row['torch']:.0f}" for row in rows) + " |",
         f"| `fit` alone, Keras `Adam` (default), images/s | {median('fit_adam'):.0f} | "
         + ", ".join(f"{row['fit_adam']:.0f}" for row in rows) + " |",
-        f"| `fit` alone, `FusedAdam` (opt-in), images/s | {median('fit_fused'):.0f} | "
-        + ", ".join(f"{row['fit_fused']:.0f}" for row in rows) + " |",
         *([f"| `scripts/train.py` of the baseline ({args.baseline_repo}), images/s per epoch "
            f"| {median('baseline'):.0f} | "
            + ", ".join(f"{row['baseline']:.0f}" for row in rows) + " |",
@@ -144,16 +141,12 @@ def main(argv=None):
         "| whole run / PyTorch loop | {:.2f}x | {} |".format(*ratio("package", "torch")),
         "| whole run / `fit` alone (default Adam) | {:.2f}x | {} |".format(
             *ratio("package", "fit_adam")),
-        "| Keras `Adam` / `FusedAdam`, `fit` alone | {:.2f}x | {} |".format(
-            *ratio("fit_adam", "fit_fused")),
-        "| Keras `Adam` / `FusedAdam`, `fit` alone, fastest epochs | {:.2f}x | {} |".format(
-            *ratio("fit_adam_best", "fit_fused_best")),
         "",
         f"Least disturbed (whole runs: {args.epochs - 1} x images / (fastest T({args.epochs}) - "
         "fastest T(1)) over the "
         "rounds; `fit` alone: its fastest epoch over the rounds), images/s: "
         f"`scripts/train.py` {best['package']:.0f}, PyTorch loop {best['torch']:.0f}, `fit` "
-        f"alone with Adam {best_fit['adam']:.0f} and with FusedAdam {best_fit['fused']:.0f}"
+        f"alone with Adam {best_fit['adam']:.0f}"
         + (f", the baseline's `scripts/train.py` {best['baseline']:.0f}"
            if args.baseline_repo else "") + ". Ratios: whole run / PyTorch loop "
         f"{best['package'] / best['torch']:.2f}x; whole run / `fit` alone (Adam) "

@@ -1,4 +1,5 @@
-"""What every script's command line shares: a quiet TensorFlow start and one-line errors.
+"""The `keras-vae` command: `keras-vae train|evaluate|export`, and what every command shares,
+a quiet TensorFlow start and one-line errors.
 
 A refused input is answered as argparse answers a bad flag: one line `<script>: error: ...`
 on stderr and exit status 2 (1 for a run that diverged). `--verbose 2`, or the environment
@@ -64,3 +65,46 @@ def run(main, argv=None):
         message = " ".join(str(error).split())
         print(f"{prog}: error: {message}", file=sys.stderr)
         sys.exit(1 if isinstance(error, (TrainingDiverged, RunInterrupted)) else 2)
+
+
+COMMANDS = {
+    "train": "train a model of the family and write a run directory (resumable)",
+    "evaluate": "score a run or a .keras file: log-likelihood, ELBO, figures, report",
+    "export": "export a run or a .keras file as a SavedModel for TensorFlow Serving",
+}
+
+
+def _usage() -> str:
+    lines = ["usage: keras-vae {train,evaluate,export} ...", "",
+             "Variational autoencoders in Keras 3: train, evaluate and export runs.", "",
+             "commands:"]
+    lines += [f"  {name:<10} {text}" for name, text in COMMANDS.items()]
+    lines += ["", "`keras-vae COMMAND --help` lists a command's flags."]
+    return "\n".join(lines)
+
+
+def command_main(name):
+    """The `main(argv)` of the command `name` (imported only once TensorFlow is quiet)."""
+    return importlib.import_module(f"keras_vae.app.commands.{name}").main
+
+
+def main(argv=None):
+    """Entry point of the `keras-vae` console script (`setup.cfg`)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"{_usage()}\nkeras-vae: error: argument command: invalid choice: {name!r} "
+              f"(choose from {', '.join(COMMANDS)})", file=sys.stderr)
+        sys.exit(2)
+    quiet_tensorflow(rest)
+    sys.argv[0] = f"keras-vae {name}"
+    return run(command_main(name), rest)
+
+
+def script(name):
+    """What `python scripts/<name>.py` runs: the command `name`, as `keras-vae name` runs it."""
+    quiet_tensorflow()
+    run(command_main(name))

@@ -4,8 +4,8 @@ that differ in one choice at a time (network, likelihood, latent size), each sco
 5,000 held-out images in bits/dim (importance-sampled with `--eval-k`), written as a table to
 docs/cifar_recipes.md.
 
-    python scripts/cifar_recipes.py --epochs 3 --eval-k 20
-    python scripts/cifar_recipes.py --only resnet-mixture --epochs 12   # one recipe longer
+    python -m experiments.cifar_recipes --epochs 3 --eval-k 20
+    python -m experiments.cifar_recipes --only resnet-mixture --epochs 12   # one recipe longer
 
 Each run lives in `<runs-dir>/<recipe>-e<epochs>` and is resumed there if interrupted (run
 the same command again); a finished run is read, not trained again.
@@ -72,7 +72,7 @@ def write_table(args, argv, rows):
     lines = [""] if appending else ["# Recipes on the CIFAR-10 folder", ""]
     command = " ".join(sys.argv[1:] if argv is None else argv)
     lines += [f"## {args.epochs} epochs", "",
-              f"`python scripts/cifar_recipes.py {command}`"
+              f"`python -m experiments.cifar_recipes {command}`"
               f": {args.epochs} epochs on the 45,000 training images of "
               "`../shared/data/cifar10/train`, batch 128, Adam from "
               f"{args.learning_rate} with the cosine schedule, scored on the 5,000 held-out "

@@ -2,8 +2,8 @@
 """Train the VAE-GAN with its defaults and with each of them undone, one at a time, on the same
 data and budget, and write one table of held-out figures and a page of samples per variant.
 
-    python scripts/vaegan_ablation.py --data-dir ../shared/data/mnist --epochs 10
-    python scripts/vaegan_ablation.py --rows default unit_variance --epochs 1   # a subset
+    python -m experiments.vaegan_ablation --data-dir ../shared/data/mnist --epochs 10
+    python -m experiments.vaegan_ablation --rows default unit_variance --epochs 1   # a subset
 
 Each row trains `keras_vae.VAEGAN.from_architecture(image shape, 20, hidden_units=[500])` (the
 784-500-ReLU MLP encoder and decoder of `docs/models.md`) with `model.fit`, batch 100, every
@@ -17,9 +17,8 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from scripts import cli  # noqa: E402
+from keras_vae.app import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 
@@ -32,9 +31,9 @@ from keras_vae import data, plotting  # noqa: E402
 from keras_vae.evaluation import importance_sampled_log_likelihood  # noqa: E402
 from keras_vae.layers.sampling import seed_pair  # noqa: E402
 from keras_vae.networks import mlp_discriminator  # noqa: E402
-from keras_vae.runs import TrainConfig, write_json_atomically  # noqa: E402
-from keras_vae.training import make_extra_optimizers, make_optimizer  # noqa: E402
-from scripts.comparison import chosen_rows, make_parser, write_markdown  # noqa: E402
+from keras_vae.app.runs import TrainConfig, write_json_atomically  # noqa: E402
+from keras_vae.app.training import make_extra_optimizers, make_optimizer  # noqa: E402
+from experiments.comparison import chosen_rows, make_parser, write_markdown  # noqa: E402
 
 
 class SampleFeatures(keras_vae.VAEGAN):

@@ -24,7 +24,7 @@ import keras
 from keras_vae import data
 from keras_vae.arguments import check_int, check_number, check_positive
 from keras_vae.distributions.likelihoods import get_likelihood
-from keras_vae.models import available_models, get_model_class
+from keras_vae.app.registry import available_models, get_entry, get_model_class
 from keras_vae.networks import architecture_options
 
 STATUS_FILE = "status.json"
@@ -119,32 +119,33 @@ refused. `validation_dir`, `image_size`, `color_mode`, `skip_bad_images`, `image
         unless it holds that model's default (`config.json` files written before
         `model_settings` list every model's settings)."""
         values = dict(values)
-        model_class = get_model_class(values.get("model", cls.model))
+        entry = get_entry(values.get("model", cls.model))
         nested = values.pop("model_settings", None) or {}
         if not isinstance(nested, dict):
             raise ValueError("Argument `model_settings` must be a dict of the model's settings. "
                              f"Received: model_settings={nested!r}")
         known = {field.name for field in dataclasses.fields(cls)}
         given = {**nested, **{key: values.pop(key) for key in list(values) if key not in known}}
-        own = {setting.name for setting in model_class.settings}
+        own = {setting.name for setting in entry.settings}
         for key in sorted(set(given) - own):
             owners = [name for name in available_models()
-                      if key in {s.name for s in get_model_class(name).settings}]
+                      if key in {s.name for s in get_entry(name).settings}]
             if not owners:
                 raise ValueError(
                     f"Unknown configuration key {key!r}: expected the run's settings "
                     f"{sorted(known - {'model_settings'})} or the settings of the "
                     f"{values.get('model', cls.model)!r} model {sorted(own)}. "
                     f"Received: {key}={given[key]!r}")
-            owner = get_model_class(owners[0])
-            default = next(s for s in owner.settings if s.name == key).default_for(owner)
+            owner = get_entry(owners[0])
+            default = next(s for s in owner.settings if s.name == key).default_for(
+                owner.model_class)
             if given[key] != default:
                 raise ValueError(
                     f"Argument `{key}` applies to the {' and '.join(owners)} model(s) only. "
                     f"Received: {key}={given[key]!r} with model="
                     f"{values.get('model', cls.model)!r}")
             del given[key]
-        return cls(**values, model_settings=model_class.resolve_settings(given))
+        return cls(**values, model_settings=entry.resolve_settings(given))
 
     def __post_init__(self):
         # What the path holds decides the data when `dataset` is not given: a folder of
@@ -165,6 +166,11 @@ refused. `validation_dir`, `image_size`, `color_mode`, `skip_bad_images`, `image
     @property
     def model_class(self):
         return get_model_class(self.model)
+
+    @property
+    def model_entry(self):
+        """The model's `keras_vae.app.registry.ModelEntry`: its flags and arguments."""
+        return get_entry(self.model)
 
     @property
     def binarized(self) -> bool:
@@ -206,9 +212,9 @@ def check_config(config: TrainConfig) -> None:
     data.check_options(config.dataset, config.data_options())
     if config.image_size is not None:
         data.check_image_size(config.image_size)
-    model_class = config.model_class
+    entry = config.model_entry
     defaults = TrainConfig()
-    for name in model_class.refused_run_settings():
+    for name in entry.refused_settings():
         if getattr(config, name) != getattr(defaults, name):
             raise ValueError(
                 f"Argument `{name}` does not apply to the {config.model} model. Received: "
@@ -218,8 +224,8 @@ def check_config(config: TrainConfig) -> None:
             "Argument `log_likelihood_k` applies only with `log_likelihood_every` > 0 (the "
             "curve's evaluations; the final one takes `eval_k`). Received: log_likelihood_k="
             f"{config.log_likelihood_k} with log_likelihood_every=0")
-    model_class.constructor_arguments(config.model_settings, steps_per_epoch=1)
-    for setting in model_class.settings:
+    entry.constructor_arguments(config.model_settings, steps_per_epoch=1)
+    for setting in entry.settings:
         setting.check_within(config.model_settings.get(setting.name), config.epochs)
     check_positive("learning_rate", config.learning_rate)
     if config.clip_norm is not None:
@@ -381,5 +387,19 @@ def load_model_file(path):
             f"corrupt ({type(error).__name__}: {' '.join(str(error).split())})") from error
 
 
-__all__ = ["TrainConfig", "check_config", "load_model_file", "load_run", "prepare_run_dir",
+def load_for_export(model_path):
+    """Loads a `.keras` file or a run directory's `model.keras`; returns `(model, metadata)`
+    for `keras_vae.export_version`: from a run directory, how the training images were
+    prepared."""
+    model, config = load_run(model_path)
+    metadata = {}
+    if config is not None:
+        metadata["training_data"] = {
+            "dataset": config.dataset,
+            "dynamically_binarized": config.binarized,
+        }
+    return model, metadata
+
+
+__all__ = ["TrainConfig", "load_for_export", "check_config", "load_model_file", "load_run", "prepare_run_dir",
            "read_history", "read_status", "write_json_atomically", "write_status"]

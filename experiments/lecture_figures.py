@@ -2,7 +2,7 @@
 """The lecture notes' figures: what each term of the ELBO does to the latent space, and prior
 samples as the latent space grows.
 
-    python scripts/lecture_figures.py --data-dir ../shared/data/mnist --epochs 10
+    python -m experiments.lecture_figures --data-dir ../shared/data/mnist --epochs 10
 
 1. "Autoencoder vs KL only vs VAE" (`ae_kl_vae_latents.png`): 2-D posterior means (the code,
    for the autoencoder) of held-out images coloured by digit, for a model trained on the
@@ -19,9 +19,8 @@ once. The figures are written into `--output-dir` (default `docs/figures/lecture
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from scripts import cli  # noqa: E402
+from keras_vae.app import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 

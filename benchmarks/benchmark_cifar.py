@@ -1,12 +1,12 @@
-"""The CIFAR-10 suite of `scripts/benchmark.py` (`--suite cifar`): writes
-docs/benchmark_cifar.md. See `scripts/benchmark.py` for the programs it runs."""
+"""The CIFAR-10 suite of `benchmarks/benchmark.py` (`--suite cifar`): writes
+docs/benchmark_cifar.md. See `benchmarks/benchmark.py` for the programs it runs."""
 
 import datetime
 import os
 import statistics
 import sys
 
-from scripts.benchmark import best_epoch_rate, machine, memory_rows, run, spread
+from benchmarks.harness import best_epoch_rate, machine, memory_rows, run, spread
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -54,7 +54,7 @@ def report_lines(args, argv, results, pipeline, memory, quality):
         "# Benchmarks on the CIFAR-10 folder",
         "",
         f"Measured {datetime.date.today()} on {machine()} (no GPU), with",
-        f"`python scripts/benchmark.py {command}`.",
+        f"`python -m benchmarks.benchmark {command}`.",
         "",
         "The 50,000 JPEG files of `../shared/data/cifar10/train`, 5,000 held out (the "
         "package's seeded split, the same images on both sides). The network of "

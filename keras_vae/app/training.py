@@ -4,7 +4,7 @@
 function of its own: `load_run_data` (images, labels, validation split), `build_model` (the
 model `config.model` names, from its own settings, compiled), `fit_run` (training that
 resumes, with checkpoints), `evaluate_run` (metrics, figures, report). The run directory's
-files are `keras_vae.runs`'; the evaluation's are `keras_vae.reporting`'s.
+files are `keras_vae.app.runs`'; the evaluation's are `keras_vae.app.reporting`'s.
 """
 
 import dataclasses
@@ -27,8 +27,8 @@ from keras_vae.callbacks import (
 )
 from keras_vae.data.conditions import model_examples
 from keras_vae.distributions.likelihoods import check_support_numpy, get_likelihood
-from keras_vae.reporting import evaluate_model, json_ready
-from keras_vae.runs import (
+from keras_vae.app.reporting import evaluate_model, json_ready
+from keras_vae.app.runs import (
     BACKUP_DIR,
     CURVE_FILE,
     HISTORY_FILE,
@@ -157,8 +157,8 @@ def build_model(config: TrainConfig, run_data: RunData, strategy):
             activation=config.activation,
             likelihood=config.likelihood,
             seed=config.seed,
-            **model_class.data_arguments(labels),
-            **model_class.constructor_arguments(config.model_settings, steps_per_epoch),
+            **config.model_entry.data_arguments(labels),
+            **config.model_entry.constructor_arguments(config.model_settings, steps_per_epoch),
         )
         # Keras 3.15 fails under a strategy with more than one step per execution.
         model.compile(optimizer=make_optimizer(config, steps_per_epoch),
@@ -294,7 +294,7 @@ def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
     """Trains the model `config` names and writes its run directory; returns
     `(run_dir, metrics)`.
 
-    The run directory (`keras_vae.runs`) holds `config.json` (reruns the run), `status.json`,
+    The run directory (`keras_vae.app.runs`) holds `config.json` (reruns the run), `status.json`,
     `model.keras`, `history.csv`, `logs/` (TensorBoard scalars and image grids),
     `metrics.json` (final train and validation loss terms and `evaluate_model`'s
     figures), the figures and `report.html`.

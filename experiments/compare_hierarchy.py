@@ -2,8 +2,8 @@
 """Train the IWAE paper's one- and two-stochastic-layer models on the same data and budget,
 and write one table of held-out figures and the curves of both.
 
-    python scripts/compare_hierarchy.py --data-dir ../shared/data/mnist --epochs 100 --eval-k 5000
-    python scripts/compare_hierarchy.py --rows vae-elbo hvae-elbo --epochs 2 --eval-k 10
+    python -m experiments.compare_hierarchy --data-dir ../shared/data/mnist --epochs 100 --eval-k 5000
+    python -m experiments.compare_hierarchy --rows vae-elbo hvae-elbo --epochs 2 --eval-k 10
 
 Each row is a `scripts/train.py` run in `<runs-dir>/<row>/` (tanh MLPs: 784-200-200-50 for the
 VAE; 784-200-200 to a 100-unit z_1 and 100-100 to a 50-unit z_2 for the hierarchy; batch 100,
@@ -15,7 +15,7 @@ With `--log-likelihood-every N` each row also estimates the held-out log-likelih
 epochs with `--log-likelihood-k` samples (`scripts/train.py`'s flags of the same names), and
 `<figures>/log_likelihood_curves.png` plots it against epochs and training time:
 
-    python scripts/compare_hierarchy.py --rows vae-elbo-500 hvae-elbo-500 \
+    python -m experiments.compare_hierarchy --rows vae-elbo-500 hvae-elbo-500 \
         --log-likelihood-every 25 --log-likelihood-k 500
 """
 
@@ -24,18 +24,17 @@ import glob
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from scripts import cli  # noqa: E402
+from keras_vae.app import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 
 from matplotlib.figure import Figure  # noqa: E402
 
 from keras_vae.callbacks import read_curve  # noqa: E402
-from keras_vae.reporting import paired_difference  # noqa: E402
+from keras_vae.app.reporting import paired_difference  # noqa: E402
 
-from scripts.comparison import (  # noqa: E402
+from experiments.comparison import (  # noqa: E402
     chosen_rows,
     make_parser,
     minutes,

@@ -2,8 +2,8 @@
 """Benchmark the package against plain references and write docs/benchmarks.md.
 
     pip install -e '.[benchmark]'          # PyTorch, for the references
-    python scripts/benchmark.py --rounds 3 --epochs 2
-    python scripts/benchmark.py --suite cifar --rounds 3 --epochs 2 --train-images 10000
+    python -m benchmarks.benchmark --rounds 3 --epochs 2
+    python -m benchmarks.benchmark --suite cifar --rounds 3 --epochs 2 --train-images 10000
 
 Training: `benchmarks/package_run.py` (keras_vae), `keras_reference.py` (keras.io style) and
 `torch_reference.py` (pytorch/examples) train the same MLP 784-400-20 on the same dynamically
@@ -25,8 +25,8 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BENCH = os.path.join(REPO, "benchmarks")
+from benchmarks.harness import BENCH, REPO, best_epoch_rate, machine, matmul_peak_gflops, memory_rows, run, spread
+
 TRAIN_PROGRAMS = {"keras_vae": "package_run.py", "keras_io": "keras_reference.py",
                   "pytorch": "torch_reference.py"}
 # Multiply-adds of the MLP 784-400-20 per image, forward: encoder 784*400 + 400*20*2,
@@ -38,55 +38,6 @@ IS_FLOPS = 2 * (50 * 200 + 200 * 200 + 200 * 784)
 # docs/benchmarks.md is measured tables, then hand-written notes under this heading, which a
 # new run keeps.
 NOTES_HEADING = "## Notes (written by hand, kept by new runs)"
-
-
-def run(program, *args):
-    """Runs a benchmark program in its own process; returns its RESULT line as a dict."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, os.path.join(BENCH, program), *args], cwd=BENCH,
-                          env=env, capture_output=True, text=True)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode or not lines:
-        raise RuntimeError(f"{program} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    result = json.loads(lines[-1][len("RESULT "):])
-    result["wall_seconds"] = time.perf_counter() - start
-    return result
-
-
-def matmul_peak_gflops():
-    """The machine's float32 matrix-multiply rate, GFLOP/s: the best of several 2048^3
-    products in TensorFlow, as a practical peak."""
-    code = ("import time, tensorflow as tf\n"
-            "a = tf.random.normal((2048, 2048)); f = tf.function(lambda a: tf.matmul(a, a))\n"
-            "f(a).numpy(); best = 1e9\n"
-            "for _ in range(10):\n"
-            "    t = time.perf_counter(); f(a).numpy(); best = min(best, time.perf_counter() - t)\n"
-            "print('RESULT', 2 * 2048 ** 3 / best / 1e9)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-    return float(out.stdout.split("RESULT")[-1])
-
-
-def machine():
-    model = "unknown CPU"
-    if os.path.exists("/proc/cpuinfo"):
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
-def best_epoch_rate(result):
-    """Images per second of a run's fastest timed epoch: this machine's speed drifts (phases
-    at about half speed lasting seconds to minutes), and the fastest epoch is the least
-    disturbed one."""
-    return result["images"] / min(result["epoch_seconds"])
-
-
-def spread(values):
-    return f"{min(values):,.0f}-{max(values):,.0f}"
 
 
 def main(argv=None):
@@ -110,8 +61,7 @@ def main(argv=None):
     parser.add_argument("--output", default=os.path.join(REPO, "docs", "benchmarks.md"))
     args = parser.parse_args(argv)
     if args.suite == "cifar":
-        sys.path.insert(0, REPO)
-        from scripts.benchmark_cifar import cifar_suite
+        from benchmarks.benchmark_cifar import cifar_suite
 
         return cifar_suite(args, argv)
     programs = {k: v for k, v in TRAIN_PROGRAMS.items() if not (args.skip_torch and k == "pytorch")}
@@ -176,7 +126,7 @@ def write_report(args, argv, results, peak, package_is, torch_is, memory):
         "# Benchmarks",
         "",
         f"Measured {datetime.date.today()} on {machine()} (no GPU), with",
-        f"`python scripts/benchmark.py {' '.join(sys.argv[1:] if argv is None else argv)}`.",
+        f"`python -m benchmarks.benchmark {' '.join(sys.argv[1:] if argv is None else argv)}`.",
         f"Practical float32 matrix-multiply peak of this machine (TensorFlow, 2048^3): "
         f"**{peak:.0f} GFLOP/s**.",
         "",
@@ -260,19 +210,6 @@ def write_report(args, argv, results, peak, package_is, torch_is, memory):
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as f:
         f.write("\n".join(lines) + "\n")
-
-
-def memory_rows(memory, streamed_name, held_name):
-    """Table rows `| images | streamed peak MiB | in memory peak MiB | streamed images/s |`
-    from the results of runs named `streamed_name` and `held_name`, by number of images."""
-    by_size, rows = {}, []
-    for result in memory:
-        by_size.setdefault(result["images"], {})[result["name"]] = result
-    for images, pair in sorted(by_size.items()):
-        streamed, held = pair[streamed_name], pair[held_name]
-        rows.append(f"| {images:,} | {streamed['peak_memory_mib']:.0f} | "
-                    f"{held['peak_memory_mib']:.0f} | {streamed['images_per_second']:,.0f} |")
-    return rows
 
 
 def kept_notes(path):

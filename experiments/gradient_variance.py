@@ -2,8 +2,8 @@
 """Measure the variance of the encoder's gradient under the reparameterization and the
 score-function (REINFORCE) estimators, on the same model and the same batch.
 
-    python scripts/gradient_variance.py --data-dir ../shared/data/mnist --output docs/gradient_variance.md
-    python scripts/gradient_variance.py --model runs/<run>/model.keras --data-dir ../shared/data/mnist
+    python -m experiments.gradient_variance --data-dir ../shared/data/mnist --output docs/gradient_variance.md
+    python -m experiments.gradient_variance --model runs/<run>/model.keras --data-dir ../shared/data/mnist
 
 Without `--model`, a 784-500-20 VAE is trained for `--train-epochs` first, so that the
 gradients are those of a model part-way through training, not of a random one.
@@ -13,9 +13,8 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from scripts import cli  # noqa: E402
+from keras_vae.app import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 
@@ -24,7 +23,7 @@ import keras  # noqa: E402
 from keras_vae import data  # noqa: E402
 from keras_vae.evaluation.gradients import gradient_statistics  # noqa: E402
 from keras_vae.models.vae import VAE  # noqa: E402
-from keras_vae.runs import load_model_file  # noqa: E402
+from keras_vae.app.runs import load_model_file  # noqa: E402
 
 
 def main(argv=None):
@@ -81,7 +80,7 @@ def main(argv=None):
     print(text)
     if args.output:
         with open(args.output, "w") as f:
-            f.write(f"<!-- written by scripts/gradient_variance.py {' '.join(argv or sys.argv[1:])} -->\n"
+            f.write(f"<!-- written by experiments/gradient_variance.py {' '.join(argv or sys.argv[1:])} -->\n"
                     + text)
     return stats
 

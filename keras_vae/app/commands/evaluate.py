@@ -1,0 +1,51 @@
+"""Evaluate a trained model: ELBO, importance-sampled log-likelihood, latent diagnostics,
+figures and report.html.
+
+    keras-vae evaluate runs/<run> --split test --k 5000
+    keras-vae evaluate model.keras --dataset mnist --data-dir ../shared/data/mnist
+    keras-vae evaluate runs/<run> --data-dir my_test_images/ --k 1000
+
+With `--split test` the dataset's test split is used when it has one (MNIST: the `t10k-*`
+files), and otherwise the held-out validation split; the output says which.
+"""
+
+import argparse
+import os
+import sys
+
+from keras_vae.app.reporting import evaluate_path
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add = parser.add_argument
+    add("model", help="a run directory or a .keras file")
+    add("--dataset", help="default: the run's dataset, else digits")
+    add("--data-dir", help="the data (default: the run's); a folder of images or a "
+        ".npy/.npz file other than the run's is a set kept apart: every image of it is "
+        "scored, read as the run's training images were (size, colour mode, scaling)")
+    add("--split", choices=["train", "validation", "test"],
+        help="default test (the held-out validation split where there is no test split); "
+        "refused for a set kept apart")
+    add("--k", type=int, default=5000, help="importance samples per image (default 5000)")
+    add("--output-dir", help="default: <run>/evaluation-<split>-k<k>")
+    add("--binarize", action=argparse.BooleanOptionalAction,
+        help="binarize the images once (default: as in training)")
+    add("--amortization-images", type=int, default=100, help="0 skips the amortization gap")
+    add("--max-images", type=int, help="evaluate the first N images of the split only")
+    add("--seed", type=int, help="seed of the importance samples (default: the run's); the "
+        "images are binarized with the run's split seed, as for its metrics.json")
+    add("--verbose", type=int, default=1, choices=[0, 1])
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    output_dir, _ = evaluate_path(
+        args.model, dataset=args.dataset, data_dir=args.data_dir, split=args.split, k=args.k,
+        output_dir=args.output_dir, binarize=args.binarize,
+        amortization_images=args.amortization_images, max_images=args.max_images,
+        seed=args.seed, verbose=args.verbose,
+    )
+    return output_dir
+

@@ -1,0 +1,163 @@
+"""Train a VAE (or another model of the family, `--model`) and write a run directory.
+
+    keras-vae train                                    # bundled 8x8 digits, no download
+    keras-vae train --model autoencoder --latent-dim 2
+    keras-vae train --dataset mnist --data-dir ../shared/data/mnist --epochs 20
+    keras-vae train --data-dir my_images/ --likelihood logistic_mixture \
+        --architecture resnet                                  # your own folder of images
+    keras-vae train --config runs/<run>/config.json    # rerun a run
+
+Run again with the same settings and `--output-dir`, an interrupted run continues where it
+stopped (a finished one is left as it is); `--restart` starts it over.
+
+Flags given on the command line override the values in `--config`.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from keras_vae.distributions import available_likelihoods
+from keras_vae.app.registry import available_models, get_entry, get_model_class
+from keras_vae.app.runs import TrainConfig
+from keras_vae.app.training import make_strategy, train
+
+
+def run_parser(model_name):
+    """The parser of the run's flags and of `model_name`'s own settings (`--model` chooses
+    which model's flags there are; `--help` with `--model NAME` lists that model's)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     argument_default=argparse.SUPPRESS)
+    add = parser.add_argument
+    add("--config", help="JSON file of settings with the keys below (underscores for dashes)")
+    add("--model", help=f"one of {available_models()} (default vae); each has flags of its "
+        "own, listed by --model NAME --help")
+    add("--dataset", help="digits (bundled), mnist, folder, arrays or a TensorFlow Datasets "
+        "name (default: what --data-dir holds, the digits without it)")
+    add("--data-dir", help="your data: a folder of images (PNG, JPEG, BMP, GIF; one "
+        "subfolder per class for labels), a .npy/.npz file, or a folder of MNIST IDX files; "
+        "the TFDS data dir for a TFDS name")
+    add("--validation-dir", help="validation images (a folder, or a .npy/.npz file); default "
+        "a sibling val/ or test/ folder of an image folder, else --validation-fraction")
+    add("--image-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"),
+        help="resize a folder's images (required when they have several sizes)")
+    add("--color-mode", choices=["rgb", "grayscale"],
+        help="convert a folder's images (default: as the files are; mixed channels refused)")
+    add("--skip-bad-images", action="store_true",
+        help="skip a folder's files that do not decode, and say how many (default: refuse)")
+    add("--image-storage", choices=["auto", "memory", "stream"],
+        help="hold a folder's training images in memory, or decode them from the files "
+        "every epoch (default auto: in memory when they fit)")
+    add("--array-key", help="the images' key in an .npz file (default: its only array, x or "
+        "images)")
+    add("--labels-key", help="the labels' key in an .npz file (default: y or labels if there)")
+    add("--architecture", choices=["mlp", "conv", "resnet"],
+        help="encoder/decoder family (default mlp; resnet: residual blocks at each resolution, "
+        "for colour images)")
+    add("--hidden-units", type=int, nargs="+",
+        help="hidden widths (mlp) or filters per resolution (conv, resnet)")
+    add("--blocks", type=int, help="residual blocks per resolution (resnet only; default 2)")
+    add("--activation", help="hidden activation (default relu)")
+    add("--latent-dim", type=int, help="size of z (default 20)")
+    add("--likelihood", help=f"p(x|z), one of {available_likelihoods()} (default bernoulli; "
+        "gaussian has per-pixel scales, gaussian_global one learned scale, gaussian_fixed "
+        "scale 0.1; logistic_mixture: PixelCNN++'s discretized mixture of 5 logistics, for "
+        "8-bit colour)")
+    add("--binarize", action=argparse.BooleanOptionalAction,
+        help="dynamic binarization (default: on for bernoulli)")
+    add("--epochs", type=int, help="default 20")
+    add("--batch-size", type=int, help="default 100")
+    add("--learning-rate", type=float, help="Adam's initial learning rate (default 2e-3)")
+    add("--lr-schedule", choices=["cosine", "constant"],
+        help="cosine decay to 0 over the run (default) or a constant learning rate")
+    add("--clip-norm", type=float, help="clip the gradients to this global norm (Adam's "
+        "global_clipnorm; default none; the hvae model's recipe uses 1)")
+    add("--seed", type=int, help="default 0")
+    add("--validation-fraction", type=float, help="held out when there is no test split")
+    add("--split-seed", type=int, help="seed of the held-out validation split (default 0)")
+    add("--max-train-examples", type=int, help="train on the first N training images only")
+    add("--eval-k", type=int, help="importance samples of the final evaluation (default 100)")
+    add("--log-likelihood-every", type=int,
+        help="also estimate the validation log-likelihood every N epochs (and at the last), "
+        "into log_likelihood_curve.csv with the training seconds (default 0: at the end only)")
+    add("--log-likelihood-k", type=int,
+        help="importance samples of those estimates (default 500)")
+    add("--amortization-images", type=int,
+        help="validation images for the amortization gap (default 100, 0 skips)")
+    add("--image-log-every", type=int, help="TensorBoard image grids every N epochs (default 5)")
+    add("--steps-per-execution", type=int,
+        help="batches per host round-trip (default 32; fit caps it at an epoch's batches and "
+        "shows true counts; batch callbacks see one batch per execution)")
+    add("--checkpoint-every", type=float,
+        help="seconds of training between checkpoints, written at an epoch's end (default "
+        "60; 0 after every epoch); the last epoch and a SIGTERM/SIGINT are always "
+        "checkpointed")
+    add("--strategy", help="tf.distribute strategy: default (one device), mirrored (all local "
+        "GPUs), multiworker (MultiWorkerMirroredStrategy, cluster from TF_CONFIG)")
+    add("--output-dir", help="run directory (default runs/<dataset>-<date>-<time>); an "
+        "interrupted run there with the same settings is resumed")
+    add("--restart", action="store_true",
+        help="start the run in --output-dir over instead of resuming it")
+    add("--verbose", type=int, choices=[0, 1, 2], help="Keras verbosity (default 1)")
+    entry = get_entry(model_name)
+    group = parser.add_argument_group(f"settings of the {model_name} model "
+                                      f"({entry.model_class.__name__})")
+    for setting in entry.settings:
+        setting.add_to(group, entry.model_class)
+    return parser
+
+
+def read_config_file(path):
+    if not os.path.isfile(path):
+        raise ValueError(f"Argument `--config` must name a JSON file. Received: {path!r}")
+    with open(path) as f:
+        try:
+            return json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"Argument `--config` must name a JSON file; {path} is not "
+                             f"valid JSON: {error}") from error
+
+
+def parse_args(argv):
+    """`(file values, flag values)`: the `--config` file's settings and the flags given.
+    The flags are those of the run and of the model chosen by `--model` (or the config
+    file's model); another model's flag is refused, naming its model."""
+    first = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    first.add_argument("--config")
+    first.add_argument("--model")
+    known, _ = first.parse_known_args(argv)
+    file_values = read_config_file(known.config) if "config" in known else {}
+    model_name = getattr(known, "model", None) or file_values.get("model", "vae")
+    get_model_class(model_name)
+    parser = run_parser(model_name)
+    args, unknown = parser.parse_known_args(argv)
+    for flag in (item.split("=")[0] for item in unknown if item.startswith("--")):
+        owners = [name for name in available_models() if flag in {
+            setting.flag for setting in get_entry(name).settings}]
+        if owners:
+            raise ValueError(f"Argument `{flag}` applies to the {' and '.join(owners)} "
+                             f"model(s) only (--model {owners[0]}). Received: {flag} with "
+                             f"--model {model_name}")
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args = vars(args)
+    args.pop("config", None)
+    return file_values, args
+
+
+def config_from_args(file_values, args):
+    """Defaults, overridden by the `--config` file, overridden by explicit flags."""
+    return TrainConfig.from_dict({**file_values, **args})
+
+
+def main(argv=None):
+    file_values, args = parse_args(argv)
+    verbose = args.pop("verbose", 1)
+    restart = args.pop("restart", False)
+    config = config_from_args(file_values, args)
+    # MultiWorkerMirroredStrategy must exist before TensorFlow runs its first operation.
+    strategy = make_strategy("multiworker") if config.strategy == "multiworker" else None
+    run_dir, _ = train(config, verbose=verbose, restart=restart, strategy=strategy)
+    return run_dir
+
