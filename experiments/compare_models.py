@@ -20,7 +20,7 @@ from keras_vae.app import cli  # noqa: E402
 
 cli.quiet_tensorflow()
 
-from keras_vae.models import get_model_class  # noqa: E402
+from keras_vae.app.registry import get_model_class  # noqa: E402
 from experiments.comparison import (  # noqa: E402
     chosen_rows,
     make_parser,
