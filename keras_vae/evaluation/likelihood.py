@@ -19,6 +19,7 @@ References:
 """
 
 import math
+import weakref
 
 import keras
 import numpy as np
@@ -60,10 +61,14 @@ class _Estimator:
         return tf.reduce_logsumexp(log_w, axis=0), tf.reduce_sum(log_w, axis=0)
 
 
+# Each model's compiled estimators, by `jit_compile`: a second call neither retraces nor
+# recompiles, and an entry goes with its model.
+_ESTIMATORS = weakref.WeakKeyDictionary()
+
+
 def _estimator(model, jit_compile):
-    """The model's estimator for this setting, kept on the model so that a second call
-    neither retraces nor recompiles (and nothing outlives the model)."""
-    cache = model.__dict__.setdefault("_keras_vae_estimators", {})
+    """The model's estimator for this setting (traced once per model and chunk size)."""
+    cache = _ESTIMATORS.setdefault(model, {})
     if jit_compile not in cache:
         cache[jit_compile] = _Estimator(model, jit_compile)
     return cache[jit_compile]

@@ -381,17 +381,27 @@ class BaseAutoencoder(keras.Model):
         super().compile(optimizer=optimizer, jit_compile=jit_compile,
                         steps_per_execution=steps_per_execution, **kwargs)
         self.evaluation_seed = evaluation_seed
-        self._requested_steps_per_execution = steps_per_execution
-        self._compile_config.config["evaluation_seed"] = evaluation_seed
+        self.requested_steps_per_execution = steps_per_execution
+        # Metrics given to `compile` compare the images with their reconstructions.
+        self.has_compiled_metrics = bool(kwargs.get("metrics") or kwargs.get("weighted_metrics"))
         for name, value in extra.items():
             value = self.extra_optimizers[name]() if value is None else keras.optimizers.get(
                 value)
             setattr(self, name, value)
-            self._compile_config.config[name] = value
             if self.built and not value.built:
                 # Built here, in the strategy's scope where compile is called: built inside a
                 # distributed step instead, its slots fail to be created there.
                 value.build(self.optimizer_variables(name))
+
+    def get_compile_config(self):
+        """Keras' compile config with the family's own arguments: `evaluation_seed` and the
+        optimizers of `extra_optimizers`."""
+        config = super().get_compile_config()
+        if config:
+            config["evaluation_seed"] = self.evaluation_seed
+            for name in self.extra_optimizers:
+                config[name] = keras.saving.serialize_keras_object(getattr(self, name))
+        return config
 
     def compile_from_config(self, config):
         """Recompiles a loaded model as it was saved (Keras skips models whose `compile` is
@@ -408,8 +418,11 @@ class BaseAutoencoder(keras.Model):
 
     @property
     def metrics(self):
-        compiled = getattr(self, "_compile_metrics", None)
-        return list(self.trackers.values()) + ([compiled] if compiled is not None else [])
+        """The loss trackers, then what Keras tracks besides them (the metrics given to
+        `compile`), without Keras' own loss tracker: `loss` is the model's."""
+        trackers = list(self.trackers.values())
+        return trackers + [metric for metric in super().metrics
+                           if metric.name != "loss" and not any(metric is t for t in trackers)]
 
     def update_metrics(self, x, terms, sample_weight, training):
         """Updates the loss trackers and the metrics given to `compile` (images against their
@@ -418,11 +431,12 @@ class BaseAutoencoder(keras.Model):
             terms = {**terms, "bits_per_dim": self.bits_per_dim(terms["elbo"])}
         for name, tracker in self.trackers.items():
             tracker.update_state(terms[name], sample_weight=sample_weight)
-        if getattr(self, "_compile_metrics", None) is not None:
+        if getattr(self, "has_compiled_metrics", False):
             reconstructions = self(x, training=training)
-            self._compile_metrics.update_state(ops.cast(images_of(x), reconstructions.dtype),
-                                               reconstructions, sample_weight)
-        logs = self.get_metrics_result()
+            logs = self.compute_metrics(x, ops.cast(images_of(x), reconstructions.dtype),
+                                        reconstructions, sample_weight)
+        else:
+            logs = self.get_metrics_result()
         if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
             # Keras 3.15 reduces each worker's logs with strategy.reduce("MEAN", v, axis=0),
             # which needs an axis: scalars fail there ("Invalid reduction dimension 0").
@@ -520,11 +534,13 @@ class BaseAutoencoder(keras.Model):
 
     def _executions_for(self, batches):
         """Never more steps per execution than an epoch has (`compile`'s value otherwise)."""
-        requested = getattr(self, "_requested_steps_per_execution", self.steps_per_execution)
+        requested = getattr(self, "requested_steps_per_execution", self.steps_per_execution)
         wanted = requested if batches is None else max(1, min(requested, batches))
         if wanted != self.steps_per_execution:
             self.steps_per_execution = wanted
-            self.train_function = self.test_function = self.predict_function = None
+            self.make_train_function(force=True)
+            self.make_test_function(force=True)
+            self.make_predict_function(force=True)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, **kwargs):
@@ -565,10 +581,16 @@ class BaseAutoencoder(keras.Model):
             callbacks.callbacks.append(seen)
         else:
             callbacks = [*(callbacks or []), seen]
-        with input_checks.reraise_input_errors():
-            history = super().fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose,
-                                  callbacks=callbacks, validation_split=validation_split,
-                                  validation_data=validation_data, shuffle=shuffle, **kwargs)
+        self.fitting = True  # Keras' validation calls `evaluate`: no counts of its own there
+        try:
+            with input_checks.reraise_input_errors():
+                history = super().fit(x, y, batch_size=batch_size, epochs=epochs,
+                                      verbose=verbose, callbacks=callbacks,
+                                      validation_split=validation_split,
+                                      validation_data=validation_data, shuffle=shuffle,
+                                      **kwargs)
+        finally:
+            self.fitting = False
         if seen.epochs and not seen.batches:
             raise ValueError(
                 "Argument `x` must yield at least one batch of examples per epoch. Received: "
@@ -580,7 +602,7 @@ class BaseAutoencoder(keras.Model):
         self.check_condition(x, y, "x")
         x = self._checked(x, "x")
         y = self._target_for_weights(x, y, {"sample_weight": sample_weight})
-        if not kwargs.get("_use_cached_eval_dataset"):  # Keras' own call from `fit`
+        if not getattr(self, "fitting", False):  # not the validation of our own `fit`
             batches = num_batches(x, batch_size, steps)
             self._executions_for(batches)
             callbacks = self._execution_callbacks(callbacks, verbose, 1, None, batches)
