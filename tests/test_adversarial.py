@@ -106,3 +106,19 @@ def test_train_script_trains_an_adversarial_autoencoder(tmp_path):
     assert metrics["model"] == "AdversarialAutoencoder"
     assert "samples.png" in os.listdir(run_dir)
     assert metrics["validation"]["discriminator_loss"] > 0
+
+
+def test_layer_regularization_joins_the_update_of_its_network():
+    """An L2 penalty l2 * ||W||^2 on the decoder's output kernel moves it, in the
+    reconstruction update (plain SGD, the same noise), by exactly -lr * 2 * l2 * W more than
+    the same step without it."""
+    x = binary_images(16)
+    plain, regularized = small_aae(), small_aae()
+    kernel = next(w for w in regularized.decoder.trainable_weights if w.path.endswith("kernel"))
+    plain_kernel = next(w for w in plain.decoder.trainable_weights if w.path == kernel.path)
+    start = kernel.numpy()
+    kernel.regularizer = keras.regularizers.L2(0.5)
+    plain.train_on_batch(x)
+    regularized.train_on_batch(x)
+    np.testing.assert_allclose(kernel.numpy() - plain_kernel.numpy(), -LR * 2 * 0.5 * start,
+                               rtol=1e-4, atol=1e-6)

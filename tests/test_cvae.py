@@ -154,3 +154,18 @@ def test_train_and_evaluate_scripts_use_the_labels_the_data_has(tmp_path):
     with pytest.raises(ValueError, match=r"`amortization_images` does not apply to the cvae model"):
         train.main(["--model", "cvae", "--amortization-images", "5", "--epochs", "1",
                     "--output-dir", str(tmp_path / "other"), "--verbose", "0"])
+
+
+def test_decode_takes_the_bases_signature_with_the_labels_as_condition():
+    """`decode(z, condition=labels)` as `BaseAutoencoder.decode(z, condition=None)` is called:
+    the sigmoid of the decoder's logits on [z, one-hot(labels)], computed here with numpy."""
+    model = small_cvae()
+    z = np.random.default_rng(1).normal(size=(5, 3)).astype(np.float32)
+    y = labels(5)
+    logits = np.asarray(model.decoder([z, np.eye(CLASSES, dtype=np.float32)[y]]), np.float64)
+    expected = 1 / (1 + np.exp(-logits))
+    np.testing.assert_allclose(model.decode(z, condition=y), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.decode(z, condition=np.eye(CLASSES)[y]), expected,
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"`condition` must hold the labels"):
+        model.decode(z)

@@ -323,3 +323,18 @@ def test_a_float_stream_with_bad_values_fails_before_binarization_turns_them_int
                                            shuffle_buffer=1, binarize_images=True)
     with pytest.raises(tf.errors.InvalidArgumentError, match="batch 2 .* holds 1 NaN"):
         list(stream)
+
+
+def test_a_mixed_precision_model_reloads_with_its_dtype_policy(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = keras_vae.VAE.from_architecture(SHAPE, 3, hidden_units=[16], seed=0,
+                                            dtype="mixed_float16")
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    x = binary_images(32)
+    model.fit(x, batch_size=16, epochs=1, verbose=0)
+    path = os.path.join(tmp_path, "mixed.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.dtype_policy.name == "mixed_float16"
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-3, atol=1e-3)

@@ -215,3 +215,22 @@ def test_train_script_sets_the_feature_variance_and_refuses_a_bad_one(tmp_path, 
     with pytest.raises(ValueError, match=r"`--feature-variance` applies to the vaegan model"):
         train.main(["--feature-variance", "0.5", "--output-dir", str(tmp_path / "vae"),
                     "--verbose", "0"])
+
+
+def test_layer_regularization_joins_the_update_of_its_network():
+    """An L2 penalty l2 * ||W||^2 on a decoder kernel moves it, in one step of plain SGD with
+    the same noise, by exactly -lr * 2 * l2 * W more than the same step without it."""
+    lr = 0.05
+    sgd = {name: keras.optimizers.SGD(lr) for name in
+           ("optimizer", "decoder_optimizer", "discriminator_optimizer")}
+    x = binary_images(16)
+    plain = small_vaegan(**sgd)
+    regularized = small_vaegan(**{name: keras.optimizers.SGD(lr) for name in sgd})
+    kernel = next(w for w in regularized.decoder.trainable_weights if w.path.endswith("kernel"))
+    plain_kernel = next(w for w in plain.decoder.trainable_weights if w.path == kernel.path)
+    start = kernel.numpy()
+    kernel.regularizer = keras.regularizers.L2(0.5)
+    plain.train_on_batch(x)
+    regularized.train_on_batch(x)
+    np.testing.assert_allclose(kernel.numpy() - plain_kernel.numpy(), -lr * 2 * 0.5 * start,
+                               rtol=1e-4, atol=1e-6)

@@ -121,13 +121,15 @@ class AdversarialAutoencoder(BaseAutoencoder):
         x, _, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         seed = self.seed_generator.next()  # one set of prior draws for the step
         reported = {}
-        for name, term, weight in (("optimizer", "reconstruction_loss", 1.0),
-                                   ("discriminator_optimizer", "discriminator_loss", 1.0),
-                                   ("generator_optimizer", "generator_loss",
-                                    self.adversarial_weight)):
+        # Each network's layer losses join the first update that moves it.
+        for name, term, weight, networks in (
+                ("optimizer", "reconstruction_loss", 1.0, (self.encoder, self.decoder)),
+                ("discriminator_optimizer", "discriminator_loss", 1.0, (self.discriminator,)),
+                ("generator_optimizer", "generator_loss", self.adversarial_weight, ())):
             with tf.GradientTape() as tape:
                 terms = self.loss_terms(x, training=True, seed=seed)
-                loss = weight * weighted_mean(terms[term], sample_weight)
+                loss = self.with_layer_losses(
+                    weight * weighted_mean(terms[term], sample_weight), *networks)
             self.apply_updates(tape, {name: loss})
             reported[term] = terms[term]
         reported["loss"] = (reported["reconstruction_loss"]

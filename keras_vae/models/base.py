@@ -443,6 +443,14 @@ class BaseAutoencoder(keras.Model):
             logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
         return logs
 
+    @staticmethod
+    def with_layer_losses(loss, *networks):
+        """`loss` plus the layer losses (weight and activity regularization) of `networks`:
+        what a model whose optimizers update separate networks adds to each network's
+        objective."""
+        losses = [term for network in networks for term in network.losses]
+        return loss + ops.sum(losses) if losses else loss
+
     def minimized_loss(self, terms, sample_weight):
         """The scalar a step's gradient is taken of: the batch mean of `terms["loss"]`, plus
         the layers' own losses."""
@@ -716,8 +724,7 @@ class BaseAutoencoder(keras.Model):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
+            **super().get_config(),  # name, trainable and the dtype policy
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "decoder": keras.saving.serialize_keras_object(self.decoder),
             "likelihood": keras.saving.serialize_keras_object(self.likelihood),

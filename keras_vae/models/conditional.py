@@ -178,9 +178,17 @@ class ConditionalVAE(VAE):
             return x
         return {IMAGES: x, LABELS: y}
 
-    def decode(self, z, labels):
-        """The mean of p(x|z, y) for latent vectors `z` and int labels `labels`."""
-        return super().decode(z, condition=self.one_hot(labels))
+    def decode(self, z, condition=None):
+        """The mean of p(x|z, y) for latent vectors `z` and the labels y: `condition`, int
+        labels `(batch,)` (or their one-hot `(batch, num_classes)`)."""
+        if condition is None:
+            raise ValueError("Argument `condition` must hold the labels y of the latent "
+                             "vectors for a ConditionalVAE's decode(z, condition=labels). "
+                             "Received: condition=None")
+        condition = tf.convert_to_tensor(condition)
+        if condition.shape.rank != 2:
+            condition = self.one_hot(condition)
+        return super().decode(z, condition=tf.cast(condition, "float32"))
 
     def sample_labels(self, n, labels=None):
         """The labels `sample` uses: `labels` (an int, or one per sample), or by default

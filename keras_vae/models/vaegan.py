@@ -243,11 +243,14 @@ class VAEGAN(VAE):
             terms = self.loss_terms(x, training=True)
             mean = {name: weighted_mean(value, sample_weight) for name, value in terms.items()}
             objectives_of = {
-                "optimizer": mean["kl_loss"] + mean["feature_loss"],
-                "decoder_optimizer": self.feature_weight * mean["feature_loss"]
-                + mean["generator_gate"] * mean["generator_loss"],
-                "discriminator_optimizer": mean["discriminator_gate"]
-                * mean["discriminator_loss"],
+                "optimizer": self.with_layer_losses(
+                    mean["kl_loss"] + mean["feature_loss"], self.encoder),
+                "decoder_optimizer": self.with_layer_losses(
+                    self.feature_weight * mean["feature_loss"]
+                    + mean["generator_gate"] * mean["generator_loss"], self.decoder),
+                "discriminator_optimizer": self.with_layer_losses(
+                    mean["discriminator_gate"] * mean["discriminator_loss"],
+                    self.discriminator),
             }
         self.apply_updates(tape, objectives_of)
         del tape
