@@ -28,8 +28,7 @@ def test_training_ends_with_the_evaluation_and_a_report(run_dir):
                 "num_images", "amortization_gap", "train", "validation"):
         assert key in metrics, key
     assert metrics["k"] == 20 and metrics["num_images"] == 180
-    assert metrics["log_likelihood"] >= metrics["elbo"]
-    np.testing.assert_allclose(sum(metrics["kl_per_dim"]), metrics["kl_loss"], rtol=0.02)
+    np.testing.assert_allclose(sum(metrics["kl_per_dim"]), metrics["kl_loss"], rtol=1e-5)
     files = set(os.listdir(run_dir))
     assert set(REPORT_FIGURES + ["latent_manifold.png", "training_curves.png",
                                  "report.html"]) <= files

@@ -31,8 +31,6 @@ def test_kl_against_the_uniform_prior_matches_numpy():
     expected = np.sum(q * np.log(q * 4), axis=(1, 2))
     terms = model.loss_terms(x, seed=1)
     np.testing.assert_allclose(terms["kl_loss"], expected, rtol=1e-5)
-    np.testing.assert_allclose(terms["elbo"], -(terms["reconstruction_loss"] + terms["kl_loss"]),
-                               rtol=1e-6)
 
 
 def test_temperature_follows_its_schedule_in_training():

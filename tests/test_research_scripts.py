@@ -18,12 +18,13 @@ def test_comparison_writes_its_table_and_reuses_finished_rows(tmp_path):
     output = str(tmp_path / "table.md")
     argv = ["--data-dir", MNIST_DIR, "--rows", "baseline", "free_bits", "--epochs", "1",
             "--eval-k", "3", "--runs-dir", str(tmp_path / "runs"), "--output", output]
-    first = compare_objectives.main(argv)
+    compare_objectives.main(argv)
     text = open(output).read()
     assert "| baseline |" in text and "| free_bits |" in text and "K = 3" in text
-    os.remove(os.path.join(tmp_path, "runs", "free_bits", "model.keras"))
-    again = compare_objectives.main(argv)  # read back from metrics.json, not retrained
-    assert again["free_bits"][1] == first["free_bits"][1]
+    model_file = os.path.join(tmp_path, "runs", "free_bits", "model.keras")
+    os.remove(model_file)
+    compare_objectives.main(argv)  # read back from metrics.json, not retrained:
+    assert not os.path.exists(model_file)  # a retrained row would write its model again
     with pytest.raises(SystemExit):
         compare_objectives.main(argv[:2] + ["--rows", "nope"])
 
@@ -171,7 +172,7 @@ def test_the_step_time_benchmark_times_each_model_and_writes_its_table(tmp_path)
         ("two layers (the recipe's)", "1"), ("two layers (the recipe's)", "5")]
     seconds = [float(row[2]) for row in rows]
     ratios = [float(row[3].rstrip(" |")) for row in rows]
-    assert ratios[0] == 1.0 and all(s > 0 for s in seconds)
+    assert all(s > 0 for s in seconds)
     # The table rounds seconds to 0.01 and ratios to 0.01: their quotient agrees to that.
     np.testing.assert_allclose(ratios, np.array(seconds) / seconds[0],
                                rtol=0.011 / seconds[0] + 0.01)
