@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark the package against plain references and write docs/benchmarks.md.
+"""Benchmark the package against plain references and write docs/results/benchmarks.md.
 
     pip install -e '.[benchmark]'          # PyTorch, for the references
     python -m benchmarks.benchmark --rounds 3 --epochs 2
@@ -35,7 +35,7 @@ FORWARD_FLOPS = 2 * (784 * 400 + 400 * 20 * 2 + 20 * 400 + 400 * 784)
 TRAIN_FLOPS = 3 * FORWARD_FLOPS
 # Per importance sample of the 784-200-200-50 model: the decoder 50-200-200-784.
 IS_FLOPS = 2 * (50 * 200 + 200 * 200 + 200 * 784)
-# docs/benchmarks.md is measured tables, then hand-written notes under this heading, which a
+# docs/results/benchmarks.md is measured tables, then hand-written notes under this heading, which a
 # new run keeps.
 NOTES_HEADING = "## Notes (written by hand, kept by new runs)"
 
@@ -58,7 +58,7 @@ def main(argv=None):
                         help="dataset sizes of the memory benchmark, in copies of the shared "
                              "MNIST (none: skip it)")
     parser.add_argument("--skip-torch", action="store_true")
-    parser.add_argument("--output", default=os.path.join(REPO, "docs", "benchmarks.md"))
+    parser.add_argument("--output", default=os.path.join(REPO, "docs", "results", "benchmarks.md"))
     args = parser.parse_args(argv)
     if args.suite == "cifar":
         from benchmarks.benchmark_cifar import cifar_suite

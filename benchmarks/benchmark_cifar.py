@@ -1,5 +1,5 @@
 """The CIFAR-10 suite of `benchmarks/benchmark.py` (`--suite cifar`): writes
-docs/benchmark_cifar.md. See `benchmarks/benchmark.py` for the programs it runs."""
+docs/results/benchmark_cifar.md. See `benchmarks/benchmark.py` for the programs it runs."""
 
 import datetime
 import os
@@ -12,7 +12,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def cifar_suite(args, argv):
-    output = (os.path.join(REPO, "docs", "benchmark_cifar.md")
+    output = (os.path.join(REPO, "docs", "results", "benchmark_cifar.md")
               if args.output.endswith("benchmarks.md") else args.output)
     common = ["--epochs", str(args.epochs), "--train-images", str(args.train_images),
               "--evaluate", "0"]

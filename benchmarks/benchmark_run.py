@@ -18,9 +18,9 @@ Each round runs, one process at a time, in this order:
 An epoch of a whole run costs (T(N) - T(1)) / (N - 1): start-up, data loading and the final
 evaluation cancel. Throughput = training images / that cost. Ratios are taken round by round
 (both sides measured minutes apart) and their medians reported, with every round's. This
-machine's slowdowns come and go (docs/benchmarks.md), so the least disturbed figures are
+machine's slowdowns come and go (docs/results/benchmarks.md), so the least disturbed figures are
 reported too: for whole runs (N - 1) x images / (fastest T(N) - fastest T(1)) over the rounds, for
-`fit` alone its fastest epoch. Writes `docs/benchmark_run.md`.
+`fit` alone its fastest epoch. Writes `docs/results/benchmark_run.md`.
 """
 
 import argparse
@@ -71,7 +71,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=9, help="N, the longer runs' epochs")
     parser.add_argument("--data-dir", default=MNIST)
-    parser.add_argument("--output", default=os.path.join(REPO, "docs", "benchmark_run.md"))
+    parser.add_argument("--output", default=os.path.join(REPO, "docs", "results", "benchmark_run.md"))
     parser.add_argument("--baseline-repo", help="a checkout of an earlier version, whose "
                         "scripts/train.py is timed the same way in each round")
     args = parser.parse_args(argv)

@@ -2,7 +2,7 @@
 images of a run's held-out split, the spread of each pixel's three channels about their
 average (0 for grey), and the correlation of those per-channel deviations between the
 reconstructions (decoder mean at the posterior mean) and the originals. Quoted in
-docs/cifar_recipes.md.
+docs/results/cifar_recipes.md.
 
     python benchmarks/cifar_colours.py RUN_DIR [RUN_DIR ...] --images 64
 """

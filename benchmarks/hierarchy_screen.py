@@ -7,7 +7,7 @@ each layer (nats, training batches' means).
 
 It shows whether a setting leaves the 208-nat plateau where the decoder ignores z (the
 pixels' marginals) and how fast; the held-out importance-sampled log-likelihood, not this
-screen, decides a recipe (experiments/compare_hierarchy.py). docs/hierarchy.md quotes it.
+screen, decides a recipe (experiments/compare_hierarchy.py). docs/results/hierarchy.md quotes it.
 """
 
 import argparse

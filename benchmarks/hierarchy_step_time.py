@@ -2,11 +2,11 @@
 """What an epoch of the hierarchy's recipe costs against the one-layer VAE: the IWAE paper's
 one- and two-stochastic-layer MLPs, each with the ELBO of 1 and of 5 samples of z per image,
 timed epoch by epoch in one process, the four in turn for several rounds (the first round
-is the warm-up: tracing, and not counted). Writes docs/hierarchy_step_time.md.
+is the warm-up: tracing, and not counted). Writes docs/results/hierarchy_step_time.md.
 
     TF_NUM_INTRAOP_THREADS=1 python benchmarks/hierarchy_step_time.py --rounds 4
 
-The models and settings are those of docs/hierarchy.md (batch 100, Adam 2e-3, clip 1 for the
+The models and settings are those of docs/results/hierarchy.md (batch 100, Adam 2e-3, clip 1 for the
 hierarchy, free bits 0.1 falling to 0); the images are the shared MNIST training images,
 binarized once. Ratios are to the one-layer model with one sample, measured in the same rounds.
 """
@@ -53,7 +53,7 @@ def main(argv=None):
                                                             "mnist"))
     parser.add_argument("--rounds", type=int, default=4, help="rounds, the first not counted")
     parser.add_argument("--train-images", type=int, default=19345)
-    parser.add_argument("--output", default=os.path.join(REPO, "docs", "hierarchy_step_time.md"))
+    parser.add_argument("--output", default=os.path.join(REPO, "docs", "results", "hierarchy_step_time.md"))
     args = parser.parse_args(argv)
     if args.rounds < 2:
         parser.error(f"--rounds must be at least 2 (the first is the warm-up); got {args.rounds}")

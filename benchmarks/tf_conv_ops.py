@@ -1,5 +1,5 @@
 """Where TensorFlow's time goes in the CIFAR benchmark's conv step, op by op (figures quoted
-in docs/benchmarks.md, "Issue 22"): the encoder and the decoder forward and backward, each
+in docs/results/benchmarks.md, "Issue 22"): the encoder and the decoder forward and backward, each
 transposed convolution of the decoder against the `conv2d` that mirrors it, and the same
 transposed convolution computed as a sub-pixel convolution (exact, tried and dropped). Prints
 milliseconds per call and the cores the process kept busy (CPU time / wall time).

@@ -2,7 +2,7 @@
 """What each choice is worth on the CIFAR-10 folder: training runs of `scripts/train.py`
 that differ in one choice at a time (network, likelihood, latent size), each scored on the
 5,000 held-out images in bits/dim (importance-sampled with `--eval-k`), written as a table to
-docs/cifar_recipes.md.
+docs/results/cifar_recipes.md.
 
     python -m experiments.cifar_recipes --epochs 3 --eval-k 20
     python -m experiments.cifar_recipes --only resnet-mixture --epochs 12   # one recipe longer
@@ -45,7 +45,7 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--only", nargs="*", choices=sorted(RECIPES), help="default: all")
     parser.add_argument("--runs-dir", default=os.path.join(REPO, "runs", "cifar-recipes"))
-    parser.add_argument("--output", default=os.path.join(REPO, "docs", "cifar_recipes.md"))
+    parser.add_argument("--output", default=os.path.join(REPO, "docs", "results", "cifar_recipes.md"))
     args = parser.parse_args(argv)
     rows = []
     for name in args.only or RECIPES:

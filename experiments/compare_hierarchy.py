@@ -45,7 +45,7 @@ from experiments.comparison import (  # noqa: E402
 BASE = {"architecture": "mlp", "hidden_units": [200, 200], "activation": "tanh",
         "validation_fraction": 0.2054}
 ONE_LAYER = {"latent_dim": 50}
-# The hierarchy's recipe: free bits and clipping keep it off the plateau (docs/hierarchy.md).
+# The hierarchy's recipe: free bits and clipping keep it off the plateau (docs/results/hierarchy.md).
 TWO_LAYERS = {"model": "hvae", "latent_dim": 100, "upper_latent_dims": [50],
               "upper_hidden_units": [100, 100], "clip_norm": 1.0}
 FALLING_FLOOR = {"free_bits": 0.1, "free_bits_decay_epochs": 50}
@@ -229,8 +229,8 @@ def save_likelihood_curves(path, runs_dir, names):
 
 def main(argv=None):
     parser = make_parser(__doc__.split("\n\n")[0], 100, 5000, os.path.join("runs", "hierarchy"),
-                         os.path.join("docs", "hierarchy_table.md"))
-    parser.add_argument("--figures", default=os.path.join("docs", "figures", "hierarchy"))
+                         os.path.join("docs", "results", "hierarchy_table.md"))
+    parser.add_argument("--figures", default=os.path.join("docs", "results", "figures", "hierarchy"))
     parser.add_argument("--log-likelihood-every", type=int, default=0,
                         help="also estimate the held-out log-likelihood every N epochs")
     parser.add_argument("--log-likelihood-k", type=int, default=500,

@@ -77,8 +77,8 @@ def write_table(path, results, settings):
 
 
 def main(argv=None):
-    parser = make_parser(__doc__.split("\n\n")[0], 10, 1000, os.path.join("runs", "models"), os.path.join("docs", "models_table.md"))
-    parser.add_argument("--figures-dir", default=os.path.join("docs", "figures", "models"))
+    parser = make_parser(__doc__.split("\n\n")[0], 10, 1000, os.path.join("runs", "models"), os.path.join("docs", "results", "models_table.md"))
+    parser.add_argument("--figures-dir", default=os.path.join("docs", "results", "figures", "models"))
     args = parser.parse_args(argv)
     table = rows()
     names = chosen_rows(parser, args, table)

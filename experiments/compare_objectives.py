@@ -82,7 +82,7 @@ def write_table(path, results, settings):
 
 
 def main(argv=None):
-    parser = make_parser(__doc__.split("\n\n")[0], 100, 5000, os.path.join("runs", "compare"), os.path.join("docs", "objectives_table.md"))
+    parser = make_parser(__doc__.split("\n\n")[0], 100, 5000, os.path.join("runs", "compare"), os.path.join("docs", "results", "objectives_table.md"))
     args = parser.parse_args(argv)
     table = rows(args.epochs)
     names = chosen_rows(parser, args, table)

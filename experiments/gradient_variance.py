@@ -2,7 +2,7 @@
 """Measure the variance of the encoder's gradient under the reparameterization and the
 score-function (REINFORCE) estimators, on the same model and the same batch.
 
-    python -m experiments.gradient_variance --data-dir ../shared/data/mnist --output docs/gradient_variance.md
+    python -m experiments.gradient_variance --data-dir ../shared/data/mnist --output docs/results/gradient_variance.md
     python -m experiments.gradient_variance --model runs/<run>/model.keras --data-dir ../shared/data/mnist
 
 Without `--model`, a 784-500-20 VAE is trained for `--train-epochs` first, so that the

@@ -13,7 +13,7 @@ samples as the latent space grows.
 
 All models are 784-500-ReLU MLPs trained with the package's defaults on dynamically binarized
 MNIST (batch 100); the held-out images are the shared split's validation images, binarized
-once. The figures are written into `--output-dir` (default `docs/figures/lecture`).
+once. The figures are written into `--output-dir` (default `docs/results/figures/lecture`).
 """
 
 import os
@@ -93,7 +93,7 @@ def main(argv=None):
                         help="train on the first N training images (default all)")
     parser.add_argument("--held-out", type=int, default=2000,
                         help="held-out images in the scatter plots (default 2000)")
-    parser.add_argument("--output-dir", default=os.path.join("docs", "figures", "lecture"))
+    parser.add_argument("--output-dir", default=os.path.join("docs", "results", "figures", "lecture"))
     parser.add_argument("--verbose", type=int, default=2)
     args = parser.parse_args(argv)
     for name in ("epochs", "held_out"):

@@ -6,7 +6,7 @@ data and budget, and write one table of held-out figures and a page of samples p
     python -m experiments.vaegan_ablation --rows default unit_variance --epochs 1   # a subset
 
 Each row trains `keras_vae.VAEGAN.from_architecture(image shape, 20, hidden_units=[500])` (the
-784-500-ReLU MLP encoder and decoder of `docs/models.md`) with `model.fit`, batch 100, every
+784-500-ReLU MLP encoder and decoder of `docs/results/models.md`) with `model.fit`, batch 100, every
 optimizer on the trainer's cosine schedule, dynamically binarized images; held out: the
 validation split binarized once. A finished row (`<runs-dir>/<row>.json`) is read back
 instead of retrained.
@@ -141,8 +141,8 @@ def write_table(path, results, settings):
 
 def main(argv=None):
     parser = make_parser(__doc__.split("\n\n")[0], 10, 1000, os.path.join("runs", "vaegan"),
-                         os.path.join("docs", "vaegan_table.md"))
-    parser.add_argument("--figures-dir", default=os.path.join("docs", "figures", "vaegan"))
+                         os.path.join("docs", "results", "vaegan_table.md"))
+    parser.add_argument("--figures-dir", default=os.path.join("docs", "results", "figures", "vaegan"))
     parser.add_argument("--train-images", type=int, default=None,
                         help="train on the first N training images (default all)")
     parser.add_argument("--held-out", type=int, default=None,

@@ -60,9 +60,9 @@ class TrainConfig:
     epoch's batches and reports true batch counts); under a `strategy` other than `"default"`
     it is 1 and the batch is the global batch, split across the replicas. The learning rate
     starts at `learning_rate` and, with `lr_schedule="cosine"`, decays to 0 along a cosine
-    over the run's steps (`"constant"` keeps it fixed; docs/results.md compares them).
+    over the run's steps (`"constant"` keeps it fixed; docs/results/results.md compares them).
     `clip_norm` rescales the main optimizer's gradients to at most that global norm (Adam's
-    `global_clipnorm`; None: no clipping; the hierarchical VAE needs it, docs/hierarchy.md).
+    `global_clipnorm`; None: no clipping; the hierarchical VAE needs it, docs/results/hierarchy.md).
     The model, its optimizer state and the run's backup are written every
     `checkpoint_every` seconds of training (at an epoch's end), and always at the last epoch.
     `output_dir=None` means `runs/<dataset>-<date>-<time>`. `dataset=None` means what

@@ -77,7 +77,7 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
 def make_extra_optimizers(model_class, config: TrainConfig, steps_per_epoch: int) -> dict:
     """The optimizers of a model's other networks (`extra_optimizers`: an adversarial
     model's discriminator, ...): each its default, on the same schedule as the main one, so
-    that no network keeps moving after the others' rates have decayed (docs/models.md)."""
+    that no network keeps moving after the others' rates have decayed (docs/results/models.md)."""
     optimizers = {}
     for name, default in model_class.extra_optimizers.items():
         optimizer = default()

@@ -95,7 +95,7 @@ def make_dataset(
 
     The images are held as one tensor and every batch is gathered from it by index: an epoch's
     order is one permutation drawn in a single op, not a shuffle buffer filled example by
-    example (docs/benchmarks.md compares the two).
+    example (docs/results/benchmarks.md compares the two).
 
     Args:
         images: float array `(n, *example_shape)` in [0, 1], or `ImageFiles` (a folder's

@@ -100,7 +100,7 @@ def importance_sampled_log_likelihood(
         verbose: int. 1 shows a progress bar. Defaults to 1.
         jit_compile: bool. Compile the whole steps with XLA. Defaults to False: the networks
             run on TensorFlow's kernels and only log p(x|z) is compiled with XLA
-            (`xla_log_prob`), which docs/benchmarks.md measured faster on a CPU.
+            (`xla_log_prob`), which docs/results/benchmarks.md measured faster on a CPU.
 
     Returns:
         dict of float64 arrays `(n,)`: `log_likelihood` (the estimate, nats) and `elbo` (the

@@ -350,10 +350,10 @@ class BaseAutoencoder(keras.Model):
         Args:
             optimizer: a Keras optimizer or its name, as `keras.Model.compile` takes it.
                 Defaults to `"adam"`, Keras' `Adam()`.
-            jit_compile: bool. XLA; off by default (docs/benchmarks.md compares the two).
+            jit_compile: bool. XLA; off by default (docs/results/benchmarks.md compares the two).
             steps_per_execution: int. Batches per host round-trip. Defaults to 1, Keras' own
                 contract: callbacks see every batch. More is faster for small models
-                (docs/benchmarks.md) and opt-in; `fit`
+                (docs/results/benchmarks.md) and opt-in; `fit`
                 then never runs more steps per execution than an epoch has, the progress bar
                 and callbacks get true batch counts, but `on_*_batch_*` hooks see only the
                 last batch of each execution. Not available under a `tf.distribute` strategy

@@ -60,7 +60,7 @@ class HierarchicalVAE(BaseAutoencoder):
     top-down features (Vahdat & Kautz 2020, Sec. 3.2; `objectives.residual_gaussian`). The
     top-down heads start at zero; the top layer is the same formula with mu = 0, sigma = 1.
 
-    Why this form (measured on the IWAE paper's two-layer MLP on MNIST, docs/hierarchy.md):
+    Why this form (measured on the IWAE paper's two-layer MLP on MNIST, docs/results/hierarchy.md):
     - Not the Ladder VAE's precision-weighted merge of a bottom-up estimate with the prior
       (Sonderby et al. 2016, eq. 18-19): it kept the model on the plateau where the decoder
       ignores z (reconstruction 208 nats, the pixels' marginals) for 35 epochs without KL
@@ -74,13 +74,13 @@ class HierarchicalVAE(BaseAutoencoder):
       the default initialization, z_{l+1} drawn from a near-prior q feeds z_l noise through
       mu_l that the decoder must learn to ignore. On CIFAR-10 (resnet, 8 epochs) the zero
       start is 0.15 bits/dim better (6.326 against 6.477); on MNIST the difference is within
-      the seed noise (+0.05 and -0.34 nats with two seeds; docs/hierarchy.md).
+      the seed noise (+0.05 and -0.34 nats with two seeds; docs/results/hierarchy.md).
     - On MNIST, training needs gradient clipping (`--clip-norm 1`: without it the KL spikes, once to
       5,500 nats in an epoch) and free bits (`--free-bits 0.1`: without them the upper layer
       collapses and the ELBO after 8 epochs is 25 nats lower), and it learns far faster from
       the ELBO averaged over 5 samples of z per image (`ELBO(mc_samples=5)`, `--mc-samples 5`)
       than from one: at 100 epochs 3.7 nats above the one-layer VAE instead of 0.9
-      (docs/hierarchy.md), at about 2.4 times the cost of an epoch.
+      (docs/results/hierarchy.md), at about 2.4 times the cost of an epoch.
 
     All log-variances are bounded (`objectives.bounded_log_variance`), so that the model is
     NaN-free in float32 and under mixed precision (its distributions are computed in float32).
@@ -102,7 +102,7 @@ class HierarchicalVAE(BaseAutoencoder):
     flattened, so the model is the same code for both. On CIFAR-10 (8 epochs, 10,000 images)
     feature maps beat the flat resnet VAE by 0.2 to 0.5 bits/dim, where the flat hierarchy ties
     it; a one-layer VAE with the same feature-map latent gets most of that gain, and the upper
-    layer carries a few nats (docs/hierarchy.md).
+    layer carries a few nats (docs/results/hierarchy.md).
 
     Args:
         encoder: `keras.Model`, the bottom-up path: from `(batch, *input_shape)` to

@@ -20,7 +20,7 @@ tfd = tfp.distributions
 
 def decoder_optimizer():
     """Adam at 2e-3 (the encoder's rate) with beta_1 = 0.5: the VAE-GAN's decoder (the
-    discriminator's 2e-4 is compared in docs/vaegan.md)."""
+    discriminator's 2e-4 is compared in docs/results/vaegan.md)."""
     return keras.optimizers.Adam(learning_rate=2e-3, beta_1=0.5)
 
 
@@ -41,7 +41,7 @@ class VAEGAN(VAE):
     - `generator_loss` = softplus(-D(x_r)) + softplus(-D(x_p)) (the non-saturating form).
 
     The paper's feature variance is s^2 = 1. Its scale is arbitrary (the discriminator sets
-    the size of its features, and changes it as it trains; docs/vaegan.md shows what s^2 = 1
+    the size of its features, and changes it as it trains; docs/results/vaegan.md shows what s^2 = 1
     does on MNIST). `feature_variance="fitted"` (the default) takes s^2 at its
     maximum-likelihood value on each batch, the mean of
     (F(x) - F(m_r))^2 over examples and features, held fixed in the gradient: the loss is
@@ -56,7 +56,7 @@ class VAEGAN(VAE):
     with the gradient of a relaxed Bernoulli sample at `temperature` (`tfd.RelaxedBernoulli`,
     Maddison et al. 2017; the straight-through estimator of Bengio et al. 2013): shown grey
     means against binary data, a discriminator tells them apart by their grey levels alone
-    (docs/vaegan.md). The feature loss compares the data with the decoder's mean m_r, a
+    (docs/results/vaegan.md). The feature loss compares the data with the decoder's mean m_r, a
     deterministic image, rather than with a sample.
 
     One forward pass, then three updates from its gradients, as in the paper's algorithm 1:
@@ -71,7 +71,7 @@ class VAEGAN(VAE):
     equilibrium + margin) gives the decoder no generator loss. The average of the two
     cross-entropies, rather than either alone past the band (the implementations' rule), keeps
     a biased discriminator, right about one kind and wrong about the other, in training
-    (docs/vaegan.md). A gate that is shut multiplies its loss by 0 (Adam's momentum, beta_1
+    (docs/results/vaegan.md). A gate that is shut multiplies its loss by 0 (Adam's momentum, beta_1
     0.5, still carries a step or two); `discriminator_gate` and `generator_gate` report the
     fraction of batches whose gate was open. `margin=None` turns the balancing off.
 
@@ -204,7 +204,7 @@ class VAEGAN(VAE):
     def feature_image(self, mean, image):
         """The reconstruction whose features the feature loss compares with the data's: the
         decoder's `mean`, not the `image` the discriminator judged (for binary data a sample;
-        docs/vaegan.md compares the two)."""
+        docs/results/vaegan.md compares the two)."""
         return mean
 
     def feature_nll(self, features, reconstructed):
