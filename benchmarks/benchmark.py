@@ -16,16 +16,12 @@ images on both sides. Memory: `package_stream.py` trains one epoch on the shared
 
 import argparse
 import datetime
-import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
-from benchmarks.harness import BENCH, REPO, best_epoch_rate, machine, matmul_peak_gflops, memory_rows, run, spread
+from benchmarks.harness import REPO, best_epoch_rate, machine, matmul_peak_gflops, memory_rows, run, spread
 
 TRAIN_PROGRAMS = {"keras_vae": "package_run.py", "keras_io": "keras_reference.py",
                   "pytorch": "torch_reference.py"}

@@ -4,7 +4,6 @@ its RESULT line, and describing the machine and the spread of the figures."""
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time

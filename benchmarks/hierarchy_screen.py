@@ -12,7 +12,6 @@ screen, decides a recipe (experiments/compare_hierarchy.py). docs/results/hierar
 
 import argparse
 import os
-import sys
 
 
 import keras  # noqa: E402

@@ -16,7 +16,6 @@ import datetime
 import os
 import platform
 import statistics
-import sys
 import time
 
 

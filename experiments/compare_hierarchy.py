@@ -22,7 +22,6 @@ epochs with `--log-likelihood-k` samples (`scripts/train.py`'s flags of the same
 import csv
 import glob
 import os
-import sys
 
 
 from keras_vae.app import cli  # noqa: E402

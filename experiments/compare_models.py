@@ -13,7 +13,6 @@ wrote (reconstructions, samples) are copied into `--figures-dir`.
 
 import os
 import shutil
-import sys
 
 
 from keras_vae.app import cli  # noqa: E402

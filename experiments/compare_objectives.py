@@ -12,7 +12,6 @@ read back instead of retrained, so a killed comparison continues where it stoppe
 """
 
 import os
-import sys
 
 
 from keras_vae.app import cli  # noqa: E402

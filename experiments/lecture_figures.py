@@ -17,7 +17,6 @@ once. The figures are written into `--output-dir` (default `docs/results/figures
 """
 
 import os
-import sys
 
 
 from keras_vae.app import cli  # noqa: E402

@@ -14,7 +14,6 @@ instead of retrained.
 
 import json
 import os
-import sys
 import time
 
 

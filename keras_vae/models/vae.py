@@ -5,11 +5,10 @@ import tensorflow as tf
 from keras import ops
 
 from keras_vae import objectives
-from keras_vae.arguments import check_count, check_int
-from keras_vae.distributions import available_posteriors, available_priors
-from keras_vae.distributions.posteriors import InverseAutoregressiveFlow, get_posterior
+from keras_vae.arguments import check_count
+from keras_vae.distributions.posteriors import get_posterior
 from keras_vae.distributions.priors import get_prior
-from keras_vae.losses import ELBO, IWAE, available_objectives, get_objective
+from keras_vae.losses import get_objective
 from keras_vae.models.base import BaseAutoencoder, elbo_endpoint
 
 

@@ -10,8 +10,6 @@ files), and otherwise the held-out validation split; the output says which.
 """
 
 import argparse
-import os
-import sys
 
 from keras_vae.app.reporting import evaluate_path
 

@@ -7,8 +7,6 @@ Prints the export's path. An existing version is never replaced without `--overw
 """
 
 import argparse
-import os
-import sys
 
 from keras_vae.app.runs import load_for_export
 from keras_vae.export import export_version

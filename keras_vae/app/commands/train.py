@@ -16,7 +16,6 @@ Flags given on the command line override the values in `--config`.
 import argparse
 import json
 import os
-import sys
 
 from keras_vae.distributions import available_likelihoods
 from keras_vae.app.registry import available_models, get_entry, get_model_class

@@ -1,0 +1,73 @@
+"""The serving signatures a model's SavedModel offers (`keras_vae.export_saved_model`) and the
+metadata a client of the export reads."""
+
+import keras
+import tensorflow as tf
+
+
+def elbo_endpoint(model):
+    """`{"elbo": (fn, input specs)}`: the serving signature of a model's ELBO, its terms at one
+    draw of the noise with an int32 `seed`."""
+    images = tf.TensorSpec((None, *model.data_shape), tf.float32, name="images")
+    seed = tf.TensorSpec((), tf.int32, name="seed")
+
+    def elbo(images, seed):
+        terms = model.loss_terms(images, seed=seed)
+        return {key: terms[key] for key in ("elbo", "reconstruction_loss", "kl_loss")}
+
+    return {"elbo": (elbo, [images, seed])}
+
+
+class Servable:
+    """The serving signatures and metadata of a `BaseAutoencoder` (see there)."""
+
+    def serving_endpoints(self):
+        """The signatures `keras_vae.export_saved_model` writes: `{name: (fn, input specs)}`,
+        from what the model can do: reconstruct, encode and decode always, sample when it is
+        generative. Subclasses add their own."""
+        images = tf.TensorSpec((None, *self.data_shape), tf.float32, name="images")
+        latents = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
+
+        def reconstruct(images):
+            return {"reconstructions": self(images, training=False)}
+
+        def encode(images):
+            return dict(zip(self.encoding_names(), self.encode(images)))
+
+        def decode(z):
+            return {"images": self.decode(z)}
+
+        endpoints = {
+            "serving_default": (reconstruct, [images]),
+            "encode": (encode, [images]),
+            "decode": (decode, [latents]),
+        }
+        if self.generative:
+            def sample(n, seed):
+                return {"images": self.sample(n, seed=seed)}
+
+            endpoints["sample"] = (sample, [tf.TensorSpec((), tf.int32, name="n"),
+                                            tf.TensorSpec((), tf.int32, name="seed")])
+        return endpoints
+
+    def serving_metadata(self):
+        """What a client of an export needs to know, as JSON-ready values."""
+        high = self.likelihood.support[1]
+        signatures = {
+            "serving_default": "images -> reconstructions (decoder mean at the latent code)",
+            "encode": f"images -> {', '.join(self.encoding_names())}",
+            "decode": "z -> images (decoder mean)",
+        }
+        if self.generative:
+            signatures["sample"] = ("n (int32), seed (int32) -> images (decoder means of "
+                                    "z ~ p(z))")
+        return {
+            "model": type(self).__name__,
+            "input_shape": list(self.data_shape),
+            "input_dtype": "float32",
+            "latent_dim": self.latent_dim,
+            "likelihood": keras.saving.serialize_keras_object(self.likelihood),
+            "preprocessing": f"images scaled to {self.likelihood.describe_support()} "
+            f"(uint8 pixels divided by 255)" if high != float("inf") else "none required",
+            "signatures": signatures,
+        }
