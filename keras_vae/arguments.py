@@ -57,3 +57,16 @@ def check_count(n) -> None:
     exported signature's input) pass."""
     if isinstance(n, int) and (isinstance(n, bool) or n < 1):
         raise ValueError(f"Argument `n` must be an int >= 1. Received: n={n!r}")
+
+
+def check_int_list(name: str, values, minimum: int = 1, allow_int: bool = False) -> list:
+    """Returns `values` as a list if it is a non-empty list or tuple of ints (never bools)
+    >= `minimum` (a bare int too, as a list of one, with `allow_int`), else raises
+    `ValueError` naming the argument."""
+    if allow_int and isinstance(values, int) and not isinstance(values, bool):
+        values = [values]
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"Argument `{name}` must be a non-empty list of ints >= {minimum}. "
+                         f"Received: {name}={values!r}")
+    return [check_int(name, value, minimum, f"in each entry (of {list(values)})")
+            for value in values]

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_vae.arguments import check_int
+from keras_vae.atomic import atomic_write
 from keras_vae.data.conditions import as_tensors, model_examples
 from keras_vae.evaluation.likelihood import importance_sampled_log_likelihood
 from keras_vae.plotting import _tile
@@ -123,12 +124,10 @@ class LikelihoodCurve(keras.callbacks.Callback):
             "log_likelihood_stderr": float(values.std() / np.sqrt(len(values))),
             "elbo": float(estimate["elbo"].mean()),
         })
-        temporary = f"{self.path}.tmp"
-        with open(temporary, "w", newline="") as f:
+        with atomic_write(self.path) as temporary, open(temporary, "w", newline="") as f:
             writer = csv.DictWriter(f, self.COLUMNS)
             writer.writeheader()
             writer.writerows(self.rows)
-        os.replace(temporary, self.path)
 
 
 def read_curve(path):
@@ -157,10 +156,8 @@ def save_model_atomically(model, path) -> None:
         raise TrainingDiverged(
             f"Refusing to write {path}: the model holds {bad} non-finite weight(s); the file "
             "keeps the last finite ones")
-    directory, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{name}.tmp.keras")
-    model.save(temporary)
-    os.replace(temporary, path)
+    with atomic_write(path, suffix=".keras") as temporary:
+        model.save(temporary)
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):

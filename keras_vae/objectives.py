@@ -46,6 +46,13 @@ def kl_diagonal_gaussians(q_mean, q_log_var, p_mean, p_log_var):
                   + (ops.exp(q_log_var) + ops.square(q_mean - p_mean)) / ops.exp(p_log_var) - 1.0)
 
 
+def reparameterize(mean, log_var, eps):
+    """z = mu + sigma * eps with sigma = exp(log sigma^2 / 2): a sample of N(mu, diag sigma^2)
+    that is a differentiable function of (mu, log sigma^2) and of noise eps ~ N(0, I) that does
+    not depend on them (the reparameterization trick; Kingma & Welling 2014, Sec. 2.4)."""
+    return mean + ops.exp(0.5 * log_var) * eps
+
+
 def reparameterized_log_density(eps, log_scale):
     """log q(z) of a Gaussian sample z = mu + S eps, eps ~ N(0, I), with S triangular of
     diagonal exp(log_scale) (diagonal sigma, or a Cholesky factor), per sample:

@@ -12,6 +12,7 @@ import numpy as np
 
 from keras_vae import data, plotting
 from keras_vae.app import report
+from keras_vae.atomic import atomic_write
 from keras_vae.arguments import check_int
 from keras_vae.data.conditions import as_tensors, images_of, model_examples, take
 from keras_vae.evaluation.amortization import amortization_gap
@@ -25,9 +26,8 @@ LOG_LIKELIHOODS_FILE = "log_likelihoods.npy"
 
 
 def save_array_atomically(path, values) -> None:
-    temporary = f"{path}.tmp.npy"
-    np.save(temporary, np.asarray(values))
-    os.replace(temporary, path)
+    with atomic_write(path, suffix=".npy") as temporary:
+        np.save(temporary, np.asarray(values))
 
 
 def paired_difference(dir_a, dir_b):

@@ -22,7 +22,8 @@ import zlib
 import keras
 
 from keras_vae import data
-from keras_vae.arguments import check_int, check_number, check_positive
+from keras_vae.atomic import atomic_write
+from keras_vae.arguments import check_int, check_int_list, check_number, check_positive
 from keras_vae.distributions.likelihoods import get_likelihood
 from keras_vae.app.registry import available_models, get_entry, get_model_class
 from keras_vae.networks import architecture_options
@@ -199,11 +200,7 @@ def check_config(config: TrainConfig) -> None:
     check_int("log_likelihood_k", config.log_likelihood_k, 1)
     check_number("checkpoint_every", config.checkpoint_every, 0)
     if config.hidden_units is not None:
-        if not isinstance(config.hidden_units, (list, tuple)) or not config.hidden_units:
-            raise ValueError("Argument `hidden_units` must be a non-empty list of ints >= 1. "
-                             f"Received: hidden_units={config.hidden_units!r}")
-        for units in config.hidden_units:
-            check_int("hidden_units", units, 1, f"in each entry (of {config.hidden_units})")
+        check_int_list("hidden_units", config.hidden_units, 1)
     get_likelihood(config.likelihood)
     architecture_options(config.architecture, blocks=config.blocks)
     if config.blocks is not None:
@@ -250,10 +247,8 @@ def worker_index() -> int:
 
 def write_json_atomically(path, value) -> None:
     """Writes JSON through a temporary file and a rename: never a half-written file."""
-    temporary = f"{path}.tmp"
-    with open(temporary, "w") as f:
+    with atomic_write(path) as temporary, open(temporary, "w") as f:
         json.dump(value, f, indent=2)
-    os.replace(temporary, path)
 
 
 def read_status(run_dir) -> str:

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from keras_vae.objectives import reparameterized_log_density
+from keras_vae.objectives import reparameterize, reparameterized_log_density
 
 
 def seed_pair(seed):
@@ -62,7 +62,7 @@ def diagonal_normal_sample(z_mean, z_log_var, num_samples=None, seed=None):
     shape = ops.shape(z_mean) if num_samples is None else (num_samples, *ops.shape(z_mean))
     eps = standard_normal(shape, seed=seed, dtype=z_mean.dtype,
                           batch_axis=0 if num_samples is None else 1)
-    z = z_mean + ops.exp(0.5 * z_log_var) * eps
+    z = reparameterize(z_mean, z_log_var, eps)
     return z, reparameterized_log_density(eps, 0.5 * z_log_var)
 
 

@@ -254,36 +254,21 @@ class ConditionalVAE(VAE):
 
     # ----------------------------------------------------------------------- serving
 
+    def serving_condition(self):
+        return [tf.TensorSpec((None,), tf.int32, name="labels")]
+
+    def serving_inputs(self, images, condition=None):
+        return {IMAGES: images, LABELS: condition}
+
     def serving_endpoints(self):
-        images = tf.TensorSpec((None, *self.data_shape), tf.float32, name="images")
+        """The base's signatures with the labels; `sample` draws one image per label."""
         labels = tf.TensorSpec((None,), tf.int32, name="labels")
-        latents = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
         seed = tf.TensorSpec((), tf.int32, name="seed")
-
-        def reconstruct(images, labels):
-            return {"reconstructions": self({IMAGES: images, LABELS: labels})}
-
-        def encode(images, labels):
-            return dict(zip(self.encoding_names(), self.encode({IMAGES: images,
-                                                                LABELS: labels})))
-
-        def decode(z, labels):
-            return {"images": self.decode(z, labels)}
 
         def sample(labels, seed):
             return {"images": self.sample(tf.shape(labels)[0], seed=seed, labels=labels)}
 
-        def elbo(images, labels, seed):
-            terms = self.loss_terms({IMAGES: images, LABELS: labels}, seed=seed)
-            return {key: terms[key] for key in ("elbo", "reconstruction_loss", "kl_loss")}
-
-        return {
-            "serving_default": (reconstruct, [images, labels]),
-            "encode": (encode, [images, labels]),
-            "decode": (decode, [latents, labels]),
-            "sample": (sample, [labels, seed]),
-            "elbo": (elbo, [images, labels, seed]),
-        }
+        return {**super().serving_endpoints(), "sample": (sample, [labels, seed])}
 
     def serving_metadata(self):
         metadata = super().serving_metadata()

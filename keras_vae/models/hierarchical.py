@@ -7,7 +7,7 @@ import numpy as np
 from keras import ops
 
 from keras_vae import objectives, plotting
-from keras_vae.arguments import check_count, check_int
+from keras_vae.arguments import check_count, check_int_list
 from keras_vae.layers.sampling import standard_normal
 from keras_vae.losses import get_objective
 from keras_vae.models.base import BaseAutoencoder, built_network, elbo_endpoint
@@ -17,12 +17,7 @@ LATENT_LAYOUTS = ("vector", "feature_maps")
 
 
 def _checked_sizes(name, values):
-    if isinstance(values, int):
-        values = (values,)
-    if not isinstance(values, (list, tuple)) or not values:
-        raise ValueError(f"Argument `{name}` must be a non-empty list of ints >= 1. "
-                         f"Received: {name}={values!r}")
-    return tuple(check_int(name, v, 1, f"in each entry (of {list(values)})") for v in values)
+    return tuple(check_int_list(name, values, 1, allow_int=True))
 
 
 def mlp_heads(inputs, hidden_units, activation, sizes, prefix, heads_start_at_zero=False):
@@ -335,7 +330,7 @@ class HierarchicalVAE(BaseAutoencoder):
                 p, shift = self.top_down_params(index + 1, z_above, training=training)
                 q = objectives.residual_gaussian(estimate[0] + shift[0],
                                                  estimate[1] + shift[1], *p)
-            z = q[0] if eps is None else q[0] + ops.exp(0.5 * q[1]) * eps[index]
+            z = q[0] if eps is None else objectives.reparameterize(q[0], q[1], eps[index])
             layers[index] = {"q": q, "p": p, "z": z}
             z_above = z
         return layers
@@ -455,7 +450,7 @@ class HierarchicalVAE(BaseAutoencoder):
                 z = eps[index][0]
             else:
                 (mean, log_var), _ = self.top_down_params(index + 1, z_above)
-                z = mean + ops.exp(0.5 * log_var) * eps[index][0]
+                z = objectives.reparameterize(mean, log_var, eps[index][0])
             layers[index] = z_above = z
         return ops.concatenate(layers, axis=-1)
 

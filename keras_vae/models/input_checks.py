@@ -24,7 +24,7 @@ def _shape_matches(received, expected):
     )
 
 
-def check_shape(shape, expected, arg_name):
+def check_example_shape(shape, expected, arg_name):
     """Raises `ValueError` unless `shape[1:]` (after the batch axis) equals `expected`."""
     received = tuple(None if d is None else int(d) for d in shape[1:])
     if not _shape_matches(received, tuple(expected)):
@@ -43,7 +43,7 @@ def check_in_memory(x, expected_shape, likelihood, arg_name):
     array = np.asarray(x)
     if array.ndim < 1:
         raise ValueError(f"Argument `{arg_name}` must be a batch of examples. Received: {x!r}")
-    check_shape(array.shape, expected_shape, arg_name)
+    check_example_shape(array.shape, expected_shape, arg_name)
     if array.shape[0] == 0:
         raise ValueError(f"Argument `{arg_name}` must hold at least one example. Received: "
                          f"{arg_name} of shape {array.shape}")
@@ -63,7 +63,7 @@ def checked_dataset(dataset, expected_shape, likelihood, arg_name):
     (`keras_vae.data.pipeline.known_value_range`) is returned as it is.
     """
     spec = _first_component(dataset.element_spec)
-    check_shape(spec.shape, expected_shape, arg_name)
+    check_example_shape(spec.shape, expected_shape, arg_name)
     if int(dataset.cardinality()) == 0:
         raise ValueError(f"Argument `{arg_name}` must hold at least one batch of examples. "
                          "Received: an empty tf.data.Dataset (cardinality 0)")

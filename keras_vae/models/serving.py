@@ -11,36 +11,50 @@ def elbo_endpoint(model):
     images = tf.TensorSpec((None, *model.data_shape), tf.float32, name="images")
     seed = tf.TensorSpec((), tf.int32, name="seed")
 
-    def elbo(images, seed):
-        terms = model.loss_terms(images, seed=seed)
+    def elbo(images, *condition_and_seed):
+        *condition, seed = condition_and_seed
+        terms = model.loss_terms(model.serving_inputs(images, *condition), seed=seed)
         return {key: terms[key] for key in ("elbo", "reconstruction_loss", "kl_loss")}
 
-    return {"elbo": (elbo, [images, seed])}
+    return {"elbo": (elbo, [images, *model.serving_condition(), seed])}
 
 
 class Servable:
     """The serving signatures and metadata of a `BaseAutoencoder` (see there)."""
 
+    def serving_condition(self) -> list:
+        """The specs of the condition every signature takes after its images or z: none here
+        (the conditional VAE's int32 `labels`)."""
+        return []
+
+    def serving_inputs(self, images, condition=None):
+        """What the model is called on for served `images` and their `condition`: the images
+        alone here."""
+        return images
+
     def serving_endpoints(self):
         """The signatures `keras_vae.export_saved_model` writes: `{name: (fn, input specs)}`,
-        from what the model can do: reconstruct, encode and decode always, sample when it is
-        generative. Subclasses add their own."""
+        from what the model can do: reconstruct, encode and decode always (each with the
+        model's `serving_condition`), sample when it is generative. Subclasses add their own."""
         images = tf.TensorSpec((None, *self.data_shape), tf.float32, name="images")
         latents = tf.TensorSpec((None, self.latent_dim), tf.float32, name="z")
+        condition = self.serving_condition()
 
-        def reconstruct(images):
-            return {"reconstructions": self(images, training=False)}
+        def reconstruct(images, *condition):
+            return {"reconstructions": self(self.serving_inputs(images, *condition),
+                                            training=False)}
 
-        def encode(images):
-            return dict(zip(self.encoding_names(), self.encode(images)))
+        def encode(images, *condition):
+            return dict(zip(self.encoding_names(),
+                            self.encode(self.serving_inputs(images, *condition))))
 
-        def decode(z):
-            return {"images": self.decode(z)}
+        def decode(z, *condition):
+            return {"images": self.decode(z, *condition)}
 
         endpoints = {
-            "serving_default": (reconstruct, [images]),
-            "encode": (encode, [images]),
-            "decode": (decode, [latents]),
+            "serving_default": (reconstruct, [images, *condition]),
+            "encode": (encode, [images, *condition]),
+            "decode": (decode, [latents, *condition]),
         }
         if self.generative:
             def sample(n, seed):

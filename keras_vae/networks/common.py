@@ -2,10 +2,12 @@
 
 import keras
 
-from keras_vae.arguments import check_int
+from keras_vae.arguments import check_int, check_int_list
 
 
-def check_shape(name, shape, rank=None):
+def check_shape_argument(name, shape, rank=None):
+    """Returns `shape` (an example's shape, e.g. `(28, 28, 1)`) as a tuple if it holds ints
+    >= 1 (`rank` of them when given), else raises `ValueError` naming the argument."""
     if not (
         isinstance(shape, (tuple, list))
         and len(shape) >= 1
@@ -28,13 +30,7 @@ def check_latent_dim(latent_dim):
 
 
 def check_hidden_units(hidden_units):
-    units = list(hidden_units) if isinstance(hidden_units, (tuple, list)) else [hidden_units]
-    if not units or not all(isinstance(u, int) and not isinstance(u, bool) and u >= 1 for u in units):
-        raise ValueError(
-            "Argument `hidden_units` must be one or more positive ints. "
-            f"Received: hidden_units={hidden_units!r}"
-        )
-    return units
+    return check_int_list("hidden_units", hidden_units, 1, allow_int=True)
 
 
 def check_num_params(num_params):

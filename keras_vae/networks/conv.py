@@ -10,7 +10,7 @@ from keras_vae.networks.common import (
     check_hidden_units,
     check_latent_dim,
     check_num_params,
-    check_shape,
+    check_shape_argument,
 )
 
 
@@ -34,7 +34,7 @@ def conv_encoder(
     Returns:
         A functional `keras.Model` from `input_shape` to one tensor per head.
     """
-    input_shape = check_shape("input_shape", input_shape, rank=3)
+    input_shape = check_shape_argument("input_shape", input_shape, rank=3)
     latent_dim = check_latent_dim(latent_dim)
     hidden_units = check_hidden_units(hidden_units)
     inputs = keras.Input(shape=input_shape, name="x")
@@ -77,7 +77,7 @@ def conv_decoder(
         A functional `keras.Model` from `(latent_dim,)` to
         `(height, width, channels * num_params)`.
     """
-    height, width, channels = check_shape("output_shape", output_shape, rank=3)
+    height, width, channels = check_shape_argument("output_shape", output_shape, rank=3)
     latent_dim = check_latent_dim(latent_dim)
     hidden_units = check_hidden_units(hidden_units)
     num_params = check_num_params(num_params)

@@ -17,7 +17,7 @@ import math
 import keras
 
 from keras_vae.arguments import check_int
-from keras_vae.networks.common import check_hidden_units, check_shape
+from keras_vae.networks.common import check_hidden_units, check_shape_argument
 from keras_vae.networks.resnet import check_blocks, residual_block
 
 
@@ -78,7 +78,7 @@ def feature_map_hierarchy(input_shape, channels, hidden_units=(32, 64, 128), blo
         `decoder` from flat z_1 to `(batch, height, width, output_channels)`; `top_down[l]`
         from flat z_{l+2} to `[mean, log_var, q_mean, q_log_var]` of z_{l+1}, flat.
     """
-    input_shape = check_shape("input_shape", input_shape, rank=3)
+    input_shape = check_shape_argument("input_shape", input_shape, rank=3)
     hidden_units = check_hidden_units(hidden_units)
     blocks = check_blocks(blocks)
     if not isinstance(channels, (list, tuple)) or not 2 <= len(channels) <= len(hidden_units):

@@ -10,7 +10,7 @@ from keras_vae.networks.common import (
     check_hidden_units,
     check_latent_dim,
     check_num_params,
-    check_shape,
+    check_shape_argument,
 )
 
 
@@ -31,7 +31,7 @@ def mlp_encoder(input_shape, latent_dim, hidden_units=(500,), activation="relu",
     Returns:
         A functional `keras.Model` from `input_shape` to one tensor per head.
     """
-    input_shape = check_shape("input_shape", input_shape)
+    input_shape = check_shape_argument("input_shape", input_shape)
     latent_dim = check_latent_dim(latent_dim)
     hidden_units = check_hidden_units(hidden_units)
     inputs = keras.Input(shape=input_shape, name="x")
@@ -67,7 +67,7 @@ def mlp_decoder(
         A functional `keras.Model` from `(latent_dim,)` to
         `(*output_shape[:-1], channels * num_params)`.
     """
-    output_shape = check_shape("output_shape", output_shape)
+    output_shape = check_shape_argument("output_shape", output_shape)
     latent_dim = check_latent_dim(latent_dim)
     hidden_units = check_hidden_units(hidden_units)
     num_params = check_num_params(num_params)
@@ -99,7 +99,7 @@ def mlp_discriminator(input_shape, hidden_units=(500, 500), activation="relu",
         feature_layer: int. Index (Python-style, -1 the last) of the hidden layer whose
             activations are the `features` output. Defaults to `-1`.
     """
-    input_shape = check_shape("input_shape", input_shape)
+    input_shape = check_shape_argument("input_shape", input_shape)
     hidden_units = check_hidden_units(hidden_units)
     if (not isinstance(feature_layer, int) or isinstance(feature_layer, bool)
             or not -len(hidden_units) <= feature_layer < len(hidden_units)):

@@ -16,7 +16,7 @@ from keras_vae.networks.common import (
     check_hidden_units,
     check_latent_dim,
     check_num_params,
-    check_shape,
+    check_shape_argument,
     encoder_model,
 )
 
@@ -53,7 +53,7 @@ def resnet_encoder(input_shape, latent_dim, hidden_units=(32, 64, 128), blocks=2
     Returns:
         A functional `keras.Model` from `input_shape` to one tensor per head.
     """
-    input_shape = check_shape("input_shape", input_shape, rank=3)
+    input_shape = check_shape_argument("input_shape", input_shape, rank=3)
     latent_dim = check_latent_dim(latent_dim)
     hidden_units = check_hidden_units(hidden_units)
     blocks = check_blocks(blocks)
@@ -91,7 +91,7 @@ def resnet_decoder(output_shape, latent_dim, hidden_units=(32, 64, 128), blocks=
     Returns:
         A functional `keras.Model` from `(latent_dim,)` to `(height, width, output_channels)`.
     """
-    height, width, channels = check_shape("output_shape", output_shape, rank=3)
+    height, width, channels = check_shape_argument("output_shape", output_shape, rank=3)
     latent_dim = check_latent_dim(latent_dim)
     hidden_units = check_hidden_units(hidden_units)
     blocks = check_blocks(blocks)
