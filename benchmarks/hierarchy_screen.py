@@ -14,11 +14,11 @@ import argparse
 import os
 
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import keras_vae  # noqa: E402
-from keras_vae import data  # noqa: E402
+import keras_vae
+from keras_vae import data
 
 
 def main(argv=None):

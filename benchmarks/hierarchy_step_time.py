@@ -19,11 +19,11 @@ import statistics
 import time
 
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import keras
+import numpy as np
 
-import keras_vae  # noqa: E402
-from keras_vae import data  # noqa: E402
+import keras_vae
+from keras_vae import data
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MLP = {"hidden_units": [200, 200], "activation": "tanh"}

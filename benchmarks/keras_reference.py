@@ -9,11 +9,11 @@ dynamic binarization in the tf.data pipeline. Prints one `RESULT {json}` line.
 import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
-from keras import layers, ops  # noqa: E402
+import keras
+import tensorflow as tf
+from keras import layers, ops
 
-from common import load_mnist_images, make_epoch_timer, parse_args, report  # noqa: E402
+from common import load_mnist_images, make_epoch_timer, parse_args, report
 
 
 class Sampling(layers.Layer):

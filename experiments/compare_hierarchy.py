@@ -24,16 +24,17 @@ import glob
 import os
 
 
-from keras_vae.app import cli  # noqa: E402
+from keras_vae.app import cli
 
 cli.quiet_tensorflow()
 
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
-from keras_vae.callbacks import read_curve  # noqa: E402
-from keras_vae.app.reporting import paired_difference  # noqa: E402
+from keras_vae.callbacks import read_curve
+from keras_vae.app.reporting import paired_difference
 
-from experiments.comparison import (  # noqa: E402
+from experiments.comparison import (
+    limit_training_images,
     chosen_rows,
     make_parser,
     minutes,
@@ -246,6 +247,7 @@ def main(argv=None):
                     log_likelihood_k=args.log_likelihood_k)
         settings.update(log_likelihood_every=args.log_likelihood_every,
                         log_likelihood_k=args.log_likelihood_k)
+    limit_training_images(args, base, settings)
     results = run_rows(table, names, args.runs_dir, base,
                        lambda results: write_table(args.output, results, settings,
                                                    args.runs_dir))

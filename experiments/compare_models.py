@@ -15,12 +15,13 @@ import os
 import shutil
 
 
-from keras_vae.app import cli  # noqa: E402
+from keras_vae.app import cli
 
 cli.quiet_tensorflow()
 
-from keras_vae.app.registry import get_model_class  # noqa: E402
-from experiments.comparison import (  # noqa: E402
+from keras_vae.app.registry import get_model_class
+from experiments.comparison import (
+    limit_training_images,
     chosen_rows,
     make_parser,
     minutes,
@@ -88,6 +89,7 @@ def main(argv=None):
     table = {name: ({**overrides, **({"eval_k": args.eval_k} if get_model_class(
         overrides["model"]).has_posterior else {})}, description)
         for name, (overrides, description) in table.items()}
+    limit_training_images(args, base, settings)
     results = run_rows(table, names, args.runs_dir, base,
                        lambda results: write_table(args.output, results, settings))
     os.makedirs(args.figures_dir, exist_ok=True)

@@ -14,11 +14,12 @@ read back instead of retrained, so a killed comparison continues where it stoppe
 import os
 
 
-from keras_vae.app import cli  # noqa: E402
+from keras_vae.app import cli
 
 cli.quiet_tensorflow()
 
-from experiments.comparison import (  # noqa: E402
+from experiments.comparison import (
+    limit_training_images,
     chosen_rows,
     make_parser,
     minutes,
@@ -89,6 +90,7 @@ def main(argv=None):
                 "data_dir": args.data_dir, **ARCHITECTURE}
     base = {"dataset": "mnist", "data_dir": args.data_dir, "epochs": args.epochs,
             "eval_k": args.eval_k, "amortization_images": 0, "seed": args.seed, **ARCHITECTURE}
+    limit_training_images(args, base, settings)
     results = run_rows(table, names, args.runs_dir, base,
                        lambda results: write_table(args.output, results, settings))
     for name, (_, metrics, _) in results.items():

@@ -7,6 +7,7 @@ import os
 import time
 
 from keras_vae.app.runs import TrainConfig
+from keras_vae.atomic import atomic_write
 from keras_vae.app.training import train
 
 
@@ -46,12 +47,10 @@ def run_rows(table, names, runs_dir, base_settings, write_table):
 def write_markdown(path, script, settings, lines):
     """Writes a table's `lines` under a comment naming the script and its settings; a kill
     never leaves half a table."""
-    text = (f"<!-- written by scripts/{script} with {json.dumps(settings)} -->\n"
+    text = (f"<!-- written by experiments/{script} with {json.dumps(settings)} -->\n"
             + "\n".join(lines) + "\n")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
+    with atomic_write(path) as temporary, open(temporary, "w") as f:
         f.write(text)
-    os.replace(tmp, path)
 
 
 def minutes(seconds):
@@ -68,7 +67,15 @@ def make_parser(description, epochs, eval_k, runs_dir, output):
     parser.add_argument("--runs-dir", default=runs_dir)
     parser.add_argument("--output", default=output)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-train-examples", type=int,
+                        help="train each row on the first N training images only (default all)")
     return parser
+
+
+def limit_training_images(args, base, settings):
+    """Adds `--max-train-examples`, when given, to the rows' settings and the table's."""
+    if args.max_train_examples is not None:
+        base["max_train_examples"] = settings["max_train_examples"] = args.max_train_examples
 
 
 def chosen_rows(parser, args, table):

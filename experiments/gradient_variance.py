@@ -14,16 +14,16 @@ import os
 import sys
 
 
-from keras_vae.app import cli  # noqa: E402
+from keras_vae.app import cli
 
 cli.quiet_tensorflow()
 
-import keras  # noqa: E402
+import keras
 
-from keras_vae import data  # noqa: E402
-from keras_vae.evaluation.gradients import gradient_statistics  # noqa: E402
-from keras_vae.models.vae import VAE  # noqa: E402
-from keras_vae.app.runs import load_model_file  # noqa: E402
+from keras_vae import data
+from keras_vae.evaluation.gradients import gradient_statistics
+from keras_vae.models.vae import VAE
+from keras_vae.app.runs import load_model_file
 
 
 def main(argv=None):

@@ -19,21 +19,21 @@ once. The figures are written into `--output-dir` (default `docs/results/figures
 import os
 
 
-from keras_vae.app import cli  # noqa: E402
+from keras_vae.app import cli
 
 cli.quiet_tensorflow()
 
-import argparse  # noqa: E402
+import argparse
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import keras
+import numpy as np
+from matplotlib.figure import Figure
 
-import keras_vae  # noqa: E402
-from keras_vae import data  # noqa: E402
-from keras_vae.arguments import check_int  # noqa: E402
-from keras_vae.evaluation.latents import latent_codes  # noqa: E402
-from keras_vae.plotting import _tile  # noqa: E402
+import keras_vae
+from keras_vae import data
+from keras_vae.arguments import check_int
+from keras_vae.evaluation.latents import latent_codes
+from keras_vae.plotting import _tile
 
 HIDDEN = [500]
 LATENT_SIZES = (2, 5, 10, 20)

@@ -17,22 +17,22 @@ import os
 import time
 
 
-from keras_vae.app import cli  # noqa: E402
+from keras_vae.app import cli
 
 cli.quiet_tensorflow()
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow_probability as tfp  # noqa: E402
+import keras
+import numpy as np
+import tensorflow_probability as tfp
 
-import keras_vae  # noqa: E402
-from keras_vae import data, plotting  # noqa: E402
-from keras_vae.evaluation import importance_sampled_log_likelihood  # noqa: E402
-from keras_vae.layers.sampling import seed_pair  # noqa: E402
-from keras_vae.networks import mlp_discriminator  # noqa: E402
-from keras_vae.app.runs import TrainConfig, write_json_atomically  # noqa: E402
-from keras_vae.app.training import make_extra_optimizers, make_optimizer  # noqa: E402
-from experiments.comparison import chosen_rows, make_parser, write_markdown  # noqa: E402
+import keras_vae
+from keras_vae import data, plotting
+from keras_vae.evaluation import importance_sampled_log_likelihood
+from keras_vae.layers.sampling import seed_pair
+from keras_vae.networks import mlp_discriminator
+from keras_vae.app.runs import TrainConfig, write_json_atomically
+from keras_vae.app.training import make_extra_optimizers, make_optimizer
+from experiments.comparison import chosen_rows, make_parser, write_markdown
 
 
 class SampleFeatures(keras_vae.VAEGAN):

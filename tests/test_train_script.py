@@ -63,7 +63,8 @@ def test_autoencoder_run_writes_reconstruction_metrics_and_no_samples(tmp_path):
 
 def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
     first = train.main(["--epochs", "1", "--latent-dim", "3", "--hidden-units", "32", "16",
-                        "--activation", "tanh", "--seed", "5", "--output-dir",
+                        "--activation", "tanh", "--seed", "5", "--eval-k", "5",
+                        "--amortization-images", "0", "--image-log-every", "100", "--output-dir",
                         str(tmp_path / "a"), "--verbose", "0"])
     config_path = os.path.join(first, "config.json")
     second = train.main(["--config", config_path, "--output-dir", str(tmp_path / "b"),
@@ -138,7 +139,8 @@ def test_bad_settings_fail_before_training(tmp_path, argv, match):
 
 
 def test_distribution_and_objective_flags_reach_the_saved_model(tmp_path):
-    run_dir = train.main(["--epochs", "1", "--prior", "vamp", "--prior-components", "3",
+    small = ["--hidden-units", "32", "--image-log-every", "100"]
+    run_dir = train.main([*small, "--epochs", "1", "--prior", "vamp", "--prior-components", "3",
                           "--posterior", "iaf", "--flow-steps", "1", "--objective", "iwae",
                           "--k", "2", "--eval-k", "5", "--amortization-images", "4",
                           "--output-dir", str(tmp_path / "a"), "--verbose", "0"])
@@ -147,7 +149,8 @@ def test_distribution_and_objective_flags_reach_the_saved_model(tmp_path):
     assert model.objective.k == 2 and "iwae_bound" in read_history(run_dir)
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
     assert metrics["prior"] == "vamp" and metrics["kl"] == "monte_carlo"
-    run_dir = train.main(["--epochs", "2", "--beta", "0.5", "--kl-warmup-epochs", "1",
+    run_dir = train.main([*small, "--eval-k", "5", "--amortization-images", "0",
+                          "--epochs", "2", "--beta", "0.5", "--kl-warmup-epochs", "1",
                           "--free-bits", "0.1", "--mc-samples", "2", "--likelihood",
                           "continuous_bernoulli", "--output-dir", str(tmp_path / "b"),
                           "--verbose", "0"])
@@ -158,7 +161,8 @@ def test_distribution_and_objective_flags_reach_the_saved_model(tmp_path):
                                             "free_bits_decay_steps": 0}
     assert json.load(open(os.path.join(run_dir, "metrics.json")))["binarized"] is False
     assert read_history(run_dir)["kl_weight"][1] == pytest.approx(0.5)  # beta, warm-up over
-    run_dir = train.main(["--epochs", "2", "--objective", "iwae", "--k", "2", "--free-bits",
+    run_dir = train.main([*small, "--amortization-images", "0",
+                          "--epochs", "2", "--objective", "iwae", "--k", "2", "--free-bits",
                           "0.1", "--free-bits-decay-epochs", "2", "--elbo-epochs", "1",
                           "--eval-k", "5", "--output-dir", str(tmp_path / "c"), "--verbose", "0"])
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
@@ -189,7 +193,8 @@ def test_unknown_config_keys_and_used_output_dirs_are_rejected(tmp_path):
 def test_short_training_run_on_real_mnist_improves_the_elbo(tmp_path):
     run_dir = train.main([
         "--dataset", "mnist", "--data-dir", MNIST_DIR, "--epochs", "3",
-        "--max-train-examples", "3000", "--hidden-units", "200", "--output-dir",
+        "--max-train-examples", "3000", "--hidden-units", "200", "--eval-k", "10",
+        "--amortization-images", "0", "--output-dir",
         str(tmp_path / "mnist"), "--verbose", "0",
     ])
     history = read_history(run_dir)

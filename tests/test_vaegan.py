@@ -165,6 +165,7 @@ def test_round_trips_with_three_optimizers_and_exports(tmp_path):
 
 def test_train_script_trains_a_vaegan_and_scores_its_likelihood(tmp_path, capsys):
     run_dir = train.main(["--model", "vaegan", "--latent-dim", "4", "--epochs", "2",
+                          "--hidden-units", "64", "--eval-k", "10", "--amortization-images", "0",
                           "--output-dir", str(tmp_path / "vg"), "--verbose", "2"])
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
     val = metrics["validation"]  # its loss is KL + feature loss: the summary does not add up
@@ -202,6 +203,7 @@ def test_a_bad_feature_variance_is_refused(feature_variance):
 
 def test_train_script_sets_the_feature_variance_and_refuses_a_bad_one(tmp_path, capsys):
     run_dir = train.main(["--model", "vaegan", "--latent-dim", "4", "--epochs", "1",
+                          "--hidden-units", "32", "--eval-k", "5", "--amortization-images", "0",
                           "--feature-variance", "0.5", "--output-dir", str(tmp_path / "vg"),
                           "--verbose", "0"])
     assert keras.saving.load_model(os.path.join(run_dir, "model.keras")).feature_variance == 0.5
