@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from benchmarks import benchmark
+from benchmarks import benchmark, harness
 
 
 @pytest.mark.slow
@@ -24,5 +24,5 @@ def test_benchmark_runs_the_package_and_the_keras_reference_and_writes_a_table(t
 
 def test_a_failing_program_is_reported_with_its_error(tmp_path):
     with pytest.raises(RuntimeError, match="package_run.py failed"):
-        benchmark.run("package_run.py", "--batch-size", "0")
-    assert os.path.isdir(benchmark.BENCH)
+        harness.run("package_run.py", "--batch-size", "0")
+    assert os.path.isdir(harness.BENCH)

@@ -76,10 +76,9 @@ def test_streamed_folder_gives_the_batches_of_the_folder_in_memory(classes):
                                                                         np.ndarray)
     for binarize in (False, True):
         a = data.make_dataset(streamed.x_train, 4, labels=streamed.y_train, seed=5,
-                              binarize_images=binarize)
+                              binarize_images=binarize, first_epoch=2)
         b = data.make_dataset(held.x_train, 4, labels=held.y_train, seed=5,
-                              binarize_images=binarize)
-        data.set_epoch(a, 2), data.set_epoch(b, 2)
+                              binarize_images=binarize, first_epoch=2)
         for (xa, ya), (xb, yb) in zip(a, b, strict=True):
             np.testing.assert_array_equal(xa, xb)
             np.testing.assert_array_equal(ya, yb)

@@ -2,6 +2,7 @@
 line that names the problem: `<script>: error: ...`, exit status 2."""
 
 import gzip
+import json
 import os
 import shutil
 import subprocess
@@ -138,11 +139,25 @@ def test_the_saved_model_refuses_what_predict_refuses(export, signature, bad):
     assert expected in served_error.value.message
 
 
-def test_a_quiet_run_prints_nothing_on_stderr(tmp_path):
+KERAS_VAE = os.path.join(os.path.dirname(sys.executable), "keras-vae")  # pip's console script
+
+
+def test_a_quiet_run_prints_nothing_on_stderr_and_exits_with_zero(tmp_path):
     """TensorFlow's start-up lines (CUDA probing, absl's notice, "failed call to cuInit" on a
-    machine without a GPU) are not shown by the scripts."""
+    machine without a GPU) are not shown by the installed `keras-vae` command, which exits
+    with status 0 when the run is complete."""
     result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "scripts", "train.py"), *QUICK,
-         "--output-dir", str(tmp_path / "run")], capture_output=True, text=True, cwd=REPO,
+        [KERAS_VAE, "train", *QUICK, "--hidden-units", "32", "--output-dir",
+         str(tmp_path / "run")], capture_output=True, text=True, cwd=REPO,
         timeout=300, env={k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
     assert result.returncode == 0 and result.stderr == ""
+    assert json.load(open(tmp_path / "run" / "status.json")) == {"state": "complete"}
+
+
+def test_the_command_lists_its_subcommands_and_refuses_an_unknown_one():
+    listed = subprocess.run([KERAS_VAE, "--help"], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0
+    assert all(f"  {name} " in listed.stdout for name in ("train", "evaluate", "export"))
+    unknown = subprocess.run([KERAS_VAE, "fit"], capture_output=True, text=True, timeout=60)
+    assert unknown.returncode == 2
+    assert "keras-vae: error: argument command: invalid choice: 'fit'" in unknown.stderr

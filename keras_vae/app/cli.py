@@ -101,7 +101,8 @@ def main(argv=None):
         sys.exit(2)
     quiet_tensorflow(rest)
     sys.argv[0] = f"keras-vae {name}"
-    return run(command_main(name), rest)
+    run(command_main(name), rest)
+    return 0  # the console script exits with main's value: 0, whatever the command returned
 
 
 def script(name):

@@ -47,32 +47,44 @@ PATH_SETTINGS = ("data_dir", "validation_dir")
 class TrainConfig:
     """Settings of one training run; `config.json` in a run directory holds them.
 
-    The run's own settings are fields; the model's own settings (its constructor's knobs,
-    `model_class.settings`: a VQ-VAE's `num_codes`, a VAE's `prior` and `objective`, ...) are
-    in `model_settings`, filled with the model's defaults by `from_dict`.
+    `TrainConfig.from_dict` takes the run's settings and the model's own (flat, as flags and
+    `--config` files give them, or under `model_settings`) and fills in the model's defaults.
 
-    `binarize=None` means: dynamic binarization where the likelihood asks for it (Bernoulli),
-    none otherwise. At the end the validation images are evaluated with `eval_k` importance
-    samples (models with a posterior); TensorBoard gets image grids every `image_log_every`
-    epochs. With `log_likelihood_every` > 0 the validation images' log-likelihood is also
-    estimated with `log_likelihood_k` samples every that many epochs and at the last
-    (`log_likelihood_curve.csv`, `keras_vae.callbacks.LikelihoodCurve`), for curves against
-    epochs and training time. `steps_per_execution` batches run per host round-trip (`VAE.fit` caps it at an
-    epoch's batches and reports true batch counts); under a `strategy` other than `"default"`
-    it is 1 and the batch is the global batch, split across the replicas. The learning rate
-    starts at `learning_rate` and, with `lr_schedule="cosine"`, decays to 0 along a cosine
-    over the run's steps (`"constant"` keeps it fixed; docs/results/results.md compares them).
-    `clip_norm` rescales the main optimizer's gradients to at most that global norm (Adam's
-    `global_clipnorm`; None: no clipping; the hierarchical VAE needs it, docs/results/hierarchy.md).
-    The model, its optimizer state and the run's backup are written every
-    `checkpoint_every` seconds of training (at an epoch's end), and always at the last epoch.
-    `output_dir=None` means `runs/<dataset>-<date>-<time>`. `dataset=None` means what
-`data_dir` holds (`keras_vae.data.infer_dataset`: IDX files, a folder of images, a `.npy` /
-`.npz` file), or the bundled digits without `data_dir`; a `dataset` the path contradicts is
-refused. `validation_dir`, `image_size`, `color_mode`, `skip_bad_images`, `image_storage`,
-`array_key` and `labels_key` are the options of a user's files (`keras_vae.data.load`). `split_seed` chooses the held-out
-    validation images (when the dataset has no test split) apart from `seed`, so that runs
-    with different seeds are scored on the same images.
+    Args:
+        model: str. A name of `keras_vae.app.registry` (`--model`). Defaults to `"vae"`.
+        dataset: str or None. `digits`, `mnist`, `folder`, `arrays` or a TensorFlow Datasets
+            name; None: what `data_dir` holds (`keras_vae.data.infer_dataset`), the bundled
+            digits without it. A name the path contradicts is refused.
+        data_dir, validation_dir, image_size, color_mode, skip_bad_images, image_storage,
+            array_key, labels_key: the options of a user's files (`keras_vae.data.load`).
+        architecture, hidden_units, blocks, activation, latent_dim, likelihood: the model's
+            networks and likelihood (`BaseAutoencoder.from_architecture`).
+        model_settings: dict. The model's own settings (`ModelEntry.settings`).
+        binarize: bool or None. Dynamic binarization; None: where the likelihood asks for it
+            (Bernoulli).
+        epochs, batch_size: ints. Defaults to 20 and 100.
+        learning_rate: float. Adam's initial rate. Defaults to 2e-3.
+        lr_schedule: str. `"cosine"` (decay to 0 over the run's steps, the default) or
+            `"constant"`.
+        clip_norm: float or None. Adam's `global_clipnorm`; None: no clipping.
+        seed: int. Weights, noise and data order. Defaults to 0.
+        validation_fraction: float. Held out when the data has no test split.
+        split_seed: int. Chooses the held-out images apart from `seed`, so that runs of
+            several seeds are scored on the same images. Defaults to 0.
+        max_train_examples: int or None. Train on the first N training images only.
+        eval_k: int. Importance samples of the final evaluation (models with a posterior).
+            Defaults to 100.
+        log_likelihood_every, log_likelihood_k: ints. The validation log-likelihood every N
+            epochs and at the last, with K samples (`log_likelihood_curve.csv`); 0: at the end
+            only.
+        amortization_images: int. Validation images of the amortization gap; 0 skips it.
+        image_log_every: int. TensorBoard image grids every N epochs.
+        steps_per_execution: int. Batches per host round-trip (`fit` caps it at an epoch's
+            batches and reports true counts); 1 under a `strategy` other than `"default"`.
+        checkpoint_every: float. Seconds of training between checkpoints (at an epoch's end;
+            the last epoch always).
+        strategy: str. `"default"`, `"mirrored"` or `"multiworker"`.
+        output_dir: str or None. The run directory; None: `runs/<dataset>-<date>-<time>`.
     """
 
     model: str = "vae"

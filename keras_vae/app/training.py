@@ -203,14 +203,13 @@ def fit_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose=1):
     backup_dir = os.path.join(run_dir, BACKUP_DIR)
     model_class = config.model_class
     labels = model_class.conditional
-    train_ds = data.make_dataset(
-        run_data.x_train, config.batch_size, binarize_images=run_data.binarize,
-        seed=config.seed, labels=run_data.y_train if labels else None)
-    val_ds = data.make_dataset(run_data.x_val, config.batch_size, shuffle=False,
-                               labels=run_data.y_val if labels else None)
     done = finished_epochs(run_dir)
     keep_history_rows(run_dir, done)
-    data.set_epoch(train_ds, done)  # the data order and binary images of epoch `done`
+    train_ds = data.make_dataset(  # the data order and binary images from epoch `done` on
+        run_data.x_train, config.batch_size, binarize_images=run_data.binarize,
+        seed=config.seed, labels=run_data.y_train if labels else None, first_epoch=done)
+    val_ds = data.make_dataset(run_data.x_val, config.batch_size, shuffle=False,
+                               labels=run_data.y_val if labels else None)
     if verbose and done:
         print(f"Resuming {run_dir} after epoch {done} of {config.epochs}.")
     backup = IntervalBackup(backup_dir, model_path, config.checkpoint_every, config.epochs)

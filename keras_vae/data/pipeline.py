@@ -30,23 +30,6 @@ def binarize_once(images, seed=0):
     return (np.random.default_rng(seed).random(images.shape) < images).astype(np.float32)
 
 
-# The closed interval a dataset's values are known to lie in, because they were checked or
-# made so here: `VAE.fit` then skips its per-batch value checks. A transformed dataset is a
-# new object without the mark, and is checked again.
-_VALUE_RANGE = "_keras_vae_value_range"
-
-
-def known_value_range(dataset):
-    """`(low, high)` if `dataset` comes straight from `make_dataset` or `stream_dataset`
-    (values known to lie in [low, high], none NaN: checked or scaled there), else None."""
-    return getattr(dataset, _VALUE_RANGE, None)
-
-
-def _mark_value_range(dataset, low, high):
-    setattr(dataset, _VALUE_RANGE, (low, high))
-    return dataset
-
-
 def _on_images(fn):
     """`fn` applied to the images of a dataset element, `images` or `(images, labels)`."""
     def apply(x, *args):
@@ -90,6 +73,7 @@ def make_dataset(
     resample_each_epoch=True,
     seed=0,
     labels=None,
+    first_epoch=0,
 ):
     """A batched `tf.data.Dataset` of images for `fit`, `evaluate` and `predict`.
 
@@ -112,15 +96,19 @@ def make_dataset(
         labels: int array `(n,)` or None. With labels, batches are `(images, labels)` pairs in
             the same order: Keras' `(x, y)`, what a conditional model (`ConditionalVAE`)
             takes. Defaults to None.
+        first_epoch: int >= 0. The epoch (counted from 0) the first iteration draws: a run
+            resumed after `first_epoch` finished epochs sees the data an uninterrupted one
+            would have seen. Defaults to 0.
 
     Returns:
         A `tf.data.Dataset` of float32 batches `(batch, *example_shape)` (with labels, pairs
-        of them and int32 label batches `(batch,)`). Epoch e (the e-th iteration, or the one
-        `set_epoch` names) draws its order and binary images from `(seed, e)` alone.
+        of them and int32 label batches `(batch,)`). Epoch e (iteration e - first_epoch)
+        draws its order and binary images from `(seed, e)` alone.
     """
     files = isinstance(images, ImageFiles)
     images = images if files else _check_images(images)
     _check_batch_size(batch_size)
+    check_int("first_epoch", first_epoch, 0)
     n = len(images)
     if labels is not None:
         label_table = tf.constant(_check_labels(labels, n).astype(np.int32))
@@ -144,8 +132,8 @@ def make_dataset(
     # The epoch is counted by a variable that each new iteration (each epoch of `fit`)
     # advances, and every random draw of an epoch is keyed by (seed, epoch): epoch e has the
     # same order and binary images however the run got there, so a resumed run
-    # (`set_epoch`) sees the data an uninterrupted one would have seen.
-    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="dataset_epoch")
+    # (`first_epoch`) sees the data an uninterrupted one would have seen.
+    epoch = tf.Variable(first_epoch, dtype=tf.int64, trainable=False, name="dataset_epoch")
     seed = tf.constant(seed, tf.int64)
 
     def next_epoch(_):
@@ -169,18 +157,7 @@ def make_dataset(
     # flat_map hides the length; Keras needs it for its progress bar and epoch ends.
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
-    dataset._keras_vae_epoch = epoch
-    return _mark_value_range(dataset, 0.0, 1.0)  # checked whole above
-
-
-def set_epoch(dataset, epoch: int) -> None:
-    """Makes the next iteration of a `make_dataset` dataset draw epoch `epoch` (counted from
-    0): what a run resumed after `epoch` finished epochs needs."""
-    counter = getattr(dataset, "_keras_vae_epoch", None)
-    if counter is None:
-        raise ValueError("Argument `dataset` must come straight from keras_vae.data."
-                         f"make_dataset. Received: {dataset!r}")
-    counter.assign(epoch)
+    return dataset
 
 
 def stream_dataset(
@@ -242,8 +219,7 @@ def stream_dataset(
         dataset = checked_batches(dataset, 0.0, 1.0, "Argument `images` of stream_dataset "
                                   "must hold finite values in [0, 1].",
                                   select=lambda x: x[0] if isinstance(x, tuple) else x)
-    dataset = _binarized(dataset, binarize_images, resample_each_epoch, seed)
-    return _mark_value_range(dataset, 0.0, 1.0)
+    return _binarized(dataset, binarize_images, resample_each_epoch, seed)
 
 
 def _check_batch_size(batch_size):

@@ -47,8 +47,8 @@ def xla_log_prob(likelihood):
 class _Estimator:
     """Compiled chunks of the estimate for one model (one trace per chunk size).
 
-    Without `jit_compile`, the networks run on TensorFlow's kernels (XLA ran the whole steps
-    2.7 times slower on CPU) and only log p(x|z) is compiled with XLA (`xla_log_prob`).
+    Without `jit_compile`, the networks run on TensorFlow's kernels and only log p(x|z) is
+    compiled with XLA (`xla_log_prob`); docs/results/benchmarks.md compares the two on CPU.
     """
 
     def __init__(self, model, jit_compile):

@@ -55,27 +55,11 @@ class HierarchicalVAE(BaseAutoencoder):
     top-down features (Vahdat & Kautz 2020, Sec. 3.2; `objectives.residual_gaussian`). The
     top-down heads start at zero; the top layer is the same formula with mu = 0, sigma = 1.
 
-    Why this form (measured on the IWAE paper's two-layer MLP on MNIST, docs/results/hierarchy.md):
-    - Not the Ladder VAE's precision-weighted merge of a bottom-up estimate with the prior
-      (Sonderby et al. 2016, eq. 18-19): it kept the model on the plateau where the decoder
-      ignores z (reconstruction 208 nats, the pixels' marginals) for 35 epochs without KL
-      warm-up, through the 9 epochs of a 10-epoch warm-up we watched, and with free bits; with
-      a learned prior the merge lets the KL of z_1 fall without z_1 saying anything about x.
-    - The top-down heads (e, f): without them q(z_1 | z_2, x) must depend on z_2 exactly as the
-      prior does, so the spread of q(z_2 | x) reaches z_1 as noise; with them the ELBO after 8
-      epochs is 10 nats higher (-134 against -144).
-    - The prior's heads (mu_l, log sigma_l^2) start at zero as well (`from_architecture`), so
-      that p(z_l | z_{l+1}) starts as N(0, I): the model starts as the one-layer VAE. With
-      the default initialization, z_{l+1} drawn from a near-prior q feeds z_l noise through
-      mu_l that the decoder must learn to ignore. On CIFAR-10 (resnet, 8 epochs) the zero
-      start is 0.15 bits/dim better (6.326 against 6.477); on MNIST the difference is within
-      the seed noise (+0.05 and -0.34 nats with two seeds; docs/results/hierarchy.md).
-    - On MNIST, training needs gradient clipping (`--clip-norm 1`: without it the KL spikes, once to
-      5,500 nats in an epoch) and free bits (`--free-bits 0.1`: without them the upper layer
-      collapses and the ELBO after 8 epochs is 25 nats lower), and it learns far faster from
-      the ELBO averaged over 5 samples of z per image (`ELBO(mc_samples=5)`, `--mc-samples 5`)
-      than from one: at 100 epochs 3.7 nats above the one-layer VAE instead of 0.9
-      (docs/results/hierarchy.md), at about 2.4 times the cost of an epoch.
+    The prior's heads (mu_l, log sigma_l^2) start at zero as well (`from_architecture`), so
+    that p(z_l | z_{l+1}) starts as N(0, I) and the model as the one-layer VAE. On MNIST the
+    model trains with gradient clipping, free bits and the ELBO of several samples of z per
+    image (the recipe in the example below). Why this form and not the Ladder VAE's
+    precision-weighted merge, and what each choice is worth: docs/results/hierarchy.md.
 
     All log-variances are bounded (`objectives.bounded_log_variance`), so that the model is
     NaN-free in float32 and under mixed precision (its distributions are computed in float32).
@@ -94,10 +78,7 @@ class HierarchicalVAE(BaseAutoencoder):
     paper's two-layer model. `"feature_maps"` (`resnet`): every layer a feature map on one of
     the backbone's smallest grids, z_L on the smallest, with convolutional top-down networks
     (`networks.feature_map_hierarchy`), as NVAE and VDVAE place theirs; each layer travels
-    flattened, so the model is the same code for both. On CIFAR-10 (8 epochs, 10,000 images)
-    feature maps beat the flat resnet VAE by 0.2 to 0.5 bits/dim, where the flat hierarchy ties
-    it; a one-layer VAE with the same feature-map latent gets most of that gain, and the upper
-    layer carries a few nats (docs/results/hierarchy.md).
+    flattened, so the model is the same code for both.
 
     Args:
         encoder: `keras.Model`, the bottom-up path: from `(batch, *input_shape)` to

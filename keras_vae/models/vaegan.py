@@ -40,40 +40,32 @@ class VAEGAN(VAE):
     - `discriminator_loss` = softplus(-D(x)) + softplus(D(x_r)) + softplus(D(x_p));
     - `generator_loss` = softplus(-D(x_r)) + softplus(-D(x_p)) (the non-saturating form).
 
-    The paper's feature variance is s^2 = 1. Its scale is arbitrary (the discriminator sets
-    the size of its features, and changes it as it trains; docs/results/vaegan.md shows what s^2 = 1
-    does on MNIST). `feature_variance="fitted"` (the default) takes s^2 at its
-    maximum-likelihood value on each batch, the mean of
-    (F(x) - F(m_r))^2 over examples and features, held fixed in the gradient: the loss is
-    then scale-free, like a Gaussian likelihood with a learned global variance
-    (`likelihood="gaussian_global"`). It is fitted on whatever batch the loss sees: under a
-    distribution strategy each replica fits its own, and `evaluate`'s `feature_loss` depends
-    on its batch size (`reconstruction_loss` and `elbo` do not).
+    The paper's feature variance is s^2 = 1. `feature_variance="fitted"` (the default) takes
+    s^2 at its maximum-likelihood value on each batch, the mean of (F(x) - F(m_r))^2 over
+    examples and features, held fixed in the gradient, so that the loss does not depend on
+    the scale of the features. It is fitted on the batch the loss sees: under a distribution
+    strategy each replica fits its own, and `evaluate`'s `feature_loss` depends on its batch
+    size (`reconstruction_loss` and `elbo` do not).
 
     The images the discriminator judges are the data's kind: the decoder's mean for
     grey-level or real-valued data; for binary data (a Bernoulli likelihood, binarized
     images), Bernoulli samples at the decoder's logits, exactly binary in the forward pass,
     with the gradient of a relaxed Bernoulli sample at `temperature` (`tfd.RelaxedBernoulli`,
-    Maddison et al. 2017; the straight-through estimator of Bengio et al. 2013): shown grey
-    means against binary data, a discriminator tells them apart by their grey levels alone
-    (docs/results/vaegan.md). The feature loss compares the data with the decoder's mean m_r, a
-    deterministic image, rather than with a sample.
+    Maddison et al. 2017; the straight-through estimator of Bengio et al. 2013). The feature
+    loss compares the data with the decoder's mean m_r rather than with a sample.
 
     One forward pass, then three updates from its gradients, as in the paper's algorithm 1:
     the encoder minimizes kl_loss + feature_loss (`optimizer`), the decoder
     `feature_weight` * feature_loss + generator_loss (`decoder_optimizer`), the discriminator
     discriminator_loss (`discriminator_optimizer`).
 
-    The game is kept balanced as public VAE-GAN implementations do (`equilibrium` 0.68,
-    `margin` 0.35), on the discriminator's mean cross-entropy c = (c_x + c_r) / 2 over the
-    real images and the reconstructions: a discriminator that is winning (c below
-    equilibrium - margin) is not trained on that batch, and one that is losing (c above
-    equilibrium + margin) gives the decoder no generator loss. The average of the two
-    cross-entropies, rather than either alone past the band (the implementations' rule), keeps
-    a biased discriminator, right about one kind and wrong about the other, in training
-    (docs/results/vaegan.md). A gate that is shut multiplies its loss by 0 (Adam's momentum, beta_1
-    0.5, still carries a step or two); `discriminator_gate` and `generator_gate` report the
-    fraction of batches whose gate was open. `margin=None` turns the balancing off.
+    The game is kept balanced (`equilibrium` 0.68, `margin` 0.35) on the discriminator's mean
+    cross-entropy c = (c_x + c_r) / 2 over the real images and the reconstructions: a
+    discriminator that is winning (c below equilibrium - margin) is not trained on that
+    batch, and one that is losing (c above equilibrium + margin) gives the decoder no
+    generator loss. A shut gate multiplies its loss by 0; `discriminator_gate` and
+    `generator_gate` report the fraction of batches whose gate was open. `margin=None` turns
+    the balancing off. What each of these choices is worth on MNIST: docs/results/vaegan.md.
 
     `loss` reports the encoder's objective;
     `reconstruction_loss` and `elbo` are the pixel likelihood's, so that the model is scored
@@ -83,8 +75,7 @@ class VAEGAN(VAE):
         encoder, decoder, likelihood, prior, posterior, seed: as for `keras_vae.VAE`.
         discriminator: `keras.Model` from images to `[logit (batch, 1), features]`. Defaults
             to a 500-500 ReLU MLP whose features are its first hidden layer's
-            (`keras_vae.networks.mlp_discriminator(..., feature_layer=0)`; the last layer's
-            features, shaped by telling real from generated, made a poor similarity).
+            (`keras_vae.networks.mlp_discriminator(..., feature_layer=0)`).
         feature_weight: float >= 0. gamma, the weight of the feature loss in the decoder's
             objective. Defaults to 1.
         equilibrium: float > 0. The discriminator's cross-entropy the balance aims at
