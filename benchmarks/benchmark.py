@@ -45,7 +45,8 @@ def main(argv=None):
                         help="cifar: training images of the streamed/in-memory comparison")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs per run")
-    parser.add_argument("--train-images", type=int, default=0, help="0: all 24,345")
+    parser.add_argument("--train-images", type=int, default=0, help="training images of the "
+                        "timed runs and of each copy of the memory benchmark (0: all 24,345)")
     parser.add_argument("--is-images", type=int, default=100)
     parser.add_argument("--is-k", type=int, default=5000)
     parser.add_argument("--is-model", default="", help="a trained .keras model of the IWAE "
@@ -93,19 +94,21 @@ def main(argv=None):
             latest = (package_is if name == "package" else torch_is)[-1]
             print(f"round {round_index + 1}: {name} importance sampling: "
                   f"{latest['samples_per_second']:,.0f} samples/s", flush=True)
-    memory = measure_memory(args.memory_copies)
+    memory = measure_memory(args.memory_copies, args.train_images)
     write_report(args, argv, results, peak, package_is, torch_is, memory)
     print(f"Written {args.output}")
 
 
-def measure_memory(copies_list):
-    """Peak memory of one training epoch on `copies` x the shared MNIST, streamed and in
-    memory, each in its own process; the IDX files live in a temporary directory."""
+def measure_memory(copies_list, images_per_copy=0):
+    """Peak memory of one training epoch on `copies` x the shared MNIST (its first
+    `images_per_copy` images when > 0), streamed and in memory, each in its own process; the
+    IDX files live in a temporary directory."""
     results = []
     with tempfile.TemporaryDirectory(prefix="keras_vae_stream_") as directory:
         for copies in copies_list:
             path = os.path.join(directory, f"mnist{copies}-idx3-ubyte")
-            run("package_stream.py", "--write", path, "--copies", str(copies))
+            run("package_stream.py", "--write", path, "--copies", str(copies),
+                "--train-images", str(images_per_copy))
             for in_memory in ("0", "1"):
                 result = run("package_stream.py", "--idx", path, "--in-memory", in_memory,
                              "--epochs", "1")

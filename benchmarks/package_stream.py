@@ -18,18 +18,19 @@ import time
 from common import parse_args, report
 
 
-def write_copies(path, data_dir, copies):
-    """Writes the shared MNIST training images `copies` times over as one uint8 IDX file,
-    holding one copy in memory at a time."""
+def write_copies(path, data_dir, copies, limit=0):
+    """Writes the shared MNIST training images (the first `limit` of them when `limit` > 0)
+    `copies` times over as one uint8 IDX file, holding one copy in memory at a time."""
     from keras_vae.data.idx import idx_header
 
     with gzip.open(os.path.join(data_dir, "train-images-idx3-ubyte.gz"), "rb") as f:
         raw = f.read()
     n = int.from_bytes(raw[4:8], "big")
+    n = min(n, limit) if limit else n
     with open(path, "wb") as f:
         f.write(idx_header((n * copies, 28, 28)))
         for _ in range(copies):
-            f.write(raw[16:])
+            f.write(raw[16:16 + n * 28 * 28])
     report(name="write", images=n * copies, path=path)
 
 
@@ -63,7 +64,7 @@ def train(path, in_memory, args):
 def main(argv=None):
     args = parse_args(argv, write="", copies=1, idx="", in_memory=0, shuffle_buffer=10_000)
     if args.write:
-        write_copies(args.write, args.data_dir, args.copies)
+        write_copies(args.write, args.data_dir, args.copies, args.train_images)
     else:
         train(args.idx, bool(args.in_memory), args)
 

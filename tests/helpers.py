@@ -39,6 +39,22 @@ def small_vae(likelihood="bernoulli", architecture="mlp", shape=SHAPE, latent_di
     return model
 
 
+def assert_l2_joins_the_decoders_update(make_model, lr, l2=0.5):
+    """One step of two equal models from `make_model()` (plain SGD at `lr`, the same noise),
+    the second with an L2 penalty l2 * ||W||^2 on the decoder's first kernel: that kernel
+    must end exactly -lr * 2 * l2 * W further than the first model's (W before the step)."""
+    x = binary_images(16)
+    plain, regularized = make_model(), make_model()
+    kernel = next(w for w in regularized.decoder.trainable_weights if w.path.endswith("kernel"))
+    plain_kernel = next(w for w in plain.decoder.trainable_weights if w.path == kernel.path)
+    start = kernel.numpy()
+    kernel.regularizer = keras.regularizers.L2(l2)
+    plain.train_on_batch(x)
+    regularized.train_on_batch(x)
+    np.testing.assert_allclose(kernel.numpy() - plain_kernel.numpy(), -lr * 2 * l2 * start,
+                               rtol=1e-4, atol=1e-6)
+
+
 def weights_of(model):
     return [np.array(w) for w in model.get_weights()]
 

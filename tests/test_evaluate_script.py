@@ -14,12 +14,9 @@ REPORT_FIGURES = ["reconstructions.png", "samples.png", "latent_space.png",
                   "interpolations.png", "kl_per_dim.png"]
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs") / "run"
-    return train.main(["--epochs", "2", "--latent-dim", "2", "--eval-k", "20",
-                       "--amortization-images", "10", "--image-log-every", "1",
-                       "--output-dir", str(out), "--verbose", "0"])
+@pytest.fixture
+def run_dir(digits_run):
+    return digits_run
 
 
 def test_training_ends_with_the_evaluation_and_a_report(run_dir):

@@ -11,7 +11,6 @@ import tensorflow as tf
 
 import keras_vae
 from keras_vae.app.commands import export as export_script
-from keras_vae.app.commands import train as train_script
 from tests.helpers import binary_images, small_vae
 
 SIGNATURES = {"serving_default", "encode", "decode", "sample", "elbo"}
@@ -165,9 +164,8 @@ def test_untrained_models_export_with_a_warning_and_other_models_fail_clearly(tm
         keras_vae.export_saved_model(plain, str(tmp_path / "b"))
 
 
-def test_export_script_takes_a_run_directory(tmp_path, capsys):
-    run_dir = train_script.main(["--epochs", "1", "--output-dir", str(tmp_path / "run"),
-                                 "--verbose", "0"])
+def test_export_script_takes_a_run_directory(digits_run, tmp_path, capsys):
+    run_dir = digits_run
     base = str(tmp_path / "saved_models")
     path = export_script.main([run_dir, "--name", "digits", "--base-dir", base])
     assert capsys.readouterr().out.strip().endswith(path)

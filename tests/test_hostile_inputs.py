@@ -49,8 +49,8 @@ def test_invalid_json_config_names_the_file(tmp_path, capsys):
     assert str(path) in line and "not valid JSON" in line and "line 1" in line
 
 
-def test_max_images_zero_and_negative_amortization_images_are_refused(tmp_path, capsys):
-    run_dir = train.main(QUICK + ["--output-dir", str(tmp_path / "run")])
+def test_max_images_zero_and_negative_amortization_images_are_refused(digits_run, capsys):
+    run_dir = digits_run
     line = refused(evaluate.main, [run_dir, "--max-images", "0"], capsys)
     assert "Argument `max_images` must be an int >= 1" in line
     line = refused(evaluate.main, [run_dir, "--amortization-images", "-1"], capsys)

@@ -20,7 +20,7 @@ from keras_vae.app.runs import TrainConfig, check_config, prepare_run_dir, read_
 from keras_vae.app.training import train
 from tests.helpers import REPO, binary_images, small_vae, weights_of
 
-FAST = ["--eval-k", "5", "--amortization-images", "0", "--image-log-every", "100",
+FAST = ["--hidden-units", "64", "--eval-k", "5", "--amortization-images", "0", "--image-log-every", "100",
         "--verbose", "0"]
 
 
