@@ -92,7 +92,7 @@ def main(argv=None):
     """Entry point of the `keras-vae` console script (`setup.cfg`)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print(_usage())
+        print(_usage(), file=sys.stdout if argv else sys.stderr)  # no command: an error
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:

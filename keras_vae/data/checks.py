@@ -39,6 +39,7 @@ def checked_batches(dataset, low, high, requirement, select=lambda element: elem
         with tf.control_dependencies([tf.debugging.Assert(ok, [message])]):
             return tf.identity(ok)
 
+    @tf.autograph.experimental.do_not_convert  # plain ops and tf.cond: no conversion needed
     def check(index, element):
         x = tf.cast(select(element), tf.float32)
         # Three reductions and no temporaries: a NaN or an inf makes the sum non-finite (so

@@ -139,6 +139,7 @@ def make_dataset(
     def next_epoch(_):
         return epoch.assign_add(1) - 1
 
+    @tf.autograph.experimental.do_not_convert  # no Python control flow on tensors
     def batches_of(e):
         order = tf.random.experimental.stateless_shuffle(
             tf.range(n, dtype=tf.int64), seed=tf.stack([seed, e])) if shuffle else tf.range(

@@ -36,7 +36,7 @@ def _refinement_step(model, x, params, learning_rate, num_samples, batch_seed):
     optimizer = keras.optimizers.Adam(learning_rate)
     optimizer.build(params)
 
-    @tf.function
+    @tf.function(autograph=False)  # plain ops, no Python control flow on tensors: quicker to trace
     def step(index):
         with tf.GradientTape() as tape:
             values = [p.value for p in params]

@@ -22,7 +22,7 @@ def gradient_draws(model, x, gradient, num_draws, seed=0):
     weights = model.encoder.trainable_weights
     x = tf.constant(np.asarray(x, np.float32))
 
-    @tf.function
+    @tf.function(autograph=False)  # plain ops, no Python control flow on tensors: quicker to trace
     def draw(pair):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(objective(model, x, seed=pair)["loss"])
