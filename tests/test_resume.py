@@ -112,7 +112,8 @@ def test_sigterm_checkpoints_the_epoch_and_the_run_resumes_to_the_same_weights(t
 
 
 def small_config(run_dir, **changes):
-    settings = dict(epochs=2, eval_k=5, amortization_images=0, image_log_every=100)
+    settings = dict(epochs=2, eval_k=5, amortization_images=0, image_log_every=100,
+                    hidden_units=[32])
     return TrainConfig.from_dict({"output_dir": str(run_dir), **settings, **changes})
 
 
