@@ -5,7 +5,7 @@
     python -m benchmarks.benchmark_run --rounds 3
 
 Each round runs, one process at a time, in this order:
-- `scripts/train.py` for 1 and for N epochs (`--epochs`, default 9) on the shared MNIST
+- `keras-vae train` for 1 and for N epochs (`--epochs`, default 9) on the shared MNIST
   (784-400-20 MLP, batch 128, 10% held out, every per-epoch step of a run: validation,
   history, TensorBoard, image grids every 5 epochs, checkpoints), timed from the process'
   start to its end; its final evaluation is kept small (`--eval-k 5 --amortization-images 0`):
@@ -73,7 +73,7 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=MNIST)
     parser.add_argument("--output", default=os.path.join(REPO, "docs", "results", "benchmark_run.md"))
     parser.add_argument("--baseline-repo", help="a checkout of an earlier version, whose "
-                        "scripts/train.py is timed the same way in each round")
+                        "keras-vae train is timed the same way in each round")
     args = parser.parse_args(argv)
     train_images = 21911  # 24,345 less the 10% held out, in both runs
     rows = []
@@ -126,14 +126,14 @@ def main(argv=None):
         "",
         "| what | median | rounds |",
         "| --- | ---: | --- |",
-        f"| `scripts/train.py`, images/s per epoch ((T{args.epochs} - T1) / {args.epochs - 1}) | "
+        f"| `keras-vae train`, images/s per epoch ((T{args.epochs} - T1) / {args.epochs - 1}) | "
         f"{median('package'):.0f} | "
         + ", ".join(f"{row['package']:.0f}" for row in rows) + " |",
         f"| PyTorch loop with validation, images/s per epoch | {median('torch'):.0f} | "
         + ", ".join(f"{row['torch']:.0f}" for row in rows) + " |",
         f"| `fit` alone, Keras `Adam` (default), images/s | {median('fit_adam'):.0f} | "
         + ", ".join(f"{row['fit_adam']:.0f}" for row in rows) + " |",
-        *([f"| `scripts/train.py` of the baseline ({args.baseline_repo}), images/s per epoch "
+        *([f"| `keras-vae train` of the baseline ({args.baseline_repo}), images/s per epoch "
            f"| {median('baseline'):.0f} | "
            + ", ".join(f"{row['baseline']:.0f}" for row in rows) + " |",
            "| whole run / the baseline's | {:.2f}x | {} |".format(
@@ -145,9 +145,9 @@ def main(argv=None):
         f"Least disturbed (whole runs: {args.epochs - 1} x images / (fastest T({args.epochs}) - "
         "fastest T(1)) over the "
         "rounds; `fit` alone: its fastest epoch over the rounds), images/s: "
-        f"`scripts/train.py` {best['package']:.0f}, PyTorch loop {best['torch']:.0f}, `fit` "
+        f"`keras-vae train` {best['package']:.0f}, PyTorch loop {best['torch']:.0f}, `fit` "
         f"alone with Adam {best_fit['adam']:.0f}"
-        + (f", the baseline's `scripts/train.py` {best['baseline']:.0f}"
+        + (f", the baseline's `keras-vae train` {best['baseline']:.0f}"
            if args.baseline_repo else "") + ". Ratios: whole run / PyTorch loop "
         f"{best['package'] / best['torch']:.2f}x; whole run / `fit` alone (Adam) "
         f"{best['package'] / best_fit['adam']:.2f}x"

@@ -30,7 +30,7 @@ MLP = {"hidden_units": [200, 200], "activation": "tanh"}
 
 
 def build(name, mc_samples, steps_per_epoch):
-    """One of the compared models, compiled as `scripts/train.py` would for its row."""
+    """One of the compared models, compiled as `keras-vae train` would for its row."""
     decay = 50 * steps_per_epoch
     if name == "vae":
         model = keras_vae.VAE.from_architecture(

@@ -1,7 +1,7 @@
 """The plain PyTorch VAE of `torch_reference.py`, scored on the package's validation split.
 
 A check of the package's MNIST figure against an independent implementation: the same
-held-out images as `scripts/train.py --dataset mnist` (a `default_rng(split_seed)`
+held-out images as `keras-vae train --dataset mnist` (a `default_rng(split_seed)`
 permutation, the first `validation_fraction` held out, binarized once with
 `default_rng(seed + 1)`), the same training budget, and Adam with a constant learning rate or
 a cosine decay to 0 over the run. Prints the validation negative ELBO (one z per image, nats

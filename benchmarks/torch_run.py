@@ -1,4 +1,4 @@
-"""Reference for a whole training run: a plain PyTorch loop doing what `scripts/train.py` does
+"""Reference for a whole training run: a plain PyTorch loop doing what `keras-vae train` does
 per epoch, timed as a user times it (the whole process, `time python torch_run.py`).
 
 The pytorch/examples VAE (784-400-20, ReLU, Bernoulli; `torch_reference.VAE`), Adam 1e-3,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""What each choice is worth on the CIFAR-10 folder: training runs of `scripts/train.py`
+"""What each choice is worth on the CIFAR-10 folder: training runs of `keras-vae train`
 that differ in one choice at a time (network, likelihood, latent size), each scored on the
 5,000 held-out images in bits/dim (importance-sampled with `--eval-k`), written as a table to
 docs/results/cifar_recipes.md.

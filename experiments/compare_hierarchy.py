@@ -5,14 +5,14 @@ and write one table of held-out figures and the curves of both.
     python -m experiments.compare_hierarchy --data-dir ../shared/data/mnist --epochs 100 --eval-k 5000
     python -m experiments.compare_hierarchy --rows vae-elbo hvae-elbo --epochs 2 --eval-k 10
 
-Each row is a `scripts/train.py` run in `<runs-dir>/<row>/` (tanh MLPs: 784-200-200-50 for the
+Each row is a `keras-vae train` run in `<runs-dir>/<row>/` (tanh MLPs: 784-200-200-50 for the
 VAE; 784-200-200 to a 100-unit z_1 and 100-100 to a 50-unit z_2 for the hierarchy; batch 100,
 the trainer's default learning-rate schedule, 5,000 of the 24,345 shared images held out); a
 row whose `metrics.json` exists is read back instead of retrained, so a killed comparison
 continues where it stopped. The table (markdown) is rewritten after every row; the figure
 `<figures>/elbo_curves.png` plots each row's held-out ELBO against epochs and training time.
 With `--log-likelihood-every N` each row also estimates the held-out log-likelihood every N
-epochs with `--log-likelihood-k` samples (`scripts/train.py`'s flags of the same names), and
+epochs with `--log-likelihood-k` samples (`keras-vae train`'s flags of the same names), and
 `<figures>/log_likelihood_curves.png` plots it against epochs and training time:
 
     python -m experiments.compare_hierarchy --rows vae-elbo-500 hvae-elbo-500 \

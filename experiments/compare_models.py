@@ -5,7 +5,7 @@ held-out figures and a page of reconstructions and samples per model.
     python -m experiments.compare_models --data-dir ../shared/data/mnist --epochs 10
     python -m experiments.compare_models --rows autoencoder vae --epochs 1   # a subset
 
-Each row is a `scripts/train.py --model NAME` run (784-500-ReLU MLP encoder and decoder,
+Each row is a `keras-vae train --model NAME` run (784-500-ReLU MLP encoder and decoder,
 batch 100, the trainer's default learning-rate schedule, dynamically binarized images) in
 `<runs-dir>/<row>/`; a finished row is read back instead of retrained. The figures each run
 wrote (reconstructions, samples) are copied into `--figures-dir`.

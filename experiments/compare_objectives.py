@@ -5,7 +5,7 @@ same data and budget, and write one table of held-out figures.
     python -m experiments.compare_objectives --data-dir ../shared/data/mnist --epochs 100 --eval-k 5000
     python -m experiments.compare_objectives --rows baseline iwae5 --epochs 2   # a subset
 
-Each row is a `scripts/train.py` run (784-200-200-50 tanh MLP, batch 100, the trainer's
+Each row is a `keras-vae train` run (784-200-200-50 tanh MLP, batch 100, the trainer's
 default learning-rate schedule) in `<runs-dir>/<row>/`; a row whose `metrics.json` exists is
 read back instead of retrained, so a killed comparison continues where it stopped. The table
 (markdown) is rewritten after every row.

@@ -1,6 +1,6 @@
 """Evaluates a trained model on a set of images and writes metrics, figures and a report.
 
-`scripts/evaluate.py` (`evaluate_path`) and the end of a training run
+`keras-vae evaluate` (`evaluate_path`) and the end of a training run
 (`keras_vae.app.training.evaluate_run`) both call `evaluate_model`; the estimators it reports are
 `keras_vae.evaluation`'s.
 """
@@ -39,7 +39,7 @@ def paired_difference(dir_a, dir_b):
             raise ValueError(
                 f"Argument `{name}` must be a run or evaluation directory holding "
                 f"{LOG_LIKELIHOODS_FILE} (written by every evaluation since it was added; "
-                f"`scripts/evaluate.py RUN` writes one). Received: {name}={path!r}")
+                f"`keras-vae evaluate RUN` writes one). Received: {name}={path!r}")
     a, b = (np.load(os.path.join(path, LOG_LIKELIHOODS_FILE)) for path in (dir_a, dir_b))
     if a.shape != b.shape:
         raise ValueError(

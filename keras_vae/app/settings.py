@@ -1,10 +1,11 @@
 """A model's own settings: the constructor arguments a command line or a config file may set.
 
-Each model class lists its settings (`BaseAutoencoder.settings`, a tuple of `Setting`); the
-command line (`scripts/train.py`) turns them into flags of that model alone, a run's
-`config.json` stores their values under `model_settings`, and the class turns the values into
-its constructor's arguments (`BaseAutoencoder.constructor_arguments`). The constructor
-validates them, as it validates any argument.
+Each model of the command lists its settings in its registry entry
+(`keras_vae.app.registry.register_model(name, model_class, settings=...)`); `keras-vae train`
+turns them into flags of that model alone, a run's `config.json` stores their values under
+`model_settings`, and the entry turns the values into the constructor's arguments
+(`ModelEntry.constructor_arguments`). The constructor validates them, as it validates any
+argument.
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """A training run from a configuration: data, model, fit, and a run directory of results.
 
-`scripts/train.py` is the command line of `train(config)`. A run is four steps, each a
+`keras-vae train` is the command line of `train(config)`. A run is four steps, each a
 function of its own: `load_run_data` (images, labels, validation split), `build_model` (the
 model `config.model` names, from its own settings, compiled), `fit_run` (training that
 resumes, with checkpoints), `evaluate_run` (metrics, figures, report). The run directory's
