@@ -19,6 +19,7 @@ from keras_vae import callbacks as vae_callbacks
 from keras_vae.app.runs import TrainConfig, check_config, prepare_run_dir, read_status
 from keras_vae.app.training import train
 from tests.helpers import REPO, binary_images, small_vae, weights_of
+from tests.once import made_once
 
 FAST = ["--hidden-units", "64", "--eval-k", "5", "--amortization-images", "0", "--image-log-every", "100",
         "--verbose", "0"]
@@ -37,13 +38,12 @@ def train_command(run_dir, epochs, *flags):
 EPOCHS = 12
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reference(tmp_path_factory):
-    """An uninterrupted run of EPOCHS epochs (the checkpoint interval does not change what a
-    run trains, so every interrupted run below is compared with this one)."""
-    run_dir = tmp_path_factory.mktemp("resume") / "uninterrupted"
-    subprocess.run(train_command(run_dir, EPOCHS), check=True, cwd=REPO, timeout=600)
-    return run_dir
+    """An uninterrupted run of EPOCHS epochs, made once per test run (the checkpoint interval
+    does not change what a run trains, so every interrupted run below is compared with it)."""
+    return made_once(tmp_path_factory, "uninterrupted", lambda run_dir: subprocess.run(
+        train_command(run_dir, EPOCHS), check=True, cwd=REPO, timeout=600))
 
 
 @pytest.mark.kill
