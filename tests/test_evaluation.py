@@ -147,3 +147,12 @@ def test_default_estimate_equals_plain_tensorflow_log_weights_and_follows_new_we
     again = evaluation.importance_sampled_log_likelihood(model, x, k=300, batch_size=6,
                                                          chunk_size=300, seed=0, verbose=0)
     assert np.max(np.abs(again["log_likelihood"] - result["log_likelihood"])) > 0.1
+
+
+@pytest.mark.parametrize("posterior", ["full", "iaf"])
+def test_the_amortization_gap_refines_every_posterior_family(posterior):
+    """Every head of a richer posterior (a full covariance's factor, the flow's context) is
+    refined per image: 30 Adam steps raise the ELBO of an untrained model's encoder."""
+    model = small_vae(posterior=posterior)
+    gap = evaluation.amortization_gap(model, binary_images(8), steps=30, eval_samples=50)
+    assert np.all(np.isfinite(gap["per_image_gap"])) and gap["amortization_gap"] > 0.1
