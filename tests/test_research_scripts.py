@@ -17,7 +17,8 @@ from tests.helpers import MNIST_DIR
 def test_comparison_writes_its_table_and_reuses_finished_rows(tmp_path):
     output = str(tmp_path / "table.md")
     argv = ["--data-dir", MNIST_DIR, "--rows", "baseline", "free_bits", "--epochs", "1",
-            "--eval-k", "3", "--max-train-examples", "1000", "--runs-dir", str(tmp_path / "runs"), "--output", output]
+            "--eval-k", "3", "--max-train-examples", "500", "--runs-dir",
+            str(tmp_path / "runs"), "--output", output]
     compare_objectives.main(argv)
     text = open(output).read()
     assert "| baseline |" in text and "| free_bits |" in text and "K = 3" in text
@@ -104,7 +105,8 @@ def test_hierarchy_comparison_reports_each_layer_and_draws_the_curves(tmp_path):
 
     output, figures = str(tmp_path / "table.md"), str(tmp_path / "figures")
     argv = ["--data-dir", MNIST_DIR, "--rows", "vae-elbo", "hvae-elbo", "--epochs", "2",
-            "--eval-k", "3", "--max-train-examples", "1000", "--runs-dir", str(tmp_path / "runs"), "--output", output,
+            "--eval-k", "3", "--max-train-examples", "500", "--runs-dir",
+            str(tmp_path / "runs"), "--output", output,
             "--figures", figures, "--log-likelihood-every", "1", "--log-likelihood-k", "3"]
     results = compare_hierarchy.main(argv)
     lines = open(output).read().splitlines()
