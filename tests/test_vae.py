@@ -337,3 +337,21 @@ def test_a_mixed_precision_model_reloads_with_its_dtype_policy(tmp_path):
     assert loaded.dtype_policy.name == "mixed_float16"
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
                                rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("evaluation_seed", [None, 3])
+def test_the_compile_arguments_of_the_family_survive_a_reload(tmp_path, evaluation_seed):
+    """`evaluation_seed` travels in the compile config (`get_compile_config`): a reloaded
+    model evaluates with the noise the saved one used."""
+    model = small_vae(evaluation_seed=evaluation_seed, metrics=["mse"])
+    x = binary_images(32)
+    model.fit(x, batch_size=16, epochs=1, verbose=0)
+    path = os.path.join(tmp_path, "m.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.evaluation_seed == evaluation_seed
+    logs = loaded.evaluate(x, batch_size=16, verbose=0, return_dict=True)
+    assert "mse" in logs
+    if evaluation_seed is not None:
+        expected = model.evaluate(x, batch_size=16, verbose=0, return_dict=True)
+        assert logs["loss"] == pytest.approx(expected["loss"], rel=1e-5)
