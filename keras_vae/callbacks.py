@@ -61,7 +61,29 @@ class ImageLogger(keras.callbacks.Callback):
         self.writer.flush()
 
 
-class LikelihoodCurve(keras.callbacks.Callback):
+class TrainingTime(keras.callbacks.Callback):
+    """Adds `train_seconds` to every epoch's logs: the seconds of the epochs so far (their
+    training and Keras' validation pass), from `seconds_done` on (a resumed run's count).
+
+    Args:
+        seconds_done: float. Training seconds of the epochs before. Defaults to 0.
+    """
+
+    def __init__(self, seconds_done=0.0):
+        super().__init__()
+        self.seconds = float(seconds_done)
+        self._started = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds += time.perf_counter() - self._started
+        if logs is not None:
+            logs["train_seconds"] = self.seconds
+
+
+class LikelihoodCurve(TrainingTime):
     """The importance-sampled log-likelihood of held-out images every `every` epochs and at
     the last, for curves against epochs and against training time.
 
@@ -91,22 +113,16 @@ class LikelihoodCurve(keras.callbacks.Callback):
 
     def __init__(self, path, examples, k, every, epochs, seed=0, done=0, seconds_done=0.0,
                  verbose=0):
-        super().__init__()
+        super().__init__(seconds_done)
         self.verbose = verbose
         check_int("every", every, 1)
         check_int("k", k, 1)
         self.path, self.examples, self.k, self.every = path, examples, k, every
-        self.epochs, self.seed, self.seconds = epochs, seed, float(seconds_done)
+        self.epochs, self.seed = epochs, seed
         self.rows = [row for row in read_curve(path) if row["epochs_trained"] <= done]
-        self._started = None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds += time.perf_counter() - self._started
-        if logs is not None:
-            logs["train_seconds"] = self.seconds
+        super().on_epoch_end(epoch, logs)
         if (epoch + 1) % self.every and epoch + 1 != self.epochs:
             return
         estimate = importance_sampled_log_likelihood(self.model, self.examples, k=self.k,

@@ -2,7 +2,8 @@
 a quiet TensorFlow start and one-line errors.
 
 A refused input is answered as argparse answers a bad flag: one line `<script>: error: ...`
-on stderr and exit status 2 (1 for a run that diverged). `--verbose 2`, or the environment
+on stderr and exit status 2 (1 for a run that diverged or was interrupted, or an evaluation
+stage that failed). `--verbose 2`, or the environment
 variable KERAS_VAE_TRACEBACK=1, shows the Python traceback instead, and TensorFlow's start-up
 lines. Nothing here imports TensorFlow until `quiet_tensorflow` asks for it.
 """
@@ -56,15 +57,17 @@ def run(main, argv=None):
     try:
         return main(argv)
     except Exception as error:  # noqa: BLE001 - sorted below, the rest re-raised
+        from keras_vae.app.reporting import EvaluationStageFailed
         from keras_vae.callbacks import RunInterrupted, TrainingDiverged
 
-        refused = (ValueError, TypeError, OSError, TrainingDiverged, RunInterrupted)
+        stopped = (TrainingDiverged, RunInterrupted, EvaluationStageFailed)
+        refused = (ValueError, TypeError, OSError, *stopped)
         if _debugging(argv) or not isinstance(error, refused):
             raise
         prog = os.path.basename(sys.argv[0]) or "keras_vae"
         message = " ".join(str(error).split())
         print(f"{prog}: error: {message}", file=sys.stderr)
-        sys.exit(1 if isinstance(error, (TrainingDiverged, RunInterrupted)) else 2)
+        sys.exit(1 if isinstance(error, stopped) else 2)
 
 
 COMMANDS = {

@@ -7,18 +7,19 @@
 
 import json
 import os
+import time
 
 import numpy as np
 
 from keras_vae import data, plotting
 from keras_vae.app import report
 from keras_vae.atomic import atomic_write
-from keras_vae.arguments import check_int
+from keras_vae.arguments import check_int, check_positive
 from keras_vae.data.conditions import as_tensors, images_of, model_examples, take
 from keras_vae.evaluation.amortization import amortization_gap
 from keras_vae.evaluation.elbo import elbo_terms
 from keras_vae.evaluation.latents import active_units, kl_per_dimension, latent_codes
-from keras_vae.evaluation.likelihood import importance_sampled_log_likelihood
+from keras_vae.evaluation.likelihood import affordable_k, importance_sampled_log_likelihood
 from keras_vae.app.runs import load_run, read_history
 
 
@@ -49,22 +50,85 @@ def paired_difference(dir_a, dir_b):
     return float(difference.mean()), float(difference.std() / np.sqrt(len(difference)))
 
 
+class EvaluationStageFailed(RuntimeError):
+    """A stage of `evaluate_model` failed; what the stages before it wrote is kept."""
+
+
+class _Stages:
+    """Runs an evaluation's stages one after another: each announced and timed on the log
+    (`verbose`), each one's failure turned into one `EvaluationStageFailed` line that names
+    the stage and what was written before it. `seconds` holds each finished stage's time."""
+
+    def __init__(self, output_dir, verbose):
+        self.output_dir, self.verbose, self.seconds = output_dir, verbose, {}
+
+    def run(self, name, function, *args, **kwargs):
+        if self.verbose:
+            print(f"Evaluation stage '{name}'...")
+        start = time.perf_counter()
+        try:
+            value = function(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - re-raised as one line naming the stage
+            written = sorted(os.listdir(self.output_dir))
+            raise EvaluationStageFailed(
+                f"The evaluation's stage '{name}' failed after "
+                f"{time.perf_counter() - start:.0f} s ({type(error).__name__}: "
+                f"{' '.join(str(error).split())[:500]}); written before it in "
+                f"{self.output_dir}: {', '.join(written) or 'nothing'}") from error
+        self.seconds[name] = round(time.perf_counter() - start, 3)
+        if self.verbose:
+            print(f"Evaluation stage '{name}' took {self.seconds[name]:.1f} s.")
+        return value
+
+
+def chosen_k(model, examples, k, max_k, seconds, seed=0, verbose=1):
+    """`k` where given; else the largest K up to `max_k` that fits the importance-sampled
+    estimate into `seconds` (`keras_vae.evaluation.affordable_k`), or `max_k` without a
+    time limit. Says which, and why."""
+    if k is not None:
+        return check_int("k", k, 1)
+    check_int("max_k", max_k, 1)
+    if seconds is None:
+        return max_k
+    chosen = affordable_k(model, examples, seconds, most=max_k, seed=seed)
+    if verbose:
+        print(f"K = {chosen} importance samples per image fits the evaluation's budget of "
+              f"{seconds:.0f} s" + (f" (K = {max_k} would not; a K you give, --k or --eval-k, "
+                                    "is used as it is)" if chosen < max_k else ""))
+    return chosen
+
+
+def write_metrics(output_dir, metrics) -> None:
+    """`metrics.json`, strict JSON, written atomically."""
+    with atomic_write(os.path.join(output_dir, "metrics.json")) as temporary, \
+            open(temporary, "w") as f:
+        json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
+
+
 def evaluate_model(
     model,
     images,
     output_dir,
     labels=None,
-    k=5000,
+    k=None,
     split="validation",
     split_source="",
-    amortization_images=100,
+    amortization_images=0,
     history=None,
     config=None,
     extra_metrics=None,
     seed=0,
     verbose=1,
+    max_k=5000,
+    time_budget=None,
 ):
     """Writes `metrics.json`, the figures and `report.html` into `output_dir`; returns the metrics.
+
+    The evaluation runs in stages (the log-likelihood, the latent diagnostics, the
+    amortization gap, the model's own figures, the figures and report), each shown and timed
+    on the log; `metrics.json` and `log_likelihoods.npy` are written as soon as the
+    log-likelihoods are, and a failing stage raises `EvaluationStageFailed`, one line naming
+    it. Their times are in `metrics.json` under `evaluation_seconds`.
 
     Args:
         model: a trained `keras_vae.VAE`, or another model of the family (an `Autoencoder`
@@ -74,15 +138,19 @@ def evaluate_model(
         output_dir: str. Created if missing.
         labels: int array `(n,)` or None. Colours of the latent scatter plot; the condition
             of a conditional model (required there: its figures are of log p(x|y)).
-        k: int. Importance samples per image. Defaults to 5000.
+        k: int or None. Importance samples per image; None: as many as `time_budget` allows,
+            at most `max_k`.
         split: str. Name of the split, recorded in the metrics.
         split_source: str. Where the images come from, in words.
-        amortization_images: int. Images on which the amortization gap is measured (0: skip).
+        amortization_images: int. Images on which the amortization gap is measured (0, the
+            default: skip; it refines each image's posterior with 300 Adam steps).
         history: dict or None. Per-epoch logs, for the training curves.
         config: dict or None. The run's configuration, shown in the report.
         extra_metrics: dict or None. More entries for `metrics.json` and the report.
         seed: int. Seed of every estimate.
         verbose: int. 1 prints progress.
+        max_k: int. The largest K chosen when `k` is None. Defaults to 5000.
+        time_budget: float or None. Seconds the log-likelihood may take when `k` is None.
     """
     os.makedirs(output_dir, exist_ok=True)
     images = np.asarray(images, np.float32)
@@ -90,15 +158,13 @@ def evaluate_model(
         return _evaluate_reconstructions(model, images, output_dir, labels, split, split_source,
                                          history, config, extra_metrics, seed, verbose)
     examples = model_examples(model, images, labels)
+    stages = _Stages(output_dir, verbose)
+    k = stages.run("choose K", chosen_k, model, examples, k, max_k, time_budget, seed, verbose)
     if verbose:
         print(f"Evaluating on {len(images)} {split} images ({split_source}) with K = {k}"
               + (", each with its label as the condition" if model.conditional else ""))
-    estimate = importance_sampled_log_likelihood(model, examples, k=k, seed=seed,
-                                                 verbose=verbose)
-    codes = latent_codes(model, examples)
-    count, activity = active_units(codes)
-    kl_dims = kl_per_dimension(model, examples)
-    recon_terms = elbo_terms(model, examples, seed=seed)
+    estimate = stages.run("log-likelihood", importance_sampled_log_likelihood, model, examples,
+                          k=k, seed=seed, verbose=verbose)
     metrics = {
         "units": "nats per image",
         "split": split,
@@ -108,53 +174,77 @@ def evaluate_model(
         "log_likelihood": float(estimate["log_likelihood"].mean()),
         "log_likelihood_stderr": float(estimate["log_likelihood"].std() / np.sqrt(len(images))),
         "elbo": float(estimate["elbo"].mean()),
-        "elbo_one_sample": float(recon_terms["elbo"]),
-        "reconstruction_loss": float(recon_terms["reconstruction_loss"]),
-        "kl_loss": float(recon_terms["kl_loss"]),
-        "squared_error": squared_error(model, examples),
-        "active_units": count,
-        "latent_dim": int(model.latent_dim),
         "likelihood": model.likelihood.kind,
-        **model.distribution_summary(),
-        "conditioned_on_labels": bool(model.conditional),
-        "kl_per_dim": None if kl_dims is None else [float(v) for v in kl_dims],
-        "activity_per_dim": [float(v) for v in activity],
+        "bits_per_dim_reported": bool(model.likelihood.reports_bits_per_dim),
     }
-    if model.likelihood.levels is not None:  # a discrete likelihood: bits per dimension
+    if model.likelihood.reports_bits_per_dim:  # 8-bit values: bits per dimension
         per_image = model.bits_per_dim(estimate["log_likelihood"])
         metrics.update({
             "log_likelihood_bits_per_dim": float(per_image.mean()),
             "log_likelihood_bits_per_dim_stderr": float(per_image.std() / np.sqrt(len(images))),
             "elbo_bits_per_dim": float(model.bits_per_dim(metrics["elbo"])),
-            "elbo_one_sample_bits_per_dim": float(model.bits_per_dim(metrics["elbo_one_sample"])),
         })
+    metrics.update(extra_metrics or {})
+    # Each image's estimate, in the order of `images`: runs scored on the same images compare
+    # by paired differences, whose standard error is far below that of either mean. Written
+    # first: a later stage's failure keeps them.
+    save_array_atomically(os.path.join(output_dir, LOG_LIKELIHOODS_FILE),
+                          estimate["log_likelihood"])
+    metrics["log_likelihoods_file"] = LOG_LIKELIHOODS_FILE
+    write_metrics(output_dir, {**metrics, "evaluation_seconds": stages.seconds})
+    codes, count, activity, kl_dims = stages.run(
+        "latent diagnostics", _latent_diagnostics, model, examples, metrics, seed)
     if amortization_images and not model.conditional:  # it refines the encoder's outputs
-        gap = amortization_gap(model, images[:amortization_images], seed=seed)
+        gap = stages.run("amortization gap", amortization_gap, model,
+                         images[:amortization_images], seed=seed, verbose=verbose)
         metrics.update({
             "amortization_gap": gap["amortization_gap"],
             "amortization_elbo_encoder": gap["elbo_encoder"],
             "amortization_elbo_refined": gap["elbo_refined"],
             "amortization_images": int(min(amortization_images, len(images))),
         })
-    metrics.update(model.evaluation_metrics(images))
+    metrics.update(stages.run("model's own metrics", model.evaluation_metrics, images))
     metrics.update(extra_metrics or {})
-    # Each image's estimate, in the order of `images`: runs scored on the same images compare
-    # by paired differences, whose standard error is far below that of either mean.
-    save_array_atomically(os.path.join(output_dir, LOG_LIKELIHOODS_FILE),
-                          estimate["log_likelihood"])
-    metrics["log_likelihoods_file"] = LOG_LIKELIHOODS_FILE
-    with open(os.path.join(output_dir, "metrics.json"), "w") as f:
-        json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
-    figures = save_figures(model, examples, labels, codes, kl_dims, activity, output_dir,
-                           history, seed)
+    write_metrics(output_dir, {**metrics, "evaluation_seconds": stages.seconds})
+    figures = stages.run("figures", save_figures, model, examples, labels, codes, kl_dims,
+                         activity, output_dir, history, seed)
+    metrics["evaluation_seconds"] = stages.seconds
+    write_metrics(output_dir, metrics)
     report.write_report(os.path.join(output_dir, "report.html"), metrics, figures, config)
     if verbose:
         bits = (f" ({metrics['log_likelihood_bits_per_dim']:.3f} bits/dim, ELBO "
-                f"{metrics['elbo_bits_per_dim']:.3f})" if "elbo_bits_per_dim" in metrics else "")
+                f"{metrics['elbo_bits_per_dim']:.3f})" if "elbo_bits_per_dim" in metrics else
+                " nats per image" + (" (binary pixels: no 8-bit bits/dim)"
+                                     if model.likelihood.kind == "bernoulli" else ""))
         print(f"{split}: log p(x) ~ {metrics['log_likelihood']:.2f} (K = {k}), ELBO "
               f"{metrics['elbo']:.2f}{bits}, active units {count}/{model.latent_dim}. "
               f"Written to {output_dir}")
     return metrics
+
+
+def _latent_diagnostics(model, examples, metrics, seed):
+    """Adds the one-sample ELBO terms, squared error, active units and KL per dimension to
+    `metrics`; returns `(codes, active count, activity, KL per dimension)`."""
+    codes = latent_codes(model, examples)
+    count, activity = active_units(codes)
+    kl_dims = kl_per_dimension(model, examples)
+    recon_terms = elbo_terms(model, examples, seed=seed)
+    metrics.update({
+        "elbo_one_sample": float(recon_terms["elbo"]),
+        "reconstruction_loss": float(recon_terms["reconstruction_loss"]),
+        "kl_loss": float(recon_terms["kl_loss"]),
+        "squared_error": squared_error(model, examples),
+        "active_units": count,
+        "latent_dim": int(model.latent_dim),
+        **model.distribution_summary(),
+        "conditioned_on_labels": bool(model.conditional),
+        "kl_per_dim": None if kl_dims is None else [float(v) for v in kl_dims],
+        "activity_per_dim": [float(v) for v in activity],
+    })
+    if model.likelihood.reports_bits_per_dim:
+        metrics["elbo_one_sample_bits_per_dim"] = float(
+            model.bits_per_dim(metrics["elbo_one_sample"]))
+    return codes, count, activity, kl_dims
 
 
 def _evaluate_reconstructions(model, images, output_dir, labels, split, split_source, history,
@@ -180,8 +270,7 @@ def _evaluate_reconstructions(model, images, output_dir, labels, split, split_so
     metrics.update({key: float(terms[key]) for key in ("elbo", "kl_loss") if key in terms})
     metrics.update(model.evaluation_metrics(images))
     metrics.update(extra_metrics or {})
-    with open(os.path.join(output_dir, "metrics.json"), "w") as f:
-        json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
+    write_metrics(output_dir, metrics)
     figures = save_figures(model, images, labels, codes, None, None, output_dir, history, seed)
     report.write_report(os.path.join(output_dir, "report.html"), metrics, figures, config)
     if verbose:
@@ -255,9 +344,10 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
     return {caption: os.path.basename(file) for caption, file in figures.items()}
 
 
-def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=5000,
-                  output_dir=None, binarize=None, amortization_images=100, max_images=None,
-                  validation_fraction=0.1, split_seed=0, seed=None, verbose=1):
+def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=None,
+                  output_dir=None, binarize=None, amortization_images=0, max_images=None,
+                  validation_fraction=0.1, split_seed=0, seed=None, verbose=1, max_k=5000,
+                  time_budget=600.0):
     """Evaluates a `.keras` file or a run directory on a dataset split (see `evaluate_model`).
 
     `split="test"` (the default) takes the dataset's test split (MNIST's `t10k-*` files) when
@@ -270,10 +360,14 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=5000,
     the seed of the samples. Images are binarized once with `split_seed + 1` (validation and
     test) or `split_seed + 2` (train), the run's split seed where there is a run, as
     `keras_vae.app.training.train` did for its `metrics.json`: re-scoring a run uses the very
-    images it was scored on, and runs of any seed are scored on the same ones. Returns
-    `(output_dir, metrics)`.
+    images it was scored on, and runs of any seed are scored on the same ones. `k=None`
+    takes as many importance samples as fit `time_budget` seconds, at most `max_k` (5000,
+    Burda et al.'s). Returns `(output_dir, metrics)`.
     """
-    check_int("k", k, 1)
+    if k is not None:
+        check_int("k", k, 1)
+    if time_budget is not None:
+        check_positive("time_budget", time_budget)
     if split not in (None, "train", "validation", "test"):
         raise ValueError("Argument `split` must be one of ['train', 'validation', 'test']. "
                          f"Received: split={split!r}")
@@ -326,8 +420,9 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=5000,
         base = model_path if os.path.isdir(model_path) else os.path.dirname(
             os.path.abspath(model_path))
         output_dir = os.path.join(base, f"evaluation-{split}" + (
-            f"-k{k}" if model.has_posterior else ""))
-    metrics = evaluate_model(model, images, output_dir, labels=labels, k=k, split=split,
+            f"-k{k or 'auto'}" if model.has_posterior else ""))
+    metrics = evaluate_model(model, images, output_dir, labels=labels, k=k, max_k=max_k,
+                             time_budget=time_budget, split=split,
                              split_source=source, amortization_images=amortization_images,
                              history=history, config=None if config is None else config.to_dict(),
                              extra_metrics={"dataset": dataset, "num_images": int(len(images))},

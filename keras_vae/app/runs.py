@@ -58,26 +58,31 @@ class TrainConfig:
         data_dir, validation_dir, image_size, color_mode, skip_bad_images, image_storage,
             array_key, labels_key: the options of a user's files (`keras_vae.data.load`).
         architecture, hidden_units, blocks, activation, latent_dim, likelihood: the model's
-            networks and likelihood (`BaseAutoencoder.from_architecture`).
+            networks and likelihood (`BaseAutoencoder.from_architecture`); None: the recipe's
+            (`resolve_recipe`).
         model_settings: dict. The model's own settings (`ModelEntry.settings`).
-        binarize: bool or None. Dynamic binarization; None: where the likelihood asks for it
-            (Bernoulli).
-        epochs, batch_size: ints. Defaults to 20 and 100.
-        learning_rate: float. Adam's initial rate. Defaults to 2e-3.
-        lr_schedule: str. `"cosine"` (decay to 0 over the run's steps, the default) or
-            `"constant"`.
-        clip_norm: float or None. Adam's `global_clipnorm`; None: no clipping.
+        binarize: bool or None. Dynamic binarization; None: the recipe's, or where the
+            likelihood asks for it (Bernoulli).
+        epochs: int. Defaults to 20.
+        batch_size: int or None. None: the recipe's.
+        learning_rate: float or None. Adam's initial rate; None: the recipe's.
+        lr_schedule: str or None. `"cosine"` (decay to 0 over the run's steps) or
+            `"constant"`; None: the recipe's (cosine).
+        clip_norm: float or None. Adam's `global_clipnorm`, 0 for none; None: the recipe's.
         seed: int. Weights, noise and data order. Defaults to 0.
         validation_fraction: float. Held out when the data has no test split.
         split_seed: int. Chooses the held-out images apart from `seed`, so that runs of
             several seeds are scored on the same images. Defaults to 0.
         max_train_examples: int or None. Train on the first N training images only.
-        eval_k: int. Importance samples of the final evaluation (models with a posterior).
-            Defaults to 100.
+        eval_k: int or None. Importance samples of the final evaluation (models with a
+            posterior); None: as many as `eval_budget` allows, at most 100.
+        eval_budget: float. The final evaluation's share of the training time (at least a
+            minute) when `eval_k` is None. Defaults to 0.2.
         log_likelihood_every, log_likelihood_k: ints. The validation log-likelihood every N
             epochs and at the last, with K samples (`log_likelihood_curve.csv`); 0: at the end
             only.
-        amortization_images: int. Validation images of the amortization gap; 0 skips it.
+        amortization_images: int. Validation images of the amortization gap; 0 (the
+            default) skips it.
         image_log_every: int. TensorBoard image grids every N epochs.
         steps_per_execution: int. Batches per host round-trip (`fit` caps it at an epoch's
             batches and reports true counts); 1 under a `strategy` other than `"default"`.
@@ -97,32 +102,36 @@ class TrainConfig:
     image_storage: str = "auto"
     array_key: str = None
     labels_key: str = None
-    architecture: str = "mlp"
+    architecture: str = None
     hidden_units: list = None
     blocks: int = None
-    activation: str = "relu"
-    latent_dim: int = 20
-    likelihood: str = "bernoulli"
+    activation: str = None
+    latent_dim: int = None
+    likelihood: str = None
     model_settings: dict = dataclasses.field(default_factory=dict)
     binarize: bool = None
     epochs: int = 20
-    batch_size: int = 100
-    learning_rate: float = 2e-3
-    lr_schedule: str = "cosine"
+    batch_size: int = None
+    learning_rate: float = None
+    lr_schedule: str = None
     clip_norm: float = None
     seed: int = 0
     validation_fraction: float = 0.1
     split_seed: int = 0
     max_train_examples: int = None
-    eval_k: int = 100
+    eval_k: int = None
+    eval_budget: float = 0.2
     log_likelihood_every: int = 0
     log_likelihood_k: int = 500
-    amortization_images: int = 100
+    amortization_images: int = 0
     image_log_every: int = 5
     steps_per_execution: int = 32
     checkpoint_every: float = 60.0
     strategy: str = "default"
     output_dir: str = None
+    # The model settings given (not filled in with defaults) by `from_dict`: the recipe
+    # chooses the others. Not a setting: not in `to_dict` or `config.json`.
+    given_model_settings: tuple = dataclasses.field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, values):
@@ -158,7 +167,8 @@ class TrainConfig:
                     f"Received: {key}={given[key]!r} with model="
                     f"{values.get('model', cls.model)!r}")
             del given[key]
-        return cls(**values, model_settings=entry.resolve_settings(given))
+        return cls(**values, model_settings=entry.resolve_settings(given),
+                   given_model_settings=tuple(sorted(given)))
 
     def __post_init__(self):
         # What the path holds decides the data when `dataset` is not given: a folder of
@@ -174,7 +184,9 @@ class TrainConfig:
         return {key: getattr(self, key) for key in data.FILE_OPTIONS}
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        values = dataclasses.asdict(self)
+        del values["given_model_settings"]
+        return values
 
     @property
     def model_class(self):
@@ -190,11 +202,68 @@ class TrainConfig:
         """Whether training images are dynamically binarized (`binarize`, resolved)."""
         if self.binarize is not None:
             return bool(self.binarize)
-        return get_likelihood(self.likelihood).binarize
+        return get_likelihood(self.likelihood or "bernoulli").binarize
 
     def run_settings(self) -> dict:
         """What `config.json` holds: every setting but `output_dir`."""
         return {key: value for key, value in self.to_dict().items() if key != "output_dir"}
+
+
+# Run settings the recipe chooses where `TrainConfig` holds None (`resolve_recipe`).
+RECIPE_SETTINGS = ("architecture", "hidden_units", "blocks", "activation", "latent_dim",
+                   "likelihood", "binarize", "batch_size", "learning_rate", "lr_schedule",
+                   "clip_norm")
+# What the recipe sizes for its own network: not carried over to another architecture.
+NETWORK_SHAPE_SETTINGS = ("hidden_units", "blocks", "latent_layout", "upper_latent_dims",
+                          "upper_hidden_units")
+
+
+def resolve_recipe(config: TrainConfig, images):
+    """`(config, line)`: `config` with every setting no flag gave (None run settings, model
+    settings not given) taken from `keras_vae.recipe_for(images, model class)`, and one log
+    line saying what was chosen and why. A flag that departs from the recipe's network
+    (another `architecture`) keeps the recipe's sizes for that network out; another
+    `likelihood` keeps its own binarization. A config read back from `config.json` has every
+    setting given and comes back as it is."""
+    from keras_vae.recipes import recipe_for
+
+    recipe = recipe_for(images, config.model_class)
+    proposed = recipe.settings()
+    decay = proposed.pop("free_bits_decay", None)
+    if decay is not None:
+        proposed["free_bits_decay_epochs"] = int(round(decay * config.epochs))
+    proposed["hidden_units"] = list(proposed["hidden_units"])
+    if config.architecture not in (None, recipe.architecture):
+        proposed = {key: value for key, value in proposed.items()
+                    if key not in NETWORK_SHAPE_SETTINGS}
+    if config.likelihood not in (None, recipe.likelihood):
+        proposed.pop("binarize")
+    given_model = set(config.given_model_settings or config.model_settings)
+    own = {setting.name: setting.default_for(config.model_class)
+           for setting in config.model_entry.settings}
+    run_values, model_values = {}, {}
+    for key, value in proposed.items():
+        if key in RECIPE_SETTINGS and getattr(config, key) is None:
+            run_values[key] = value
+        elif key in own and key not in given_model:
+            model_values[key] = list(value) if isinstance(value, tuple) else value
+    model_settings = config.model_entry.resolve_settings({**config.model_settings,
+                                                          **model_values})
+    resolved = dataclasses.replace(
+        config, **run_values, model_settings=model_settings,
+        given_model_settings=tuple(sorted(model_settings)))
+    # Whatever the recipe left open (another architecture's sizes): the builders' defaults.
+    for key, default in (("architecture", "mlp"), ("activation", "relu"), ("latent_dim", 20),
+                         ("likelihood", "bernoulli"), ("batch_size", 100),
+                         ("learning_rate", 2e-3), ("lr_schedule", "cosine")):
+        if getattr(resolved, key) is None:
+            setattr(resolved, key, default)
+    chosen = sorted(key for key, value in run_values.items() if value is not None) + sorted(
+        key for key, value in model_values.items() if value != own[key])
+    line = f"Recipe for {recipe.reason()}" + (
+        f"; it set {', '.join(chosen)}" if chosen else "; every setting given") + (
+        " (flags override each)")
+    return resolved, line
 
 
 def check_config(config: TrainConfig) -> None:
@@ -202,7 +271,9 @@ def check_config(config: TrainConfig) -> None:
     refuses before it is built, before data is read or anything is written."""
     for name in ("latent_dim", "epochs", "batch_size", "eval_k", "image_log_every",
                  "steps_per_execution"):
-        check_int(name, getattr(config, name), 1)
+        if getattr(config, name) is not None:  # None: the recipe's (`resolve_recipe`)
+            check_int(name, getattr(config, name), 1)
+    check_positive("eval_budget", config.eval_budget)
     if config.max_train_examples is not None:
         check_int("max_train_examples", config.max_train_examples, 1)
     check_int("amortization_images", config.amortization_images, 0,
@@ -213,8 +284,10 @@ def check_config(config: TrainConfig) -> None:
     check_number("checkpoint_every", config.checkpoint_every, 0)
     if config.hidden_units is not None:
         check_int_list("hidden_units", config.hidden_units, 1)
-    get_likelihood(config.likelihood)
-    architecture_options(config.architecture, blocks=config.blocks)
+    if config.likelihood is not None:
+        get_likelihood(config.likelihood)
+    if config.architecture is not None:
+        architecture_options(config.architecture, blocks=config.blocks)
     if config.blocks is not None:
         check_int("blocks", config.blocks, 1)
     data.check_source(config.dataset, config.data_dir)
@@ -236,11 +309,12 @@ def check_config(config: TrainConfig) -> None:
     entry.constructor_arguments(config.model_settings, steps_per_epoch=1)
     for setting in entry.settings:
         setting.check_within(config.model_settings.get(setting.name), config.epochs)
-    check_positive("learning_rate", config.learning_rate)
+    if config.learning_rate is not None:
+        check_positive("learning_rate", config.learning_rate)
     if config.clip_norm is not None:
-        check_positive("clip_norm", config.clip_norm)
+        check_number("clip_norm", config.clip_norm, 0)  # 0: no clipping
     for name, allowed in (("strategy", STRATEGIES), ("lr_schedule", LR_SCHEDULES)):
-        if getattr(config, name) not in allowed:
+        if getattr(config, name) not in (*allowed, *((None,) if name == "lr_schedule" else ())):
             raise ValueError(f"Argument `{name}` must be one of {allowed}. "
                              f"Received: {name}={getattr(config, name)!r}")
 
@@ -408,5 +482,5 @@ def load_for_export(model_path):
     return model, metadata
 
 
-__all__ = ["TrainConfig", "load_for_export", "check_config", "load_model_file", "load_run", "prepare_run_dir",
+__all__ = ["TrainConfig", "load_for_export", "check_config", "resolve_recipe", "load_model_file", "load_run", "prepare_run_dir",
            "read_history", "read_status", "write_json_atomically", "write_status"]

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import time
 
 import keras
 import numpy as np
@@ -23,6 +24,7 @@ from keras_vae.callbacks import (
     ImageLogger,
     IntervalBackup,
     LikelihoodCurve,
+    TrainingTime,
     save_model_atomically,
 )
 from keras_vae.data.conditions import model_examples
@@ -41,8 +43,13 @@ from keras_vae.app.runs import (
     load_model_file,
     prepare_run_dir,
     read_history,
+    resolve_recipe,
     write_status,
 )
+
+
+# The final evaluation's budget is at least this, however short the training.
+MINIMUM_EVALUATION_SECONDS = 60.0
 
 
 def make_strategy(name: str):
@@ -71,7 +78,7 @@ def make_optimizer(config: TrainConfig, steps_per_epoch: int):
     """Keras' `Adam` at `config.learning_rate`, decayed as `config.lr_schedule` says, its
     gradients clipped to the global norm `config.clip_norm` when given."""
     return keras.optimizers.Adam(_scheduled(config, steps_per_epoch, config.learning_rate),
-                                 global_clipnorm=config.clip_norm)
+                                 global_clipnorm=config.clip_norm or None)
 
 
 def make_extra_optimizers(model_class, config: TrainConfig, steps_per_epoch: int) -> dict:
@@ -101,6 +108,7 @@ class RunData:
     image_shape: tuple
     validation: str  # where the validation images come from, in words
     binarize: bool
+    config: TrainConfig  # the run's settings, the recipe's chosen where no flag gave them
 
     def train_images(self, split_seed):
         """The training images as they are evaluated: binarized once (seed `split_seed + 2`)
@@ -109,7 +117,8 @@ class RunData:
 
 
 def load_run_data(config: TrainConfig, verbose=1) -> RunData:
-    """The dataset `config` names, split, cut to `max_train_examples`, checked against the
+    """The dataset `config` names, split, its settings completed by the recipe for its
+    images (`resolve_recipe`, logged in one line; `RunData.config`), cut to `max_train_examples`, checked against the
     likelihood's support; validation images binarized once (seed `split_seed + 1`) where
     training binarizes, so that every epoch's validation and the final evaluation see the same
     ones, and runs of other seeds are scored on the same binary images.
@@ -118,6 +127,12 @@ def load_run_data(config: TrainConfig, verbose=1) -> RunData:
     splits = data.load(config.dataset, config.data_dir, config.validation_fraction,
                        config.split_seed, log=print if verbose else (lambda line: None),
                        **config.data_options())
+    # The recipe looks at the training images, or at the held-out ones of a stream.
+    looked_at = splits.x_train if isinstance(splits.x_train, np.ndarray) else splits.x_val
+    config, recipe_line = resolve_recipe(config, looked_at)
+    check_config(config)
+    if verbose:
+        print(recipe_line)
     x_train = splits.x_train
     if config.max_train_examples is not None:
         x_train = x_train[: config.max_train_examples]
@@ -135,7 +150,7 @@ def load_run_data(config: TrainConfig, verbose=1) -> RunData:
     y_train = None if splits.y_train is None else splits.y_train[: len(x_train)]
     x_val = data.binarize_once(splits.x_val, config.split_seed + 1) if binarize else splits.x_val
     return RunData(x_train, y_train, x_val, splits.y_val, splits.image_shape,
-                   splits.validation, binarize)
+                   splits.validation, binarize, config)
 
 
 # --------------------------------------------------------------------------- 2. model
@@ -236,11 +251,13 @@ def fit_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose=1):
 
 def likelihood_curve(config: TrainConfig, run_data: RunData, run_dir, done, verbose=0):
     """`[LikelihoodCurve]` on the validation images where `config.log_likelihood_every` asks
-    for one (before the CSV logger, which writes its `train_seconds`), else `[]`."""
-    if not config.log_likelihood_every:
-        return []
+    for one, else `[TrainingTime]` (before the CSV logger, which writes their
+    `train_seconds`: the final evaluation's budget is a share of it)."""
     history = read_history(run_dir) if done else None
-    seconds_done = history["train_seconds"][done - 1] if history else 0.0
+    seconds_done = (history["train_seconds"][done - 1]
+                    if history and "train_seconds" in history else 0.0)
+    if not config.log_likelihood_every:
+        return [TrainingTime(seconds_done)]
     examples = model_examples(config.model_class, run_data.x_val, run_data.y_val)
     return [LikelihoodCurve(os.path.join(run_dir, CURVE_FILE), examples, config.log_likelihood_k,
         config.log_likelihood_every, config.epochs, seed=config.seed, done=done,
@@ -260,13 +277,27 @@ def evaluate_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose
         "validation": data.make_dataset(run_data.x_val, config.batch_size, shuffle=False,
                                         labels=run_data.y_val if labels else None),
     }
+    started = time.perf_counter()
     terms = {split: json_ready(model.evaluate(dataset, verbose=0, return_dict=True))
              for split, dataset in datasets.items()}
+    history = read_history(run_dir)
+    budget = None
+    if history and "train_seconds" in history:
+        # A share of the training time (at least a minute): the log-likelihood gets 4/5 of
+        # it, less the loss terms' time; the diagnostics and figures the rest.
+        total = max(MINIMUM_EVALUATION_SECONDS,
+                    config.eval_budget * history["train_seconds"][-1])
+        budget = max(10.0, 0.8 * total - (time.perf_counter() - started))
+        if verbose and config.eval_k is None:
+            print(f"Final evaluation: about {total:.0f} s ({config.eval_budget:g} of "
+                  f"{history['train_seconds'][-1]:.0f} s of training, at least a minute), "
+                  f"{budget:.0f} s of it for the log-likelihood")
     metrics = evaluate_model(
-        model, run_data.x_val, run_dir, labels=run_data.y_val, k=config.eval_k,
+        model, run_data.x_val, run_dir, labels=run_data.y_val, k=config.eval_k, max_k=100,
+        time_budget=budget,
         split="validation",
         split_source=run_data.validation + (", binarized once" if run_data.binarize else ""),
-        amortization_images=config.amortization_images, history=read_history(run_dir),
+        amortization_images=config.amortization_images, history=history,
         config=config.run_settings(),
         extra_metrics={
             **terms,
@@ -311,6 +342,7 @@ def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
     """
     check_config(config)
     run_data = load_run_data(config, verbose)
+    config = run_data.config
     keras.utils.set_random_seed(config.seed)
     model = build_model(config, run_data, strategy or make_strategy(config.strategy))
     run_dir, state = prepare_run_dir(config, restart)

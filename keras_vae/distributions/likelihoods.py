@@ -47,10 +47,18 @@ class Likelihood(keras.layers.Layer):
         channel, unless the likelihood's parameters are per pixel."""
         return channels * self.num_params
 
+    @property
+    def reports_bits_per_dim(self) -> bool:
+        """Whether the likelihood's figures are also given in bits per dimension: for 8-bit
+        values (256 levels) only, the figure image-modelling papers quote. Binarized images
+        (the Bernoulli's 2 levels) are scored in nats: a bits/dim figure on them would read as
+        an 8-bit one and is 8 times smaller for the same pictures."""
+        return self.levels == 256
+
     def bits_per_dim(self, nats, dims):
         """Nats per example as bits per data dimension, -log2 p(x) / D, for a likelihood of
-        discrete values (`levels`); None for densities, which have no such figure."""
-        return None if self.levels is None else nats / (dims * math.log(2.0))
+        8-bit values (`reports_bits_per_dim`); None for any other."""
+        return nats / (dims * math.log(2.0)) if self.reports_bits_per_dim else None
 
     def saving_problem(self):
         """None if the likelihood can be saved in a `.keras` file, else why not, in words."""

@@ -11,7 +11,8 @@ a lower bound on log p(x) in expectation that tightens as K grows and equals the
 K = 1; the mean of the log weights is itself an ELBO estimate (Burda et al. 2015, Sec. 3 and
 Appendix). The K samples are drawn in chunks inside a compiled TensorFlow function and
 combined by a running logsumexp, so memory is bounded by `chunk_size * batch_size` decoder
-outputs whatever K is.
+outputs whatever K is; by default the chunk is sized so that one step decodes at most
+`VALUES_PER_STEP` data values, whatever the image size.
 
 References:
     Burda, Y., Grosse, R. and Salakhutdinov, R. Importance Weighted Autoencoders. ICLR 2016
@@ -19,6 +20,7 @@ References:
 """
 
 import math
+import time
 import weakref
 
 import keras
@@ -28,6 +30,19 @@ import tensorflow as tf
 from keras_vae.arguments import check_int
 from keras_vae.data.conditions import as_tensors, images_of, take
 from keras_vae.distributions.likelihoods import check_support_numpy
+
+
+# Data values (samples x images x values per image) decoded in one compiled step of an
+# estimate: about 0.5 GB of float32 decoder outputs for PixelCNN++'s mixture of logistics.
+VALUES_PER_STEP = 2 ** 22
+
+
+def samples_per_step(images_per_step, data_shape, values_per_step=VALUES_PER_STEP,
+                     most=500) -> int:
+    """Samples of z per image in one step, so that `images_per_step` images decode at most
+    `values_per_step` values (at least 1, at most `most`)."""
+    size = math.prod(data_shape) * images_per_step
+    return int(max(1, min(most, values_per_step // size)))
 
 
 def log_importance_weights(model, x, num_samples, seed, log_prob=None):
@@ -81,7 +96,7 @@ def importance_sampled_log_likelihood(
     images,
     k=5000,
     batch_size=20,
-    chunk_size=500,
+    chunk_size=None,
     seed=0,
     verbose=1,
     jit_compile=False,
@@ -96,8 +111,9 @@ def importance_sampled_log_likelihood(
             the estimate is of log p(x|y).
         k: int. Importance samples per image (Burda et al. report k = 5000). Defaults to 5000.
         batch_size: int. Images per compiled step. Defaults to 20.
-        chunk_size: int. Samples per image per compiled step; memory grows with
-            `batch_size * chunk_size`. Defaults to 500.
+        chunk_size: int or None. Samples per image per compiled step; memory grows with
+            `batch_size * chunk_size`. Defaults to `samples_per_step`: at most 500, fewer
+            where the images are large.
         seed: int. Seed of the samples. Defaults to 0.
         verbose: int. 1 shows a progress bar. Defaults to 1.
         jit_compile: bool. Compile the whole steps with XLA. Defaults to False: the networks
@@ -108,16 +124,12 @@ def importance_sampled_log_likelihood(
         dict of float64 arrays `(n,)`: `log_likelihood` (the estimate, nats) and `elbo` (the
         mean of the k log weights: an ELBO estimate on the same samples).
     """
+    if chunk_size is None:
+        chunk_size = samples_per_step(batch_size, model.data_shape)
     for name, value in (("k", k), ("batch_size", batch_size), ("chunk_size", chunk_size)):
         check_int(name, value, 1)
     examples = images
-    images = np.asarray(images_of(examples), dtype=np.float32)
-    if tuple(images.shape[1:]) != tuple(model.data_shape):
-        raise ValueError(
-            f"Argument `images` must hold examples of shape {tuple(model.data_shape)}. "
-            f"Received: images of shape {images.shape}"
-        )
-    check_support_numpy(model.likelihood, images, "images")
+    images = _checked_images(model, examples)
     estimator = _estimator(model, bool(jit_compile))
     chunks = [chunk_size] * (k // chunk_size) + ([k % chunk_size] if k % chunk_size else [])
     log_likelihood = np.empty(len(images))
@@ -138,3 +150,43 @@ def importance_sampled_log_likelihood(
         if progress is not None:
             progress.add(len(lse_all))
     return {"log_likelihood": log_likelihood, "elbo": elbo}
+
+
+def _checked_images(model, examples):
+    images = np.asarray(images_of(examples), dtype=np.float32)
+    if tuple(images.shape[1:]) != tuple(model.data_shape):
+        raise ValueError(
+            f"Argument `images` must hold examples of shape {tuple(model.data_shape)}. "
+            f"Received: images of shape {images.shape}"
+        )
+    check_support_numpy(model.likelihood, images, "images")
+    return images
+
+
+def affordable_k(model, images, seconds, most=5000, batch_size=20, seed=0) -> int:
+    """The largest K (at most `most`, at least 1) with which
+    `importance_sampled_log_likelihood(model, images, k=K)` should take about `seconds`:
+    one batch is timed at a small K once its step is compiled, and the cost per image and
+    sample extrapolated (a K below the small one is cheaper per sample than this assumes).
+
+    Args:
+        model: a `keras_vae.VAE` (or another model with a posterior).
+        images: as for `importance_sampled_log_likelihood`.
+        seconds: float. The time the estimate may take.
+        most: int. The largest K returned. Defaults to 5000.
+        batch_size: int. As the estimate will run. Defaults to 20.
+        seed: int.
+    """
+    check_int("most", most, 1)
+    check_int("batch_size", batch_size, 1)
+    n = len(_checked_images(model, images))
+    probe = min(most, samples_per_step(batch_size, model.data_shape), 50)
+    estimator = _estimator(model, False)
+    x = as_tensors(take(images, 0, batch_size))
+    seed_pair = tf.constant([seed, -1], tf.int32)
+    estimator.chunk(x, probe, seed_pair)  # traced and compiled: not timed
+    start = time.perf_counter()
+    lse, _ = estimator.chunk(x, probe, seed_pair)
+    lse.numpy()
+    per_sample = (time.perf_counter() - start) / (probe * len(lse))
+    return int(max(1, min(most, seconds / (per_sample * n))))

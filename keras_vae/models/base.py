@@ -104,6 +104,13 @@ class BaseAutoencoder(CheckedEntryPoints, Servable, KerasSteps, keras.Model):
         """The model in one line, for logs."""
         return f"{type(self).__name__}, {self.likelihood.kind} likelihood"
 
+    @classmethod
+    def recipe(cls, recipe):
+        """The model's own recipe for the images a `keras_vae.recipes.Recipe` was chosen for
+        (`keras_vae.recipe_for(images, model_class)`): the data's recipe as it is, unless a
+        subclass measured better settings for itself."""
+        return recipe
+
     # ---------------------------------------------------------------- training's hooks
 
     def after_fit(self, images):
@@ -149,7 +156,7 @@ class BaseAutoencoder(CheckedEntryPoints, Servable, KerasSteps, keras.Model):
         """Makes one `keras.metrics.Mean` per entry of `metric_names` (Keras resets them each
         epoch through `metrics`); subclasses call it once their parts are configured."""
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
-        if "elbo" in self.trackers and self.likelihood.levels is not None:
+        if "elbo" in self.trackers and self.likelihood.reports_bits_per_dim:
             # The ELBO of a discrete likelihood in bits per data dimension: -ELBO / (D ln 2).
             self.trackers["bits_per_dim"] = keras.metrics.Mean(name="bits_per_dim")
 

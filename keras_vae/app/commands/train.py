@@ -1,11 +1,15 @@
 """Train a VAE (or another model of the family, `--model`) and write a run directory.
 
     keras-vae train                                    # bundled 8x8 digits, no download
+    keras-vae train --data-dir ../shared/data/mnist    # MNIST's IDX files
+    keras-vae train --data-dir my_images/              # your own folder of images
+    keras-vae train --model hvae --data-dir ../shared/data/mnist
     keras-vae train --model autoencoder --latent-dim 2
-    keras-vae train --dataset mnist --data-dir ../shared/data/mnist --epochs 20
-    keras-vae train --data-dir my_images/ --likelihood logistic_mixture \
-        --architecture resnet                                  # your own folder of images
     keras-vae train --config runs/<run>/config.json    # rerun a run
+
+The images choose every setting that no flag gives (`keras_vae.recipe_for`: nearly binary
+grey images get the MLP and Bernoulli likelihood on binarized pixels, 8-bit colour the resnet
+and the mixture of logistics), and the log says what it chose; `config.json` records it.
 
 Run again with the same settings and `--output-dir`, an interrupted run continues where it
 stopped (a finished one is left as it is); `--restart` starts it over.
@@ -52,38 +56,45 @@ def run_parser(model_name):
         "images)")
     add("--labels-key", help="the labels' key in an .npz file (default: y or labels if there)")
     add("--architecture", choices=["mlp", "conv", "resnet"],
-        help="encoder/decoder family (default mlp; resnet: residual blocks at each resolution, "
-        "for colour images)")
+        help="encoder/decoder family (default: the recipe's; mlp for binary images, resnet "
+        "for 8-bit ones)")
     add("--hidden-units", type=int, nargs="+",
         help="hidden widths (mlp) or filters per resolution (conv, resnet)")
-    add("--blocks", type=int, help="residual blocks per resolution (resnet only; default 2)")
-    add("--activation", help="hidden activation (default relu)")
-    add("--latent-dim", type=int, help="size of z (default 20)")
-    add("--likelihood", help=f"p(x|z), one of {available_likelihoods()} (default bernoulli; "
-        "gaussian has per-pixel scales, gaussian_global one learned scale, gaussian_fixed "
-        "scale 0.1; logistic_mixture: PixelCNN++'s discretized mixture of 5 logistics, for "
-        "8-bit colour)")
+    add("--blocks", type=int, help="residual blocks per resolution (resnet only; default: "
+        "the recipe's 1, or 2)")
+    add("--activation", help="hidden activation (default: the recipe's, relu)")
+    add("--latent-dim", type=int, help="size of z (default: the recipe's; 20 for binary "
+        "images, 128 for 8-bit ones)")
+    add("--likelihood", help=f"p(x|z), one of {available_likelihoods()} (default: the "
+        "recipe's; bernoulli for binary images, logistic_mixture, PixelCNN++'s discretized "
+        "mixture of 5 logistics, for 8-bit ones; gaussian has per-pixel scales, "
+        "gaussian_global one learned scale, gaussian_fixed scale 0.1)")
     add("--binarize", action=argparse.BooleanOptionalAction,
-        help="dynamic binarization (default: on for bernoulli)")
+        help="dynamic binarization (default: the recipe's; on for bernoulli)")
     add("--epochs", type=int, help="default 20")
-    add("--batch-size", type=int, help="default 100")
-    add("--learning-rate", type=float, help="Adam's initial learning rate (default 2e-3)")
+    add("--batch-size", type=int, help="default: the recipe's (100; 128 for 8-bit images)")
+    add("--learning-rate", type=float, help="Adam's initial learning rate (default: the "
+        "recipe's, 2e-3; 1e-3 for 8-bit images)")
     add("--lr-schedule", choices=["cosine", "constant"],
         help="cosine decay to 0 over the run (default) or a constant learning rate")
     add("--clip-norm", type=float, help="clip the gradients to this global norm (Adam's "
-        "global_clipnorm; default none; the hvae model's recipe uses 1)")
+        "global_clipnorm; default: the recipe's, none; 1 for the hvae model; 0: none)")
     add("--seed", type=int, help="default 0")
     add("--validation-fraction", type=float, help="held out when there is no test split")
     add("--split-seed", type=int, help="seed of the held-out validation split (default 0)")
     add("--max-train-examples", type=int, help="train on the first N training images only")
-    add("--eval-k", type=int, help="importance samples of the final evaluation (default 100)")
+    add("--eval-k", type=int, help="importance samples of the final evaluation (default: as "
+        "many as fit --eval-budget, at most 100)")
+    add("--eval-budget", type=float, help="the final evaluation's share of the training time "
+        "when --eval-k is not given (default 0.2; at least a minute)")
     add("--log-likelihood-every", type=int,
         help="also estimate the validation log-likelihood every N epochs (and at the last), "
         "into log_likelihood_curve.csv with the training seconds (default 0: at the end only)")
     add("--log-likelihood-k", type=int,
         help="importance samples of those estimates (default 500)")
     add("--amortization-images", type=int,
-        help="validation images for the amortization gap (default 100, 0 skips)")
+        help="validation images for the amortization gap (default 0: skipped; 100 is the "
+        "usual figure, at 300 Adam steps per image)")
     add("--image-log-every", type=int, help="TensorBoard image grids every N epochs (default 5)")
     add("--steps-per-execution", type=int,
         help="batches per host round-trip (default 32; fit caps it at an epoch's batches and "
