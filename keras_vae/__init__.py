@@ -33,9 +33,12 @@ _EXPORTS = {
     "IWAE": "keras_vae.losses",
     "build_encoder": "keras_vae.networks",
     "build_decoder": "keras_vae.networks",
+    "recipe_for": "keras_vae.recipes",
+    "describe_images": "keras_vae.recipes",
+    "Recipe": "keras_vae.recipes",
 }
 _SUBMODULES = ("app", "callbacks", "data", "distributions", "evaluation", "export", "layers",
-               "losses", "models", "networks", "objectives", "plotting")
+               "losses", "models", "networks", "objectives", "plotting", "recipes")
 
 
 def _check_backend():
@@ -65,4 +68,4 @@ def __dir__():
 
 
 __all__ = [*_EXPORTS, "callbacks", "data", "distributions", "evaluation", "losses",
-           "networks", "objectives", "plotting"]
+           "networks", "objectives", "plotting", "recipes"]
