@@ -238,7 +238,8 @@ def resolve_recipe(config: TrainConfig, images):
                     if key not in NETWORK_SHAPE_SETTINGS}
     if config.likelihood not in (None, recipe.likelihood):
         proposed.pop("binarize")
-    given_model = set(config.given_model_settings or config.model_settings)
+    given_model = set(config.model_settings if config.given_model_settings is None
+                      else config.given_model_settings)
     own = {setting.name: setting.default_for(config.model_class)
            for setting in config.model_entry.settings}
     run_values, model_values = {}, {}

@@ -126,14 +126,14 @@ class HierarchicalVAE(BaseAutoencoder):
     kl_factorizes = True
     @classmethod
     def recipe(cls, recipe):
-        """On binary images, the IWAE paper's two-layer network (784-200-200 to z_1 of 100,
+        """On binarized images, the IWAE paper's two-layer network (784-200-200 to z_1 of 100,
         100-100 to z_2 of 50, tanh) with the settings docs/results/hierarchy.md measured:
         gradients clipped to norm 1, a free-bits floor of 0.1 nats falling to 0 over the first
         half of training, 5 samples of z per image (-91.66 nats at 100 epochs against the
         one-layer default's -94.94). On 8-bit images with the resnet, z_1 and z_2 of 8
         channels on the 8x8 and 4x4 feature maps (0.2 to 0.5 bits/dim better than the flat
         one-layer model at 8 epochs on CIFAR-10)."""
-        if recipe.kind.values == "binary" and recipe.architecture == "mlp":
+        if recipe.binarize and recipe.architecture == "mlp":
             return dataclasses.replace(
                 recipe, hidden_units=(200, 200), activation="tanh", latent_dim=100,
                 clip_norm=1.0, objective={"mc_samples": 5, "free_bits": 0.1,

@@ -67,9 +67,9 @@ class VQVAE(BaseAutoencoder):
 
     @classmethod
     def recipe(cls, recipe):
-        """On binary images a latent of 32 (8 codes of 4 numbers), the size
+        """On binarized images a latent of 32 (8 codes of 4 numbers), the size
         docs/results/models.md measured; the data's recipe elsewhere."""
-        if recipe.kind.values == "binary":
+        if recipe.binarize:
             return dataclasses.replace(recipe, latent_dim=32,
                                        why="8 codes of 4, docs/results/models.md")
         return recipe
