@@ -88,7 +88,7 @@ def build(row, image_shape, epochs, steps_per_epoch, seed):
     keras.utils.set_random_seed(seed)
     model = model_class.from_architecture(image_shape, 20, hidden_units=[500], seed=seed,
                                           **arguments)
-    config = TrainConfig(epochs=epochs)
+    config = TrainConfig(epochs=epochs, learning_rate=2e-3, lr_schedule="cosine")  # the MNIST recipe's
     optimizers = make_extra_optimizers(model_class, config, steps_per_epoch)
     if decoder_rate is not None:
         optimizers["decoder_optimizer"] = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(

@@ -269,7 +269,8 @@ def test_a_streamed_folder_with_binarized_training_is_refused_naming_the_way_out
         classes, capsys, tmp_path):
     folder, _ = classes
     line = refused(train.main, ["--data-dir", folder, "--image-storage", "stream",
-                                "--output-dir", str(tmp_path / "run"), *QUICK], capsys)
+                                "--likelihood", "bernoulli", "--output-dir",
+                                str(tmp_path / "run"), *QUICK], capsys)
     assert "`image_storage` must keep binarized training images in memory" in line
     assert "--no-binarize" in line
 

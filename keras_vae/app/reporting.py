@@ -164,7 +164,7 @@ def evaluate_model(
         print(f"Evaluating on {len(images)} {split} images ({split_source}) with K = {k}"
               + (", each with its label as the condition" if model.conditional else ""))
     estimate = stages.run("log-likelihood", importance_sampled_log_likelihood, model, examples,
-                          k=k, seed=seed, verbose=verbose)
+                          k=k, seed=seed, verbose=int(verbose == 1))  # 2: no bars, as fit's
     metrics = {
         "units": "nats per image",
         "split": split,
@@ -196,7 +196,7 @@ def evaluate_model(
         "latent diagnostics", _latent_diagnostics, model, examples, metrics, seed)
     if amortization_images and not model.conditional:  # it refines the encoder's outputs
         gap = stages.run("amortization gap", amortization_gap, model,
-                         images[:amortization_images], seed=seed, verbose=verbose)
+                         images[:amortization_images], seed=seed, verbose=int(verbose == 1))
         metrics.update({
             "amortization_gap": gap["amortization_gap"],
             "amortization_elbo_encoder": gap["elbo_encoder"],
