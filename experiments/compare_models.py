@@ -4,6 +4,8 @@ held-out figures and a page of reconstructions and samples per model.
 
     python -m experiments.compare_models --data-dir ../shared/data/mnist --epochs 10
     python -m experiments.compare_models --rows autoencoder vae --epochs 1   # a subset
+    python -m experiments.compare_models --bare --runs-dir runs/models-bare \
+        --output docs/results/models_bare_table.md     # each model's bare command
 
 Each row is a `keras-vae train --model NAME` run (784-500-ReLU MLP encoder and decoder,
 batch 100, the trainer's default learning-rate schedule, dynamically binarized images) in
@@ -79,19 +81,28 @@ def write_table(path, results, settings):
 def main(argv=None):
     parser = make_parser(__doc__.split("\n\n")[0], 10, 1000, os.path.join("runs", "models"), os.path.join("docs", "results", "models_table.md"))
     parser.add_argument("--figures-dir", default=os.path.join("docs", "results", "figures", "models"))
+    parser.add_argument("--bare", action="store_true",
+                        help="each row is `keras-vae train --model NAME` with no other "
+                        "setting: the data's and the model's recipe (no figures copied)")
     args = parser.parse_args(argv)
     table = rows()
     names = chosen_rows(parser, args, table)
+    architecture = {} if args.bare else ARCHITECTURE
+    if args.bare:
+        table = {name: ({"model": overrides["model"]}, description + " (bare command)")
+                 for name, (overrides, description) in table.items()}
     settings = {"epochs": args.epochs, "eval_k": args.eval_k, "seed": args.seed,
-                "data_dir": args.data_dir, **ARCHITECTURE}
+                "data_dir": args.data_dir, "bare": args.bare, **architecture}
     base = {"dataset": "mnist", "data_dir": args.data_dir, "epochs": args.epochs,
-            "seed": args.seed, **ARCHITECTURE}
+            "seed": args.seed, **architecture}
     table = {name: ({**overrides, **({"eval_k": args.eval_k} if get_model_class(
         overrides["model"]).has_posterior else {})}, description)
         for name, (overrides, description) in table.items()}
     limit_training_images(args, base, settings)
     results = run_rows(table, names, args.runs_dir, base,
                        lambda results: write_table(args.output, results, settings))
+    if args.bare:
+        return results
     os.makedirs(args.figures_dir, exist_ok=True)
     for name in results:
         for figure in FIGURES:
