@@ -111,3 +111,15 @@ def test_binarized_images_are_scored_in_nats_only(digits_run, tmp_path, capsys):
     evaluate_model(small_vae(compile=False), binary_images(20), str(tmp_path), k=2)
     out = capsys.readouterr().out
     assert "nats per image" in out and not re.search(r"\d bits/dim", out)
+
+
+def test_a_time_budget_beside_a_given_k_is_refused(digits_run, capsys):
+    from keras_vae.app.commands import train
+    from tests.helpers import refused
+
+    line = refused(evaluate.main, [digits_run, "--k", "5", "--time-budget", "60"], capsys)
+    assert "`--time-budget` sizes K when `--k` is not given" in line
+    line = refused(train.main, ["--eval-k", "5", "--eval-budget", "0.5"], capsys)
+    assert "`eval_budget` sizes K when `eval_k` is not given" in line
+    line = refused(train.main, ["--model", "autoencoder", "--eval-budget", "0.5"], capsys)
+    assert "`eval_budget` does not apply to the autoencoder model" in line

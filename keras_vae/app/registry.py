@@ -26,8 +26,8 @@ from keras_vae.models.hierarchical import LATENT_LAYOUTS
 from keras_vae.app.settings import Setting, fitted_or_number
 
 # Run settings of the importance-sampled evaluation: refused for a model without a posterior.
-POSTERIOR_RUN_SETTINGS = ("eval_k", "amortization_images", "log_likelihood_every",
-                          "log_likelihood_k")
+POSTERIOR_RUN_SETTINGS = ("eval_k", "eval_budget", "amortization_images",
+                          "log_likelihood_every", "log_likelihood_k")
 
 # The objective's settings, shared by every model trained by `keras_vae.losses`' objectives.
 OBJECTIVE_SETTINGS = (

@@ -302,6 +302,10 @@ def check_config(config: TrainConfig) -> None:
             raise ValueError(
                 f"Argument `{name}` does not apply to the {config.model} model. Received: "
                 f"{name}={getattr(config, name)!r} with model={config.model!r}")
+    if config.eval_k is not None and config.eval_budget != defaults.eval_budget:
+        raise ValueError(
+            "Argument `eval_budget` sizes K when `eval_k` is not given; with both, K is "
+            f"`eval_k`. Received: eval_budget={config.eval_budget} with eval_k={config.eval_k}")
     if not config.log_likelihood_every and config.log_likelihood_k != defaults.log_likelihood_k:
         raise ValueError(
             "Argument `log_likelihood_k` applies only with `log_likelihood_every` > 0 (the "

@@ -29,7 +29,7 @@ def parse_args(argv):
     add("--k", type=int, help="importance samples per image (default: as many as fit "
         "--time-budget, at most 5000, Burda et al.'s K; give --k 5000 for the literature's "
         "figure whatever it takes)")
-    add("--time-budget", type=float, default=600.0,
+    add("--time-budget", type=float,
         help="seconds the log-likelihood may take when --k is not given (default 600)")
     add("--output-dir", help="default: <run>/evaluation-<split>-k<k, or auto>")
     add("--binarize", action=argparse.BooleanOptionalAction,
@@ -46,6 +46,12 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.k is not None and args.time_budget is not None:
+        raise ValueError("Argument `--time-budget` sizes K when `--k` is not given; with both, "
+                         f"K is --k. Received: --time-budget {args.time_budget} with --k "
+                         f"{args.k}")
+    if args.time_budget is None:
+        args.time_budget = 600.0
     output_dir, _ = evaluate_path(
         args.model, dataset=args.dataset, data_dir=args.data_dir, split=args.split, k=args.k,
         output_dir=args.output_dir, binarize=args.binarize, time_budget=args.time_budget,
