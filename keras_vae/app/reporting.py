@@ -54,7 +54,7 @@ class EvaluationStageFailed(RuntimeError):
     """A stage of `evaluate_model` failed; what the stages before it wrote is kept."""
 
 
-class _Stages:
+class Stages:
     """Runs an evaluation's stages one after another: each announced and timed on the log
     (`verbose`), each one's failure turned into one `EvaluationStageFailed` line that names
     the stage and what was written before it. `seconds` holds each finished stage's time."""
@@ -121,6 +121,7 @@ def evaluate_model(
     verbose=1,
     max_k=5000,
     time_budget=None,
+    stages=None,
 ):
     """Writes `metrics.json`, the figures and `report.html` into `output_dir`; returns the metrics.
 
@@ -151,6 +152,8 @@ def evaluate_model(
         verbose: int. 1 prints progress.
         max_k: int. The largest K chosen when `k` is None. Defaults to 5000.
         time_budget: float or None. Seconds the log-likelihood may take when `k` is None.
+        stages: `Stages` or None. The stages run before (their times are reported with
+            these).
     """
     os.makedirs(output_dir, exist_ok=True)
     images = np.asarray(images, np.float32)
@@ -158,7 +161,7 @@ def evaluate_model(
         return _evaluate_reconstructions(model, images, output_dir, labels, split, split_source,
                                          history, config, extra_metrics, seed, verbose)
     examples = model_examples(model, images, labels)
-    stages = _Stages(output_dir, verbose)
+    stages = stages or Stages(output_dir, verbose)
     k = stages.run("choose K", chosen_k, model, examples, k, max_k, time_budget, seed, verbose)
     if verbose:
         print(f"Evaluating on {len(images)} {split} images ({split_source}) with K = {k}"

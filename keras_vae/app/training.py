@@ -29,7 +29,7 @@ from keras_vae.callbacks import (
 )
 from keras_vae.data.conditions import model_examples
 from keras_vae.distributions.likelihoods import check_support_numpy, get_likelihood
-from keras_vae.app.reporting import evaluate_model, json_ready
+from keras_vae.app.reporting import Stages, evaluate_model, json_ready
 from keras_vae.app.runs import (
     BACKUP_DIR,
     CURVE_FILE,
@@ -278,8 +278,9 @@ def evaluate_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose
                                         labels=run_data.y_val if labels else None),
     }
     started = time.perf_counter()
-    terms = {split: json_ready(model.evaluate(dataset, verbose=0, return_dict=True))
-             for split, dataset in datasets.items()}
+    stages = Stages(run_dir, verbose)
+    terms = {split: stages.run(f"loss terms on the {split} images", _loss_terms, model, dataset,
+                               verbose) for split, dataset in datasets.items()}
     history = read_history(run_dir)
     budget = None
     if history and "train_seconds" in history:
@@ -294,7 +295,7 @@ def evaluate_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose
                   f"{budget:.0f} s of it for the log-likelihood")
     metrics = evaluate_model(
         model, run_data.x_val, run_dir, labels=run_data.y_val, k=config.eval_k, max_k=100,
-        time_budget=budget,
+        time_budget=budget, stages=stages,
         split="validation",
         split_source=run_data.validation + (", binarized once" if run_data.binarize else ""),
         amortization_images=config.amortization_images, history=history,
@@ -318,6 +319,10 @@ def evaluate_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose
         print(f"Validation: loss {val['loss']:.2f} ({listed}) nats per example. "
               f"Run directory: {run_dir}")
     return metrics
+
+
+def _loss_terms(model, dataset, verbose):
+    return json_ready(model.evaluate(dataset, verbose=int(verbose == 1), return_dict=True))
 
 
 def train(config: TrainConfig, verbose=1, restart=False, strategy=None):
