@@ -102,6 +102,10 @@ def test_flags_override_the_recipe_and_leave_the_rest_to_it(tmp_path, capsys):
                                           "--latent-dim", "30"])
     assert config["model_settings"]["mc_samples"] == 1 and config["latent_dim"] == 30
     assert config["model_settings"]["free_bits"] == 0.1 and config["clip_norm"] == 1.0
+    # A floor of 0 has no decay to take from the recipe.
+    config = run_config(tmp_path, "no-floor", ["--model", "hvae", "--free-bits", "0"])
+    assert config["model_settings"]["free_bits_decay_epochs"] == 0
+    assert config["model_settings"]["mc_samples"] == 5
     # Another architecture than the recipe's keeps the recipe's sizes for its network out.
     config = run_config(tmp_path, "conv", ["--architecture", "conv"])
     assert config["architecture"] == "conv" and config["hidden_units"] is None
@@ -123,3 +127,12 @@ def test_colour_images_get_the_colour_recipe_from_the_command(tmp_path, capsys):
     assert not run_data.binarize
     line = [line for line in capsys.readouterr().out.splitlines() if "Recipe" in line]
     assert len(line) == 1 and "16x16 colour, 8-bit" in line[0] and "likelihood" in line[0]
+    # The hierarchy's colour recipe is for latents on feature maps: another layout given, the
+    # data's recipe (a flat latent of 128) sizes the rest.
+    file_values, args = train.parse_args(["--data-dir", str(folder), "--model", "hvae",
+                                          "--latent-layout", "vector"])
+    config = load_run_data(train.config_from_args(file_values, args), verbose=0).config
+    assert config.latent_dim == 128 and list(config.model_settings["upper_latent_dims"]) == [50]
+    file_values, args = train.parse_args(["--data-dir", str(folder), "--model", "hvae"])
+    config = load_run_data(train.config_from_args(file_values, args), verbose=0).config
+    assert config.latent_dim == 8 and config.model_settings["latent_layout"] == "feature_maps"

@@ -223,14 +223,23 @@ def resolve_recipe(config: TrainConfig, images):
     settings not given) taken from `keras_vae.recipe_for(images, model class)`, and one log
     line saying what was chosen and why. A flag that departs from the recipe's network
     (another `architecture`) keeps the recipe's sizes for that network out; another
-    `likelihood` keeps its own binarization. A config read back from `config.json` has every
+    `latent_layout` than the model's recipe falls back to the data's recipe; another
+    `likelihood` keeps its own binarization; `free_bits` given as 0 keeps the floor's decay
+    out. A config read back from `config.json` has every
     setting given and comes back as it is."""
-    from keras_vae.recipes import recipe_for
+    from keras_vae.recipes import data_recipe, recipe_for
 
     recipe = recipe_for(images, config.model_class)
+    given_model = set(config.model_settings if config.given_model_settings is None
+                      else config.given_model_settings)
+    layout = recipe.model_arguments.get("latent_layout")
+    if "latent_layout" in given_model and layout not in (
+            None, config.model_settings["latent_layout"]):
+        recipe = data_recipe(recipe.kind)  # the model's recipe is for its own layout
     proposed = recipe.settings()
     decay = proposed.pop("free_bits_decay", None)
-    if decay is not None:
+    no_floor = "free_bits" in given_model and not config.model_settings["free_bits"]
+    if decay is not None and not no_floor:  # a floor given as 0 has nothing to lower
         proposed["free_bits_decay_epochs"] = int(round(decay * config.epochs))
     proposed["hidden_units"] = list(proposed["hidden_units"])
     if config.architecture not in (None, recipe.architecture):
@@ -238,8 +247,6 @@ def resolve_recipe(config: TrainConfig, images):
                     if key not in NETWORK_SHAPE_SETTINGS}
     if config.likelihood not in (None, recipe.likelihood):
         proposed.pop("binarize")
-    given_model = set(config.model_settings if config.given_model_settings is None
-                      else config.given_model_settings)
     own = {setting.name: setting.default_for(config.model_class)
            for setting in config.model_entry.settings}
     run_values, model_values = {}, {}
