@@ -63,7 +63,7 @@ class Stages:
         self.output_dir, self.verbose, self.seconds = output_dir, verbose, {}
 
     def run(self, name, function, *args, **kwargs):
-        if self.verbose:
+        if self.verbose == 1:  # its progress bar follows; at 2, one line per stage
             print(f"Evaluation stage '{name}'...")
         start = time.perf_counter()
         try:
