@@ -239,7 +239,14 @@ def recipe_for(images, model_class=None) -> Recipe:
         `recipe.optimizer` and `recipe.dataset` apply it.
     """
     recipe = data_recipe(describe_images(images))
-    return recipe if model_class is None else model_class.recipe(recipe)
+    if model_class is None:
+        return recipe
+    from keras_vae.models import BaseAutoencoder
+
+    if not (isinstance(model_class, type) and issubclass(model_class, BaseAutoencoder)):
+        raise TypeError("Argument `model_class` must be a subclass of "
+                        f"keras_vae.BaseAutoencoder or None. Received: model_class={model_class!r}")
+    return model_class.recipe(recipe)
 
 
 __all__ = ["ImageKind", "Recipe", "data_recipe", "describe_images", "recipe_for"]

@@ -38,6 +38,10 @@ def test_images_are_sorted_by_their_values_and_shape():
     assert describe_images(unit * 4 - 2).values == "real"
     with pytest.raises(ValueError, match="finite"):
         describe_images(np.full((2, 4, 4, 1), np.nan))
+    with pytest.raises(ValueError, match=r"`images` must be an array of at least one image"):
+        describe_images(np.zeros((0, 4, 4, 1)))
+    with pytest.raises(TypeError, match=r"`model_class` must be a subclass"):
+        keras_vae.recipe_for(unit, model_class="hvae")
 
 
 def test_each_kind_gets_its_measured_recipe():
