@@ -46,11 +46,12 @@ def test_images_are_sorted_by_their_values_and_shape():
 
 def test_each_kind_gets_its_measured_recipe():
     binary = keras_vae.recipe_for(mnist_like())
+    assert binary.model_class is keras_vae.VAE
     assert (binary.architecture, binary.hidden_units, binary.latent_dim, binary.likelihood,
             binary.binarize, binary.batch_size, binary.learning_rate) == (
         "mlp", (500,), 20, "bernoulli", True, 100, 2e-3)
-    # docs/results/cifar_recipes.md's colour recipe.
-    colour = keras_vae.recipe_for(eight_bit())
+    # docs/results/cifar_recipes.md's colour recipe, for the one-layer VAE.
+    colour = keras_vae.recipe_for(eight_bit(), keras_vae.VAE)
     assert (colour.architecture, colour.hidden_units, colour.blocks, colour.latent_dim,
             colour.likelihood, colour.binarize, colour.batch_size, colour.learning_rate) == (
         "resnet", (32, 64, 128), 1, 128, "logistic_mixture", False, 128, 1e-3)
@@ -59,6 +60,18 @@ def test_each_kind_gets_its_measured_recipe():
     assert keras_vae.recipe_for(eight_bit(n=2, side=8)).architecture == "mlp"
     line = colour.reason()
     assert "32x32 colour, 8-bit" in line and "cifar_recipes.md" in line
+    # Without a model: the hierarchy on the resnet's feature maps, better in less training
+    # time (docs/results/recipes.md), built by the recipe itself.
+    best = keras_vae.recipe_for(eight_bit())
+    assert best.model_class is keras_vae.HierarchicalVAE
+    assert (best.architecture, best.latent_dim, best.likelihood) == (
+        "resnet", 8, "logistic_mixture")
+    assert best.model_arguments == {"latent_layout": "feature_maps", "upper_latent_dims": (8,)}
+    assert "HierarchicalVAE" in best.reason()
+    model = best.build()
+    assert isinstance(model, keras_vae.HierarchicalVAE)
+    assert "2 layers [512, 128]" in model.describe()  # 8 channels on the 8x8 and 4x4 grids
+    assert keras_vae.recipe_for(eight_bit(n=2, side=8)).model_class is keras_vae.VAE
 
 
 def test_the_hierarchy_s_recipe_is_the_documented_one():
@@ -113,6 +126,7 @@ def test_flags_override_the_recipe_and_leave_the_rest_to_it(tmp_path, capsys):
     # Another architecture than the recipe's keeps the recipe's sizes for its network out.
     config = run_config(tmp_path, "conv", ["--architecture", "conv"])
     assert config["architecture"] == "conv" and config["hidden_units"] is None
+    assert config["model"] == "vae"  # the bundled digits are nearly binary
 
 
 def test_colour_images_get_the_colour_recipe_from_the_command(tmp_path, capsys):
@@ -126,11 +140,23 @@ def test_colour_images_get_the_colour_recipe_from_the_command(tmp_path, capsys):
                                           str(tmp_path / "run")])
     run_data = load_run_data(train.config_from_args(file_values, args), verbose=1)
     config = run_data.config
-    assert (config.architecture, config.likelihood, config.binarize, config.hidden_units) == (
-        "resnet", "logistic_mixture", False, [32, 64])
+    assert (config.model, config.architecture, config.likelihood, config.binarize,
+            config.hidden_units, config.latent_dim) == (
+        "hvae", "resnet", "logistic_mixture", False, [32, 64], 8)
+    assert config.model_settings["latent_layout"] == "feature_maps"
     assert not run_data.binarize
     line = [line for line in capsys.readouterr().out.splitlines() if "Recipe" in line]
     assert len(line) == 1 and "16x16 colour, 8-bit" in line[0] and "likelihood" in line[0]
+    assert "it set model," in line[0]
+    # A setting of another model than the recipe's is refused, naming it; --model names one.
+    file_values, args = train.parse_args(["--data-dir", str(folder), "--prior", "mixture"])
+    with pytest.raises(ValueError, match=r"\['prior'\] do not apply to the hvae model"):
+        load_run_data(train.config_from_args(file_values, args), verbose=0)
+    file_values, args = train.parse_args(["--data-dir", str(folder), "--model", "vae"])
+    config = load_run_data(train.config_from_args(file_values, args), verbose=0).config
+    assert (config.model, config.latent_dim) == ("vae", 128)
+    with pytest.raises(ValueError, match=r"`--num-codes` applies to the vqvae model"):
+        train.parse_args(["--data-dir", str(folder), "--num-codes", "4"])
     # The hierarchy's colour recipe is for latents on feature maps: another layout given, the
     # data's recipe (a flat latent of 128) sizes the rest.
     file_values, args = train.parse_args(["--data-dir", str(folder), "--model", "hvae",

@@ -142,8 +142,8 @@ def test_distribution_and_objective_flags_reach_the_saved_model(tmp_path):
     small = ["--hidden-units", "32", "--image-log-every", "100"]
     # The IAF's flags reach its constructor (its config round-trips in test_losses; a run
     # with the VampPrior, the IAF and the IWAE together takes half a minute to trace).
-    config = train.config_from_args(*train.parse_args(["--posterior", "iaf", "--flow-steps",
-                                                        "1"]))
+    config = train.config_from_args(*train.parse_args(["--model", "vae", "--posterior",
+                                                        "iaf", "--flow-steps", "1"]))
     arguments = config.model_entry.constructor_arguments(config.model_settings, 17)
     assert arguments["posterior"].flow_steps == 1
     run_dir = train.main([*small, "--epochs", "1", "--prior", "vamp", "--prior-components", "3",

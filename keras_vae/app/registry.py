@@ -211,6 +211,30 @@ def get_model_class(name: str) -> type:
     return get_entry(name).model_class
 
 
+def setting_owners(key: str) -> list:
+    """The names of the models that have a setting `key`."""
+    return [name for name in available_models()
+            if key in {setting.name for setting in _BY_NAME[name].settings}]
+
+
+def name_of(model_class: type) -> str:
+    """The name `model_class` is registered under (the first, where it has several)."""
+    for name in available_models():
+        if _BY_NAME[name].model_class is model_class:
+            return name
+    raise ValueError(f"Argument `model_class` must be a model of the command, one of "
+                     f"{[entry.model_class.__name__ for entry in _BY_NAME.values()]}. "
+                     f"Received: model_class={model_class!r}")
+
+
+def recipe_model_names() -> list:
+    """The names of the models the recipe chooses among when no `--model` is given
+    (`keras_vae.recipes.recipe_models`)."""
+    from keras_vae.recipes import recipe_models
+
+    return [name_of(model_class) for model_class in recipe_models()]
+
+
 register_model("vae", VAE, (*DISTRIBUTION_SETTINGS, *OBJECTIVE_SETTINGS),
                (distribution_arguments, objective_arguments))
 register_model("cvae", ConditionalVAE, (*DISTRIBUTION_SETTINGS, *OBJECTIVE_SETTINGS),
@@ -255,5 +279,5 @@ register_model("hvae", HierarchicalVAE, (
 ), (objective_arguments,))
 
 __all__ = ["DISTRIBUTION_SETTINGS", "ModelEntry", "OBJECTIVE_SETTINGS", "available_models",
-           "distribution_arguments", "get_entry", "get_model_class", "objective_arguments",
-           "register_model"]
+           "distribution_arguments", "get_entry", "get_model_class", "name_of",
+           "objective_arguments", "recipe_model_names", "register_model", "setting_owners"]

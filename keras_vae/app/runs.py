@@ -25,7 +25,8 @@ from keras_vae import data
 from keras_vae.atomic import atomic_write
 from keras_vae.arguments import check_int, check_int_list, check_number, check_positive
 from keras_vae.distributions.likelihoods import get_likelihood
-from keras_vae.app.registry import available_models, get_entry, get_model_class
+from keras_vae.app.registry import (get_entry, get_model_class, name_of,
+                                    recipe_model_names, setting_owners)
 from keras_vae.networks import architecture_options
 
 STATUS_FILE = "status.json"
@@ -51,7 +52,8 @@ class TrainConfig:
     `--config` files give them, or under `model_settings`) and fills in the model's defaults.
 
     Args:
-        model: str. A name of `keras_vae.app.registry` (`--model`). Defaults to `"vae"`.
+        model: str or None. A name of `keras_vae.app.registry` (`--model`); None: the
+            recipe's model for the training images (`resolve_recipe`).
         dataset: str or None. `digits`, `mnist`, `folder`, `arrays` or a TensorFlow Datasets
             name; None: what `data_dir` holds (`keras_vae.data.infer_dataset`), the bundled
             digits without it. A name the path contradicts is refused.
@@ -92,7 +94,7 @@ class TrainConfig:
         output_dir: str or None. The run directory; None: `runs/<dataset>-<date>-<time>`.
     """
 
-    model: str = "vae"
+    model: str = None
     dataset: str = None
     data_dir: str = None
     validation_dir: str = None
@@ -139,36 +141,39 @@ class TrainConfig:
         `--config` files give them) or under `model_settings` (as `config.json` stores them;
         flat keys win). A setting of another model than `model` is refused, naming its model,
         unless it holds that model's default (`config.json` files written before
-        `model_settings` list every model's settings)."""
+        `model_settings` list every model's settings). Without `model`, the settings of the
+        models the recipe chooses among are taken as given; `resolve_recipe` names the model
+        and refuses those it does not have."""
         values = dict(values)
-        entry = get_entry(values.get("model", cls.model))
+        model = values.get("model", cls.model)
+        entries = [get_entry(name) for name in (
+            recipe_model_names() if model is None else [model])]
         nested = values.pop("model_settings", None) or {}
         if not isinstance(nested, dict):
             raise ValueError("Argument `model_settings` must be a dict of the model's settings. "
                              f"Received: model_settings={nested!r}")
         known = {field.name for field in dataclasses.fields(cls)}
         given = {**nested, **{key: values.pop(key) for key in list(values) if key not in known}}
-        own = {setting.name for setting in entry.settings}
+        own = {setting.name for entry in entries for setting in entry.settings}
+        with_model = f"model={model!r}" if model else (
+            f"no model (the recipe chooses among {[entry.name for entry in entries]})")
         for key in sorted(set(given) - own):
-            owners = [name for name in available_models()
-                      if key in {s.name for s in get_entry(name).settings}]
+            owners = setting_owners(key)
             if not owners:
                 raise ValueError(
                     f"Unknown configuration key {key!r}: expected the run's settings "
                     f"{sorted(known - {'model_settings'})} or the settings of the "
-                    f"{values.get('model', cls.model)!r} model {sorted(own)}. "
-                    f"Received: {key}={given[key]!r}")
+                    f"model {sorted(own)}. Received: {key}={given[key]!r} with {with_model}")
             owner = get_entry(owners[0])
             default = next(s for s in owner.settings if s.name == key).default_for(
                 owner.model_class)
             if given[key] != default:
                 raise ValueError(
                     f"Argument `{key}` applies to the {' and '.join(owners)} model(s) only. "
-                    f"Received: {key}={given[key]!r} with model="
-                    f"{values.get('model', cls.model)!r}")
+                    f"Received: {key}={given[key]!r} with {with_model}")
             del given[key]
-        return cls(**values, model_settings=entry.resolve_settings(given),
-                   given_model_settings=tuple(sorted(given)))
+        settings = given if model is None else entries[0].resolve_settings(given)
+        return cls(**values, model_settings=settings, given_model_settings=tuple(sorted(given)))
 
     def __post_init__(self):
         # What the path holds decides the data when `dataset` is not given: a folder of
@@ -190,6 +195,9 @@ class TrainConfig:
 
     @property
     def model_class(self):
+        if self.model is None:
+            raise ValueError("The run's model is not chosen yet: `resolve_recipe` chooses it "
+                             "from the training images. Received: model=None")
         return get_model_class(self.model)
 
     @property
@@ -220,7 +228,8 @@ NETWORK_SHAPE_SETTINGS = ("hidden_units", "blocks", "latent_layout", "upper_late
 
 def resolve_recipe(config: TrainConfig, images):
     """`(config, line)`: `config` with every setting no flag gave (None run settings, model
-    settings not given) taken from `keras_vae.recipe_for(images, model class)`, and one log
+    settings not given; the model itself where `model` is None) taken from
+    `keras_vae.recipe_for(images, model class)`, and one log
     line saying what was chosen and why. A flag that departs from the recipe's network
     (another `architecture`) keeps the recipe's sizes for that network out; another
     `latent_layout` than the model's recipe falls back to the data's recipe; another
@@ -229,7 +238,20 @@ def resolve_recipe(config: TrainConfig, images):
     setting given and comes back as it is."""
     from keras_vae.recipes import data_recipe, recipe_for
 
-    recipe = recipe_for(images, config.model_class)
+    chose_model = config.model is None
+    if chose_model:
+        recipe = recipe_for(images)
+        entry = get_entry(name_of(recipe.model_class))
+        foreign = sorted(set(config.model_settings) - {s.name for s in entry.settings})
+        if foreign:
+            raise ValueError(
+                f"Argument(s) {foreign} do not apply to the {entry.name} model, the recipe's "
+                f"for {recipe.kind}; name the model they belong to with --model. Received: "
+                f"{ {key: config.model_settings[key] for key in foreign} } with no model")
+        config = dataclasses.replace(
+            config, model=entry.name, model_settings=entry.resolve_settings(config.model_settings))
+    else:
+        recipe = recipe_for(images, config.model_class)
     given_model = set(config.model_settings if config.given_model_settings is None
                       else config.given_model_settings)
     layout = recipe.model_arguments.get("latent_layout")
@@ -266,7 +288,7 @@ def resolve_recipe(config: TrainConfig, images):
                          ("learning_rate", 2e-3), ("lr_schedule", "cosine")):
         if getattr(resolved, key) is None:
             setattr(resolved, key, default)
-    chosen = sorted(key for key, value in run_values.items() if value is not None) + sorted(
+    chosen = ["model"] * chose_model + sorted(key for key, value in run_values.items() if value is not None) + sorted(
         key for key, value in model_values.items() if value != own[key])
     line = f"Recipe for {recipe.reason()}" + (
         f"; it set {', '.join(chosen)}" if chosen else "; every setting given") + (
@@ -302,13 +324,9 @@ def check_config(config: TrainConfig) -> None:
     data.check_options(config.dataset, config.data_options())
     if config.image_size is not None:
         data.check_image_size(config.image_size)
-    entry = config.model_entry
     defaults = TrainConfig()
-    for name in entry.refused_settings():
-        if getattr(config, name) != getattr(defaults, name):
-            raise ValueError(
-                f"Argument `{name}` does not apply to the {config.model} model. Received: "
-                f"{name}={getattr(config, name)!r} with model={config.model!r}")
+    if config.model is not None:  # else `resolve_recipe` names it, and this runs again
+        check_model_settings(config, defaults)
     if config.eval_k is not None and config.eval_budget != defaults.eval_budget:
         raise ValueError(
             "Argument `eval_budget` sizes K when `eval_k` is not given; with both, K is "
@@ -318,9 +336,6 @@ def check_config(config: TrainConfig) -> None:
             "Argument `log_likelihood_k` applies only with `log_likelihood_every` > 0 (the "
             "curve's evaluations; the final one takes `eval_k`). Received: log_likelihood_k="
             f"{config.log_likelihood_k} with log_likelihood_every=0")
-    entry.constructor_arguments(config.model_settings, steps_per_epoch=1)
-    for setting in entry.settings:
-        setting.check_within(config.model_settings.get(setting.name), config.epochs)
     if config.learning_rate is not None:
         check_positive("learning_rate", config.learning_rate)
     if config.clip_norm is not None:
@@ -329,6 +344,19 @@ def check_config(config: TrainConfig) -> None:
         if getattr(config, name) not in (*allowed, *((None,) if name == "lr_schedule" else ())):
             raise ValueError(f"Argument `{name}` must be one of {allowed}. "
                              f"Received: {name}={getattr(config, name)!r}")
+
+
+def check_model_settings(config: TrainConfig, defaults: TrainConfig) -> None:
+    """The model's settings and the run settings it refuses (`check_config`)."""
+    entry = config.model_entry
+    for name in entry.refused_settings():
+        if getattr(config, name) != getattr(defaults, name):
+            raise ValueError(
+                f"Argument `{name}` does not apply to the {config.model} model. Received: "
+                f"{name}={getattr(config, name)!r} with model={config.model!r}")
+    entry.constructor_arguments(config.model_settings, steps_per_epoch=1)
+    for setting in entry.settings:
+        setting.check_within(config.model_settings.get(setting.name), config.epochs)
 
 
 def worker_index() -> int:

@@ -7,9 +7,11 @@
     keras-vae train --model autoencoder --latent-dim 2
     keras-vae train --config runs/<run>/config.json    # rerun a run
 
-The images choose every setting that no flag gives (`keras_vae.recipe_for`: nearly binary
-grey images get the MLP and Bernoulli likelihood on binarized pixels, 8-bit colour the resnet
-and the mixture of logistics), and the log says what it chose; `config.json` records it.
+The images choose the model and every setting that no flag gives (`keras_vae.recipe_for`:
+nearly binary grey images get the one-layer VAE, an MLP and a Bernoulli likelihood on
+binarized pixels; 8-bit images of 16x16 and more the hierarchical VAE with latents on a
+resnet's feature maps and the mixture of logistics), and the log says what it chose;
+`config.json` records it.
 
 Run again with the same settings and `--output-dir`, an interrupted run continues where it
 stopped (a finished one is left as it is); `--restart` starts it over.
@@ -22,20 +24,23 @@ import json
 import os
 
 from keras_vae.distributions import available_likelihoods
-from keras_vae.app.registry import available_models, get_entry, get_model_class
+from keras_vae.app.registry import (available_models, get_entry, get_model_class,
+                                    recipe_model_names)
 from keras_vae.app.runs import TrainConfig
 from keras_vae.app.training import make_strategy, train
 
 
 def run_parser(model_name):
     """The parser of the run's flags and of `model_name`'s own settings (`--model` chooses
-    which model's flags there are; `--help` with `--model NAME` lists that model's)."""
+    which model's flags there are; `--help` with `--model NAME` lists that model's); without
+    a model (None), those of the models the recipe chooses among."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      argument_default=argparse.SUPPRESS)
     add = parser.add_argument
     add("--config", help="JSON file of settings with the keys below (underscores for dashes)")
-    add("--model", help=f"one of {available_models()} (default vae); each has flags of its "
-        "own, listed by --model NAME --help")
+    add("--model", help=f"one of {available_models()} (default: the recipe's for the images, "
+        f"one of {recipe_model_names()}); each has flags of its own, listed by --model NAME "
+        "--help")
     add("--dataset", help="digits (bundled), mnist, folder, arrays or a TensorFlow Datasets "
         "name (default: what --data-dir holds, the digits without it)")
     add("--data-dir", help="your data: a folder of images (PNG, JPEG, BMP, GIF; one "
@@ -110,11 +115,16 @@ def run_parser(model_name):
     add("--restart", action="store_true",
         help="start the run in --output-dir over instead of resuming it")
     add("--verbose", type=int, choices=[0, 1, 2], help="Keras verbosity (default 1)")
-    entry = get_entry(model_name)
-    group = parser.add_argument_group(f"settings of the {model_name} model "
-                                      f"({entry.model_class.__name__})")
-    for setting in entry.settings:
-        setting.add_to(group, entry.model_class)
+    names = [model_name] if model_name else recipe_model_names()
+    added = set()
+    for entry in map(get_entry, names):
+        group = parser.add_argument_group(
+            f"settings of the {entry.name} model ({entry.model_class.__name__})" + (
+                "" if model_name else ", where the recipe chooses it"))
+        for setting in entry.settings:
+            if setting.name not in added:
+                setting.add_to(group, entry.model_class)
+                added.add(setting.name)
     return parser
 
 
@@ -138,8 +148,9 @@ def parse_args(argv):
     first.add_argument("--model")
     known, _ = first.parse_known_args(argv)
     file_values = read_config_file(known.config) if "config" in known else {}
-    model_name = getattr(known, "model", None) or file_values.get("model", "vae")
-    get_model_class(model_name)
+    model_name = getattr(known, "model", None) or file_values.get("model")
+    if model_name is not None:
+        get_model_class(model_name)
     parser = run_parser(model_name)
     args, unknown = parser.parse_known_args(argv)
     for flag in (item.split("=")[0] for item in unknown if item.startswith("--")):
@@ -147,8 +158,10 @@ def parse_args(argv):
             setting.flag for setting in get_entry(name).settings}]
         if owners:
             raise ValueError(f"Argument `{flag}` applies to the {' and '.join(owners)} "
-                             f"model(s) only (--model {owners[0]}). Received: {flag} with "
-                             f"--model {model_name}")
+                             f"model(s) only (--model {owners[0]}). Received: {flag} with " + (
+                                 f"--model {model_name}" if model_name else
+                                 f"no --model (the recipe chooses among "
+                                 f"{recipe_model_names()})"))
     if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     args = vars(args)
