@@ -22,6 +22,7 @@ _EXPORTS = {
     "Autoencoder": "keras_vae.models",
     "BaseAutoencoder": "keras_vae.models",
     "ConditionalVAE": "keras_vae.models",
+    "SemiSupervisedVAE": "keras_vae.models",
     "NotGenerativeError": "keras_vae.models",
     "export_saved_model": "keras_vae.export",
     "export_version": "keras_vae.export",

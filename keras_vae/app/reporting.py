@@ -206,7 +206,8 @@ def evaluate_model(
             "amortization_elbo_refined": gap["elbo_refined"],
             "amortization_images": int(min(amortization_images, len(images))),
         })
-    metrics.update(stages.run("model's own metrics", model.evaluation_metrics, images))
+    metrics.update(stages.run("model's own metrics", model.evaluation_metrics, images,
+                                      labels))
     metrics.update(extra_metrics or {})
     write_metrics(output_dir, {**metrics, "evaluation_seconds": stages.seconds})
     figures = stages.run("figures", save_figures, model, examples, labels, codes, kl_dims,
@@ -271,7 +272,7 @@ def _evaluate_reconstructions(model, images, output_dir, labels, split, split_so
     }
     # A bound the model reports (the Gumbel-softmax VAE's, with relaxed samples).
     metrics.update({key: float(terms[key]) for key in ("elbo", "kl_loss") if key in terms})
-    metrics.update(model.evaluation_metrics(images))
+    metrics.update(model.evaluation_metrics(images, labels))
     metrics.update(extra_metrics or {})
     write_metrics(output_dir, metrics)
     figures = save_figures(model, images, labels, codes, None, None, output_dir, history, seed)

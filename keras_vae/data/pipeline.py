@@ -74,6 +74,7 @@ def make_dataset(
     seed=0,
     labels=None,
     first_epoch=0,
+    labelled_share=None,
 ):
     """A batched `tf.data.Dataset` of images for `fit`, `evaluate` and `predict`.
 
@@ -99,6 +100,11 @@ def make_dataset(
         first_epoch: int >= 0. The epoch (counted from 0) the first iteration draws: a run
             resumed after `first_epoch` finished epochs sees the data an uninterrupted one
             would have seen. Defaults to 0.
+        labelled_share: float in (0, 1) or None. With `labels` where -1 marks an unlabelled
+            image (`SemiSupervisedVAE`): each batch holds round(labelled_share * batch_size)
+            labelled images (at least 1), drawn from the labelled ones reshuffled and cycled,
+            and unlabelled ones for the rest; an epoch is one pass through the unlabelled
+            images. None: the images in one shuffled order, labelled or not.
 
     Returns:
         A `tf.data.Dataset` of float32 batches `(batch, *example_shape)` (with labels, pairs
@@ -117,6 +123,44 @@ def make_dataset(
 
     def with_labels(x, indices):
         return x if labels is None else (x, tf.gather(label_table, indices))
+
+    batches = -(-n // batch_size)
+    if labelled_share is not None:
+        if files or labels is None:
+            raise ValueError(
+                "Argument `labelled_share` applies to images in memory with labels (-1: "
+                f"unlabelled). Received: labelled_share={labelled_share} with "
+                + ("images streamed from files" if files else "no labels"))
+        if not 0 < labelled_share < 1:
+            raise ValueError("Argument `labelled_share` must lie in (0, 1). Received: "
+                             f"labelled_share={labelled_share}")
+        known = np.flatnonzero(np.asarray(labels) >= 0)
+        unknown = np.flatnonzero(np.asarray(labels) < 0)
+        if not len(known) or not len(unknown):
+            raise ValueError(
+                "Argument `labelled_share` needs labelled and unlabelled images (-1). "
+                f"Received: {len(known)} labelled and {len(unknown)} unlabelled")
+        per_batch = min(batch_size - 1, max(1, round(labelled_share * batch_size)))
+        rest = batch_size - per_batch
+        batches = -(-len(unknown) // rest)
+        known, unknown = tf.constant(known, tf.int64), tf.constant(unknown, tf.int64)
+        cycles = -(-batches * per_batch // int(known.shape[0]))
+
+    def semi_supervised_batches(e):
+        """Epoch e's batches: the labelled images in a new order each cycle through them,
+        the unlabelled ones in one order, keyed by (seed, e)."""
+        key = tf.stack([seed, e])
+        # One permutation of the labelled images per cycle: the ranks of uniform draws.
+        ranks = tf.argsort(tf.random.stateless_uniform(
+            [cycles, int(known.shape[0])], seed=key + tf.constant([0, 1], tf.int64)), axis=1)
+        cycled = tf.reshape(tf.gather(known, ranks), [-1])
+        unknown_order = tf.random.experimental.stateless_shuffle(unknown, seed=key)
+
+        def batch(step):
+            indices = tf.concat([cycled[step * per_batch:(step + 1) * per_batch],
+                                 unknown_order[step * rest:(step + 1) * rest]], 0)
+            return with_labels(tf.gather(table, indices), indices), step * batch_size
+        return tf.data.Dataset.range(batches).map(batch)
 
     def batches_in(order):
         """The batches of images `order` lists, each with its first position."""
@@ -141,6 +185,9 @@ def make_dataset(
 
     @tf.autograph.experimental.do_not_convert  # no Python control flow on tensors
     def batches_of(e):
+        if labelled_share is not None:
+            return semi_supervised_batches(e).map(
+                lambda x, start: (x, tf.stack([seed * 1_000_003 + e, start])))
         order = tf.random.experimental.stateless_shuffle(
             tf.range(n, dtype=tf.int64), seed=tf.stack([seed, e])) if shuffle else tf.range(
                 n, dtype=tf.int64)
@@ -156,7 +203,7 @@ def make_dataset(
     else:
         dataset = dataset.map(lambda x, key: x)
     # flat_map hides the length; Keras needs it for its progress bar and epoch ends.
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
     return dataset
 

@@ -11,10 +11,11 @@ from keras_vae.models.base import BaseAutoencoder, NotGenerativeError
 from keras_vae.models.conditional import ConditionalVAE
 from keras_vae.models.gumbel import GumbelSoftmaxVAE
 from keras_vae.models.hierarchical import HierarchicalVAE
+from keras_vae.models.semi_supervised import SemiSupervisedVAE
 from keras_vae.models.vae import VAE
 from keras_vae.models.vaegan import VAEGAN
 from keras_vae.models.vqvae import VQVAE
 
 __all__ = ["AdversarialAutoencoder", "Autoencoder", "ConditionalVAE", "GumbelSoftmaxVAE",
-           "HierarchicalVAE",
+           "HierarchicalVAE", "SemiSupervisedVAE",
            "BaseAutoencoder", "NotGenerativeError", "VAE", "VAEGAN", "VQVAE"]

@@ -117,9 +117,15 @@ class BaseAutoencoder(CheckedEntryPoints, Servable, KerasSteps, keras.Model):
         """Called by a training run after `fit`, with the training images as they are
         evaluated: fits what a model fits after training (the VQ-VAE's code prior)."""
 
-    def evaluation_metrics(self, images) -> dict:
-        """The model's own figures for `metrics.json` on `images` (the VQ-VAE's codebook use);
+    def evaluation_metrics(self, images, labels=None) -> dict:
+        """The model's own figures for `metrics.json` on `images` and their `labels` (int
+        array or None): the VQ-VAE's codebook use, the semi-supervised VAE's accuracy;
         JSON-ready values."""
+        return {}
+
+    def dataset_options(self) -> dict:
+        """Options of `keras_vae.data.make_dataset` for the model's training batches (the
+        semi-supervised VAE's share of labelled images); none here."""
         return {}
 
     def own_figures(self, path, seed=0) -> dict:

@@ -485,7 +485,7 @@ class HierarchicalVAE(BaseAutoencoder):
                 "each column", ncols=columns)
         return {caption: os.path.basename(file) for caption, file in figures.items()}
 
-    def evaluation_metrics(self, images, batch_size=500):
+    def evaluation_metrics(self, images, labels=None, batch_size=500):
         """Active units (Burda et al. 2015: Var_x of the posterior mean above 0.01) and the
         mean KL of each layer, on `images`."""
         codes, kl = [], []

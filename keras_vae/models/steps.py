@@ -106,7 +106,8 @@ class KerasSteps:
         if "bits_per_dim" in self.trackers:
             terms = {**terms, "bits_per_dim": self.bits_per_dim(terms["elbo"])}
         for name, tracker in self.trackers.items():
-            tracker.update_state(terms[name], sample_weight=sample_weight)
+            tracker.update_state(terms[name],
+                                 sample_weight=self.tracker_weights(name, terms, sample_weight))
         if getattr(self, "has_compiled_metrics", False):
             reconstructions = self(x, training=training)
             logs = self.compute_metrics(x, ops.cast(images_of(x), reconstructions.dtype),
@@ -118,6 +119,11 @@ class KerasSteps:
             # which needs an axis: scalars fail there ("Invalid reduction dimension 0").
             logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
         return logs
+
+    def tracker_weights(self, name, terms, sample_weight):
+        """The weights of the examples in the mean a tracker reports: Keras' `sample_weight`
+        (a model whose term is a mean over some examples only masks the others)."""
+        return sample_weight
 
     @staticmethod
     def with_layer_losses(loss, *networks):

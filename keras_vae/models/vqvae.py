@@ -125,7 +125,7 @@ class VQVAE(BaseAutoencoder):
         """Fits the code prior on the training images (`fit_code_prior`)."""
         self.fit_code_prior(images)
 
-    def evaluation_metrics(self, images, batch_size=500):
+    def evaluation_metrics(self, images, labels=None, batch_size=500):
         """The codebook's use on `images`: the perplexity of the code frequencies (K when
         every code is used equally, 1 when one is), the codes used and the dead ones."""
         codes = np.concatenate([np.asarray(self.codes(images[i:i + batch_size]))
