@@ -172,3 +172,25 @@ def save_kl_per_dimension(kl_per_dim, activity, path, threshold=0.01):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return path
+
+
+def save_confusion_matrix(confusion, path, title="confusion matrix"):
+    """Saves a confusion matrix (rows: true class, columns: predicted), counts in the cells,
+    shaded by the share of each true class."""
+    confusion = np.asarray(confusion)
+    classes = len(confusion)
+    shares = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    fig = Figure(figsize=(max(4.0, 0.55 * classes + 1.5),) * 2)
+    ax = fig.subplots()
+    ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    for (row, column), count in np.ndenumerate(confusion):
+        ax.text(column, row, str(count), ha="center", va="center", fontsize=8,
+                color="white" if shares[row, column] > 0.5 else "black")
+    ax.set_xticks(range(classes))
+    ax.set_yticks(range(classes))
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path

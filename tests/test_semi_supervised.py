@@ -162,3 +162,43 @@ def test_saves_reloads_exports_and_serves_classify_without_the_package(tmp_path)
     predicted = model.classify(x).argmax(-1)
     np.testing.assert_allclose(np.asarray(model(x)), np.asarray(
         model({"images": x, "labels": tf.constant(predicted)})), atol=1e-6)
+
+
+def test_the_command_trains_on_a_few_labels_and_writes_accuracy_and_figures(tmp_path):
+    """`keras-vae train --model ssvae --labels-per-class N` on the bundled digits (labelled):
+    held-out accuracy in history.csv and metrics.json, the confusion matrix and the analogies,
+    a model.keras that reloads to the same classifier."""
+    import json
+
+    from keras_vae.app.commands import train
+
+    run_dir = train.main(["--model", "ssvae", "--labels-per-class", "5", "--epochs", "2",
+                          "--hidden-units", "32", "--latent-dim", "4", "--output-dir",
+                          str(tmp_path / "run"), "--verbose", "0"])
+    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    config = json.load(open(os.path.join(run_dir, "config.json")))
+    assert config["labels_per_class"] == 5 and config["model"] == "ssvae"
+    history = open(os.path.join(run_dir, "history.csv")).readline()
+    assert "val_accuracy" in history and "val_classification_loss" in history
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    from keras_vae.data import binarize_once, load_digits
+
+    splits = load_digits(0.1, 0)  # held out as the run holds them out, binarized once
+    predicted = model.classify(binarize_once(splits.x_val, 1)).argmax(-1)
+    assert metrics["accuracy"] == pytest.approx(np.mean(predicted == splits.y_val))
+    confusion = np.asarray(metrics["confusion_matrix"])
+    assert confusion.sum() == len(splits.y_val) and np.trace(confusion) == (
+        predicted == splits.y_val).sum()
+    # alpha from the labels kept: 0.1 N / N_labelled, 10 digits of 5 labels each.
+    assert model.alpha == pytest.approx(0.1 * metrics["num_train_images"] / 50)
+    for figure in ("confusion_matrix.png", "analogies.png", "samples_by_label.png"):
+        assert os.path.getsize(os.path.join(run_dir, figure)) > 1000
+    with pytest.raises(ValueError, match="`labels_per_class` applies to models that learn"):
+        train.main(["--model", "vae", "--labels-per-class", "5", "--output-dir",
+                    str(tmp_path / "vae")])
+    with pytest.raises(ValueError, match="`label_seed` chooses the labels"):
+        train.main(["--model", "ssvae", "--label-seed", "3", "--output-dir",
+                    str(tmp_path / "seed")])
+    with pytest.raises(ValueError, match=r"at most the images of every class"):
+        train.main(["--model", "ssvae", "--labels-per-class", "1000", "--output-dir",
+                    str(tmp_path / "many")])

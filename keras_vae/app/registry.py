@@ -21,7 +21,8 @@ from keras_vae.distributions.priors import get_prior
 from keras_vae.losses import ELBO, IWAE, available_objectives, get_objective
 from keras_vae.models import (VAE, VAEGAN, VQVAE, AdversarialAutoencoder, Autoencoder,
                               BaseAutoencoder, ConditionalVAE, GumbelSoftmaxVAE,
-                              HierarchicalVAE)
+                              HierarchicalVAE, SemiSupervisedVAE)
+from keras_vae.models.semi_supervised import default_alpha
 from keras_vae.models.hierarchical import LATENT_LAYOUTS
 from keras_vae.app.settings import Setting, fitted_or_number
 
@@ -120,6 +121,14 @@ def num_classes_from_labels(labels) -> dict:
     return {"num_classes": int(max(int(np.max(part)) for part in labels)) + 1}
 
 
+def classes_and_alpha(labels) -> dict:
+    """`num_classes` (`num_classes_from_labels`) and the semi-supervised VAE's `alpha` where
+    its setting is not given: 0.1 N / N_labelled of the training labels (-1: unlabelled)."""
+    train = np.asarray(labels[0]) if labels is not None and labels[0] is not None else None
+    arguments = num_classes_from_labels(labels)
+    return {**arguments, "alpha": default_alpha(len(train), int((train >= 0).sum()))}
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelEntry:
     """A model of the command: its class, its flags and how the run's settings reach it.
@@ -166,6 +175,15 @@ class ModelEntry:
 
     def data_arguments(self, labels) -> dict:
         return self.from_labels(labels) if self.from_labels else {}
+
+    def model_arguments(self, settings, steps_per_epoch, labels) -> dict:
+        """The constructor's keyword arguments: `constructor_arguments`, where a setting is
+        None (not given) what the data's labels say (`data_arguments`)."""
+        arguments = self.constructor_arguments(settings, steps_per_epoch)
+        for key, value in self.data_arguments(labels).items():
+            if arguments.get(key) is None:
+                arguments[key] = value
+        return arguments
 
     def refused_settings(self) -> tuple:
         if self.refused_run_settings is not None:
@@ -242,6 +260,12 @@ register_model("cvae", ConditionalVAE, (*DISTRIBUTION_SETTINGS, *OBJECTIVE_SETTI
                from_labels=num_classes_from_labels,
                # The amortization gap refines q(z|x) without y: not for a conditional model.
                refused_run_settings=("amortization_images",))
+register_model("ssvae", SemiSupervisedVAE, (
+    *DISTRIBUTION_SETTINGS, *OBJECTIVE_SETTINGS,
+    Setting("alpha", float, "weight of -log q(y|x) per labelled image (default 0.1 N / "
+            "N_labelled, Kingma et al.'s 0.1 N)", default=None),
+    Setting("labelled_share", float, "share of labelled images in each training batch"),
+), (distribution_arguments, objective_arguments), from_labels=classes_and_alpha)
 register_model("autoencoder", Autoencoder)
 register_model("vqvae", VQVAE, (
     Setting("num_codes", int, "codebook size"),

@@ -325,7 +325,7 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
     if model.generative:
         figures["Samples from the prior (decoder means)"] = plotting.save_samples(
             model, path("samples.png"), n=100, seed=seed)
-    figures.update(model.own_figures(path, seed=seed))
+    figures.update(model.own_figures(path, seed=seed, images=images_of(images), labels=labels))
     if model.conditional:
         figures["One z per column, one label per row"] = plotting.save_conditional_samples(
             model, path("samples_by_label.png"), seed=seed)

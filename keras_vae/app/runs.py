@@ -76,6 +76,10 @@ class TrainConfig:
         split_seed: int. Chooses the held-out images apart from `seed`, so that runs of
             several seeds are scored on the same images. Defaults to 0.
         max_train_examples: int or None. Train on the first N training images only.
+        labels_per_class: int or None. Keep the labels of N training images of each class
+            (a balanced random draw) and train a partially labelled model (`ssvae`) with
+            the rest unlabelled; None: every label.
+        label_seed: int. Which images keep their labels. Defaults to 0.
         eval_k: int or None. Importance samples of the final evaluation (models with a
             posterior); None: as many as `eval_budget` allows, at most 100.
         eval_budget: float. The final evaluation's share of the training time (at least a
@@ -121,6 +125,8 @@ class TrainConfig:
     validation_fraction: float = 0.1
     split_seed: int = 0
     max_train_examples: int = None
+    labels_per_class: int = None
+    label_seed: int = 0
     eval_k: int = None
     eval_budget: float = 0.2
     log_likelihood_every: int = 0
@@ -306,6 +312,11 @@ def check_config(config: TrainConfig) -> None:
     check_positive("eval_budget", config.eval_budget)
     if config.max_train_examples is not None:
         check_int("max_train_examples", config.max_train_examples, 1)
+    if config.labels_per_class is not None:
+        check_int("labels_per_class", config.labels_per_class, 1)
+    elif config.label_seed != 0:
+        raise ValueError("Argument `label_seed` chooses the labels `labels_per_class` keeps. "
+                         f"Received: label_seed={config.label_seed} without labels_per_class")
     check_int("amortization_images", config.amortization_images, 0,
               "(0 skips the amortization gap)")
     check_int("log_likelihood_every", config.log_likelihood_every, 0,
@@ -349,6 +360,11 @@ def check_config(config: TrainConfig) -> None:
 def check_model_settings(config: TrainConfig, defaults: TrainConfig) -> None:
     """The model's settings and the run settings it refuses (`check_config`)."""
     entry = config.model_entry
+    if config.labels_per_class is not None and not config.model_class.partially_labelled:
+        raise ValueError(
+            f"Argument `labels_per_class` applies to models that learn from partial labels "
+            f"(ssvae). Received: labels_per_class={config.labels_per_class} with "
+            f"model={config.model!r}")
     for name in entry.refused_settings():
         if getattr(config, name) != getattr(defaults, name):
             raise ValueError(

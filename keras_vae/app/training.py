@@ -27,7 +27,7 @@ from keras_vae.callbacks import (
     TrainingTime,
     save_model_atomically,
 )
-from keras_vae.data.conditions import model_examples
+from keras_vae.data.conditions import keep_labels_per_class, model_examples
 from keras_vae.distributions.likelihoods import check_support_numpy, get_likelihood
 from keras_vae.app.reporting import Stages, evaluate_model, json_ready
 from keras_vae.app.runs import (
@@ -148,6 +148,12 @@ def load_run_data(config: TrainConfig, verbose=1) -> RunData:
         for images in (splits.x_val,) if splits.streamed else (x_train, splits.x_val):
             check_support_numpy(get_likelihood(config.likelihood), images, "dataset")
     y_train = None if splits.y_train is None else splits.y_train[: len(x_train)]
+    if config.labels_per_class is not None:
+        y_train = keep_labels_per_class(y_train, config.labels_per_class, config.label_seed)
+        if verbose:
+            print(f"Labels: {config.labels_per_class} per class kept ({int((y_train >= 0).sum())}"
+                  f" of {len(y_train)} training images, label_seed={config.label_seed}); the "
+                  "rest train unlabelled")
     x_val = data.binarize_once(splits.x_val, config.split_seed + 1) if binarize else splits.x_val
     return RunData(x_train, y_train, x_val, splits.y_val, splits.image_shape,
                    splits.validation, binarize, config)
@@ -159,9 +165,13 @@ def build_model(config: TrainConfig, run_data: RunData, strategy):
     """The model `config.model` names, built from its own settings (`model_settings`) and
     compiled with the run's optimizers, in the strategy's scope."""
     model_class = config.model_class
-    steps_per_epoch = -(-len(run_data.x_train) // config.batch_size)
     labels = (run_data.y_train, run_data.y_val) if model_class.conditional else None
     distributed = config.strategy != "default"
+    # Epochs count in the batches of the model's own training pipeline (`dataset_options`:
+    # the semi-supervised VAE's pass through its unlabelled images).
+    steps_per_epoch = model_class.batches_per_epoch(
+        len(run_data.x_train), config.batch_size, run_data.y_train if labels else None,
+        config.model_settings)
     with strategy.scope():
         model = model_class.from_architecture(
             input_shape=run_data.image_shape,
@@ -172,8 +182,7 @@ def build_model(config: TrainConfig, run_data: RunData, strategy):
             activation=config.activation,
             likelihood=config.likelihood,
             seed=config.seed,
-            **config.model_entry.data_arguments(labels),
-            **config.model_entry.constructor_arguments(config.model_settings, steps_per_epoch),
+            **config.model_entry.model_arguments(config.model_settings, steps_per_epoch, labels),
         )
         # Keras 3.15 fails under a strategy with more than one step per execution.
         model.compile(optimizer=make_optimizer(config, steps_per_epoch),
@@ -222,7 +231,8 @@ def fit_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose=1):
     keep_history_rows(run_dir, done)
     train_ds = data.make_dataset(  # the data order and binary images from epoch `done` on
         run_data.x_train, config.batch_size, binarize_images=run_data.binarize,
-        seed=config.seed, labels=run_data.y_train if labels else None, first_epoch=done)
+        seed=config.seed, labels=run_data.y_train if labels else None, first_epoch=done,
+        **model.dataset_options(run_data.y_train if labels else None))
     val_ds = data.make_dataset(run_data.x_val, config.batch_size, shuffle=False,
                                labels=run_data.y_val if labels else None)
     if verbose and done:
@@ -289,7 +299,7 @@ def evaluate_run(model, config: TrainConfig, run_data: RunData, run_dir, verbose
         total = max(MINIMUM_EVALUATION_SECONDS,
                     config.eval_budget * history["train_seconds"][-1])
         budget = max(10.0, 0.8 * total - (time.perf_counter() - started))
-        if verbose and config.eval_k is None:
+        if verbose and config.eval_k is None and model.has_posterior:
             print(f"Final evaluation: about {total:.0f} s ({config.eval_budget:g} of "
                   f"{history['train_seconds'][-1]:.0f} s of training, at least a minute), "
                   f"{budget:.0f} s of it for the log-likelihood")

@@ -8,7 +8,7 @@ same for images streamed from disk, in memory that does not grow with the datase
 """
 
 from keras_vae.data.idx import idx_dataset, read_idx, write_idx
-from keras_vae.data.pipeline import binarize_once, make_dataset, stream_dataset
+from keras_vae.data.pipeline import binarize_once, count_batches, make_dataset, stream_dataset
 from keras_vae.data.folders import (
     COLOR_MODES,
     IMAGE_EXTENSIONS,
@@ -54,6 +54,7 @@ __all__ = [
     "load",
     "load_digits",
     "load_mnist",
+    "count_batches",
     "make_dataset",
     "idx_dataset",
     "read_idx",

@@ -56,3 +56,38 @@ def model_examples(model, images, labels):
             f"Argument `labels` must be given for the conditional {type(model).__name__}: it "
             "encodes and decodes each image with its label. Received: labels=None")
     return conditioned(images, labels)
+
+
+def keep_labels_per_class(labels, per_class, seed=0):
+    """`labels` with all but `per_class` of each class's replaced by -1 (unlabelled): a
+    balanced random draw, seeded, the way semi-supervised benchmarks keep N labels per class
+    (Kingma et al. 2014: 100 labels of MNIST are 10 per digit).
+
+    Args:
+        labels: int array `(n,)`, classes 0..C-1.
+        per_class: int >= 1. Labels kept of each class.
+        seed: int. Which images keep theirs.
+
+    Returns:
+        int64 array `(n,)`: the kept labels, -1 elsewhere.
+    """
+    from keras_vae.arguments import check_int
+
+    check_int("labels_per_class", per_class, 1)
+    if labels is None:
+        raise ValueError("Argument `labels_per_class` needs labelled images (class subfolders, "
+                         "MNIST's label file, an .npz with labels). Received: images without "
+                         "labels")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    kept = np.full(len(labels), -1, np.int64)
+    for label in np.unique(labels[labels >= 0]):
+        members = np.flatnonzero(labels == label)
+        if len(members) < per_class:
+            raise ValueError(
+                f"Argument `labels_per_class` must be at most the images of every class. "
+                f"Received: labels_per_class={per_class} with {len(members)} image(s) of "
+                f"class {int(label)}")
+        chosen = rng.choice(members, per_class, replace=False)
+        kept[chosen] = label
+    return kept

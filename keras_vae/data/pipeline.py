@@ -65,6 +65,21 @@ def _check_images(images):
     return images
 
 
+def labelled_per_batch(batch_size, labelled_share):
+    """Labelled images in each batch of `make_dataset` with `labelled_share`: the share of
+    the batch, rounded, at least 1 and at most all but one."""
+    return min(batch_size - 1, max(1, round(labelled_share * batch_size)))
+
+
+def count_batches(num_images, batch_size, labels=None, labelled_share=None):
+    """Batches per epoch of `make_dataset(images, batch_size, labels=labels,
+    labelled_share=labelled_share)` for `num_images` images."""
+    if labelled_share is None:
+        return -(-num_images // batch_size)
+    unlabelled = int((np.asarray(labels) < 0).sum())
+    return -(-unlabelled // (batch_size - labelled_per_batch(batch_size, labelled_share)))
+
+
 def make_dataset(
     images,
     batch_size,
@@ -140,9 +155,9 @@ def make_dataset(
             raise ValueError(
                 "Argument `labelled_share` needs labelled and unlabelled images (-1). "
                 f"Received: {len(known)} labelled and {len(unknown)} unlabelled")
-        per_batch = min(batch_size - 1, max(1, round(labelled_share * batch_size)))
+        per_batch = labelled_per_batch(batch_size, labelled_share)
         rest = batch_size - per_batch
-        batches = -(-len(unknown) // rest)
+        batches = count_batches(n, batch_size, labels, labelled_share)
         known, unknown = tf.constant(known, tf.int64), tf.constant(unknown, tf.int64)
         cycles = -(-batches * per_batch // int(known.shape[0]))
 

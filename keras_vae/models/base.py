@@ -13,6 +13,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from keras_vae.data.pipeline import count_batches
 from keras_vae.distributions.likelihoods import get_likelihood
 from keras_vae.models.entry_points import CheckedEntryPoints
 from keras_vae.models.network_checks import built_network, checked_discriminator, weighted_mean
@@ -58,6 +59,8 @@ class BaseAutoencoder(CheckedEntryPoints, Servable, KerasSteps, keras.Model):
     has_posterior = False
     # Whether the networks take a condition besides the images (`split_condition`).
     conditional = False
+    # Whether the model learns from partly labelled images (-1: unlabelled).
+    partially_labelled = False
 
     def __init__(self, encoder, decoder, likelihood="bernoulli", seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -123,14 +126,21 @@ class BaseAutoencoder(CheckedEntryPoints, Servable, KerasSteps, keras.Model):
         JSON-ready values."""
         return {}
 
-    def dataset_options(self) -> dict:
-        """Options of `keras_vae.data.make_dataset` for the model's training batches (the
-        semi-supervised VAE's share of labelled images); none here."""
+    @classmethod
+    def batches_per_epoch(cls, num_images, batch_size, labels=None, settings=None) -> int:
+        """Batches in an epoch of the training pipeline of a model built with `settings` (its
+        constructor's arguments) on `num_images` images with `labels`."""
+        return count_batches(num_images, batch_size)
+
+    def dataset_options(self, labels=None) -> dict:
+        """Options of `keras_vae.data.make_dataset` for the model's training batches with
+        `labels` (the semi-supervised VAE's share of labelled images); none here."""
         return {}
 
-    def own_figures(self, path, seed=0) -> dict:
+    def own_figures(self, path, seed=0, images=None, labels=None) -> dict:
         """The model's own figures, saved with `path(file name)`: `{caption: file}` (the
-        hierarchical VAE's samples with one layer held fixed); none here."""
+        hierarchical VAE's samples with one layer held fixed; with held-out `images` and
+        their `labels`, the semi-supervised VAE's confusion matrix); none here."""
         return {}
 
     @classmethod

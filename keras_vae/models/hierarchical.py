@@ -465,7 +465,7 @@ class HierarchicalVAE(BaseAutoencoder):
         here and in an exported SavedModel."""
         return self.decode(self.ancestral_sample(n, seed=seed))
 
-    def own_figures(self, path, seed=0, rows=8, columns=10):
+    def own_figures(self, path, seed=0, images=None, labels=None, rows=8, columns=10):
         """For each layer l above z_1, `layer_samples_z<l>.png`: each row one draw of z_l..z_L
         held fixed, the layers below drawn again in each column; what stays the same along a
         row is what layer l decides."""

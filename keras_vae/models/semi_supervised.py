@@ -2,20 +2,23 @@
 from a few labels and many unlabelled images."""
 
 import math
+import os
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from keras_vae import plotting
 from keras_vae.arguments import check_positive
 from keras_vae.data.checks import END, MARK
 from keras_vae.data.conditions import IMAGES, LABELS
-from keras_vae.data.pipeline import make_dataset
+from keras_vae.data.pipeline import count_batches, make_dataset
 from keras_vae.models.conditional import ConditionalVAE
 from keras_vae.networks import build_encoder
 
 UNLABELLED = -1
+DEFAULT_LABELLED_SHARE = 0.1
 
 
 def default_alpha(num_images, num_labelled):
@@ -82,7 +85,8 @@ class SemiSupervisedVAE(ConditionalVAE):
     has_posterior = False  # log p(x) sums over y: the importance-sampled estimate is not here
     partially_labelled = True
 
-    def __init__(self, encoder, decoder, classifier, alpha=None, labelled_share=0.1, **kwargs):
+    def __init__(self, encoder, decoder, classifier, alpha=None,
+                 labelled_share=DEFAULT_LABELLED_SHARE, **kwargs):
         if alpha is not None:
             check_positive("alpha", alpha)
         check_positive("labelled_share", labelled_share)
@@ -201,7 +205,19 @@ class SemiSupervisedVAE(ConditionalVAE):
                 f"Argument `{arg_name}` must label at least one image of each of the "
                 f"{self.num_classes} classes. Received: no label of class(es) {missing}")
 
-    def dataset_options(self):
+    @classmethod
+    def batches_per_epoch(cls, num_images, batch_size, labels=None, settings=None):
+        """One pass through the unlabelled images, `labelled_share` of each batch labelled
+        (all images where none is unlabelled)."""
+        if labels is None or not (np.asarray(labels) < 0).any():
+            return count_batches(num_images, batch_size)
+        share = (settings or {}).get("labelled_share") or DEFAULT_LABELLED_SHARE
+        return count_batches(num_images, batch_size, labels, share)
+
+    def dataset_options(self, labels=None):
+        """Batches at `labelled_share` where some `labels` are -1 (unlabelled images)."""
+        if labels is None or not (np.asarray(labels) < 0).any():
+            return {}
         return {"labelled_share": self.labelled_share}
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, shuffle=True, **kwargs):
@@ -215,7 +231,7 @@ class SemiSupervisedVAE(ConditionalVAE):
                 self.alpha = default_alpha(len(y), int((np.asarray(y) >= 0).sum()))
             x = make_dataset(self._checked(np.asarray(x, np.float32), "x"), batch_size or 100,
                              shuffle=shuffle, labels=np.asarray(y), seed=self.seed or 0,
-                             **self.dataset_options())
+                             **self.dataset_options(y))
             y, batch_size = None, None
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
                            **kwargs)
@@ -281,6 +297,43 @@ class SemiSupervisedVAE(ConditionalVAE):
         accuracy = float(np.mean(predicted == labels))
         return {"accuracy": accuracy, "error": 1.0 - accuracy,
                 "confusion_matrix": confusion.tolist()}
+
+    def analogies(self, images, labels=None):
+        """Kingma et al.'s analogies (their Fig. 1): for each image (rows), its style z, the
+        mean of q(z|x, y) at its label (or the most probable class), decoded with every class
+        (columns). Returns `(rows * (num_classes + 1), *data_shape)`: each row the image, then
+        its style in each class."""
+        images = np.asarray(images, np.float32)
+        if labels is None:
+            labels = self.classify(images).argmax(-1)
+        style = np.asarray(self.encode({IMAGES: images, LABELS: np.asarray(labels)})[0])
+        classes = np.arange(self.num_classes)
+        decoded = np.asarray(self.decode(np.repeat(style, self.num_classes, axis=0),
+                                         np.tile(classes, len(images))))
+        decoded = decoded.reshape(len(images), self.num_classes, *self.data_shape)
+        return np.concatenate([images[:, None], decoded], axis=1).reshape(
+            -1, *self.data_shape)
+
+    def own_figures(self, path, seed=0, images=None, labels=None):
+        """With held-out `images` and their `labels`: the confusion matrix of q(y|x)
+        (`confusion_matrix.png`) and the analogies (`analogies.png`)."""
+        if images is None or labels is None or not len(images):
+            return {}
+        images, labels = np.asarray(images, np.float32), np.asarray(labels)
+        confusion = self.evaluation_metrics(images, labels)
+        rows = images[:10]
+        figures = {
+            "Confusion matrix of q(y|x) on the held-out images": plotting.save_confusion_matrix(
+                confusion["confusion_matrix"], path("confusion_matrix.png"),
+                f"q(y|x) on {len(images)} held-out images: accuracy "
+                f"{confusion['accuracy']:.2%}"),
+            "Analogies: each row a held-out image, then its style z in each class":
+                plotting.save_image_grid(
+                    self.analogies(rows, labels[:10]), path("analogies.png"),
+                    "first column: held-out images; then the mean of q(z|x, y) decoded with "
+                    f"each class 0..{self.num_classes - 1}", ncols=self.num_classes + 1),
+        }
+        return {caption: os.path.basename(file) for caption, file in figures.items()}
 
     # ----------------------------------------------------------------------- serving
 

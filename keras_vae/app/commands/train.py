@@ -5,6 +5,7 @@
     keras-vae train --data-dir my_images/              # your own folder of images
     keras-vae train --model hvae --data-dir ../shared/data/mnist
     keras-vae train --model autoencoder --latent-dim 2
+    keras-vae train --model ssvae --data-dir ../shared/data/mnist --labels-per-class 10
     keras-vae train --config runs/<run>/config.json    # rerun a run
 
 The images choose the model and every setting that no flag gives (`keras_vae.recipe_for`:
@@ -88,6 +89,10 @@ def run_parser(model_name):
     add("--validation-fraction", type=float, help="held out when there is no test split")
     add("--split-seed", type=int, help="seed of the held-out validation split (default 0)")
     add("--max-train-examples", type=int, help="train on the first N training images only")
+    add("--labels-per-class", type=int, help="keep the labels of N training images per class "
+        "(a balanced random draw), the rest unlabelled: semi-supervised training (--model "
+        "ssvae)")
+    add("--label-seed", type=int, help="which images keep their labels (default 0)")
     add("--eval-k", type=int, help="importance samples of the final evaluation (default: as "
         "many as fit --eval-budget, at most 100)")
     add("--eval-budget", type=float, help="the final evaluation's share of the training time "
