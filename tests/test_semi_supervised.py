@@ -202,3 +202,45 @@ def test_the_command_trains_on_a_few_labels_and_writes_accuracy_and_figures(tmp_
     with pytest.raises(ValueError, match=r"at most the images of every class"):
         train.main(["--model", "ssvae", "--labels-per-class", "1000", "--output-dir",
                     str(tmp_path / "many")])
+    # M1+M2 from the command line: M2 on the latent means of a VAE run (here a 1-epoch one).
+    m1_dir = train.main(["--model", "vae", "--epochs", "1", "--hidden-units", "32",
+                         "--latent-dim", "4", "--output-dir", str(tmp_path / "m1"),
+                         "--verbose", "0"])
+    stacked_dir = train.main(["--model", "ssvae", "--stack-on", m1_dir, "--labels-per-class",
+                              "5", "--epochs", "1", "--output-dir", str(tmp_path / "m1m2"),
+                              "--verbose", "0"])
+    stacked = keras.models.load_model(os.path.join(stacked_dir, "model.keras"))
+    assert stacked.feature_shape == (4,) and stacked.likelihood.kind == "gaussian"
+    assert json.load(open(os.path.join(stacked_dir, "metrics.json")))["accuracy"] > 0
+    with pytest.raises(ValueError, match="`stack_on` applies to models that learn"):
+        train.main(["--model", "vae", "--stack-on", m1_dir, "--output-dir",
+                    str(tmp_path / "not")])
+
+
+def test_m1_plus_m2_trains_on_the_latent_means_and_classifies_through_both(tmp_path):
+    """M1+M2: the networks see M1's posterior means (M1 frozen, inside the saved model); the
+    classifier on images is q(y|z1) at z1 = M1's mean; images decode back through M1."""
+    x = binary_images(60)
+    m1 = keras_vae.VAE.from_architecture((4, 4, 1), latent_dim=3, hidden_units=[8])
+    m1.compile()
+    m1.fit(x, epochs=1, batch_size=20, verbose=0)
+    model = keras_vae.SemiSupervisedVAE.from_architecture(
+        (4, 4, 1), latent_dim=2, num_classes=CLASSES, hidden_units=[8], likelihood="gaussian",
+        stacked_on=m1)
+    assert (model.data_shape, model.feature_shape) == ((4, 4, 1), (3,))
+    before = [w.copy() for w in m1.get_weights()]
+    model.compile()
+    model.fit(x, np.array([0, 1, 2] + [-1] * 57), epochs=1, batch_size=20, verbose=0)
+    for weight, previous in zip(model.stacked_on.get_weights(), before):
+        np.testing.assert_array_equal(weight, previous)  # M1 is not trained
+    z1 = np.asarray(m1.latent_code(x))
+    logits = np.asarray(model.classifier(z1))
+    np.testing.assert_allclose(model.classify(x), np.exp(log_softmax(logits)), atol=1e-5)
+    assert np.asarray(model(x)).shape == x.shape and np.asarray(model.sample(4)).shape == (
+        4, 4, 4, 1)
+    model.save(tmp_path / "m1m2.keras")
+    reloaded = keras.models.load_model(tmp_path / "m1m2.keras")
+    np.testing.assert_allclose(reloaded.classify(x), model.classify(x), atol=1e-6)
+    with pytest.raises(ValueError, match="`input_shape` must be the images of `stacked_on`"):
+        keras_vae.SemiSupervisedVAE.from_architecture((8, 8, 1), 2, num_classes=3,
+                                                      stacked_on=m1)

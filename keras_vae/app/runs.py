@@ -41,7 +41,7 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 FREE_ON_RESUME = ("checkpoint_every",)
 # Settings that name a file or folder: a run resumes from another spelling of the same path
 # (relative, through a link, from a copy of the tree beside the same data).
-PATH_SETTINGS = ("data_dir", "validation_dir")
+PATH_SETTINGS = ("data_dir", "validation_dir", "stack_on")
 
 
 @dataclasses.dataclass
@@ -80,6 +80,9 @@ class TrainConfig:
             (a balanced random draw) and train a partially labelled model (`ssvae`) with
             the rest unlabelled; None: every label.
         label_seed: int. Which images keep their labels. Defaults to 0.
+        stack_on: str or None. A trained VAE's run directory (or `.keras` file): M1+M2, the
+            partially labelled model trained on its latent means (`SemiSupervisedVAE`'s
+            `stacked_on`).
         eval_k: int or None. Importance samples of the final evaluation (models with a
             posterior); None: as many as `eval_budget` allows, at most 100.
         eval_budget: float. The final evaluation's share of the training time (at least a
@@ -127,6 +130,7 @@ class TrainConfig:
     max_train_examples: int = None
     labels_per_class: int = None
     label_seed: int = 0
+    stack_on: str = None
     eval_k: int = None
     eval_budget: float = 0.2
     log_likelihood_every: int = 0
@@ -360,11 +364,11 @@ def check_config(config: TrainConfig) -> None:
 def check_model_settings(config: TrainConfig, defaults: TrainConfig) -> None:
     """The model's settings and the run settings it refuses (`check_config`)."""
     entry = config.model_entry
-    if config.labels_per_class is not None and not config.model_class.partially_labelled:
-        raise ValueError(
-            f"Argument `labels_per_class` applies to models that learn from partial labels "
-            f"(ssvae). Received: labels_per_class={config.labels_per_class} with "
-            f"model={config.model!r}")
+    for name in ("labels_per_class", "stack_on"):
+        if getattr(config, name) is not None and not config.model_class.partially_labelled:
+            raise ValueError(
+                f"Argument `{name}` applies to models that learn from partial labels (ssvae). "
+                f"Received: {name}={getattr(config, name)!r} with model={config.model!r}")
     for name in entry.refused_settings():
         if getattr(config, name) != getattr(defaults, name):
             raise ValueError(

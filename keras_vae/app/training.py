@@ -41,6 +41,7 @@ from keras_vae.app.runs import (
     finished_epochs,
     keep_history_rows,
     load_model_file,
+    load_run,
     prepare_run_dir,
     read_history,
     resolve_recipe,
@@ -109,6 +110,7 @@ class RunData:
     validation: str  # where the validation images come from, in words
     binarize: bool
     config: TrainConfig  # the run's settings, the recipe's chosen where no flag gave them
+    stacked_on: object = None  # M1 of an M1+M2 run (`stack_on`), loaded
 
     def train_images(self, split_seed):
         """The training images as they are evaluated: binarized once (seed `split_seed + 2`)
@@ -127,8 +129,15 @@ def load_run_data(config: TrainConfig, verbose=1) -> RunData:
     splits = data.load(config.dataset, config.data_dir, config.validation_fraction,
                        config.split_seed, log=print if verbose else (lambda line: None),
                        **config.data_options())
-    # The recipe looks at the training images, or at the held-out ones of a stream.
+    # The recipe looks at the training images, or at the held-out ones of a stream; with
+    # `stack_on`, at what the networks take: M1's latent means of them.
     looked_at = splits.x_train if isinstance(splits.x_train, np.ndarray) else splits.x_val
+    stacked_on = None
+    if config.stack_on is not None:
+        stacked_on, m1_config = load_run(config.stack_on)
+        if config.binarize is None and m1_config is not None:  # M1 sees what it trained on
+            config = dataclasses.replace(config, binarize=m1_config.binarized)
+        looked_at = np.asarray(stacked_on.latent_code(np.asarray(looked_at[:1000], np.float32)))
     config, recipe_line = resolve_recipe(config, looked_at)
     check_config(config)
     if verbose:
@@ -156,7 +165,7 @@ def load_run_data(config: TrainConfig, verbose=1) -> RunData:
                   "rest train unlabelled")
     x_val = data.binarize_once(splits.x_val, config.split_seed + 1) if binarize else splits.x_val
     return RunData(x_train, y_train, x_val, splits.y_val, splits.image_shape,
-                   splits.validation, binarize, config)
+                   splits.validation, binarize, config, stacked_on)
 
 
 # --------------------------------------------------------------------------- 2. model
@@ -182,6 +191,7 @@ def build_model(config: TrainConfig, run_data: RunData, strategy):
             activation=config.activation,
             likelihood=config.likelihood,
             seed=config.seed,
+            **({} if run_data.stacked_on is None else {"stacked_on": run_data.stacked_on}),
             **config.model_entry.model_arguments(config.model_settings, steps_per_epoch, labels),
         )
         # Keras 3.15 fails under a strategy with more than one step per execution.

@@ -18,6 +18,7 @@ from keras_vae.models.conditional import ConditionalVAE
 from keras_vae.networks import build_encoder
 
 UNLABELLED = -1
+FEATURES = "features"  # what the loss hands its objective: the networks' inputs
 DEFAULT_LABELLED_SHARE = 0.1
 
 
@@ -64,6 +65,11 @@ class SemiSupervisedVAE(ConditionalVAE):
             dataset needs it given.
         labelled_share: float in (0, 1). The share of labelled images in each batch `fit`
             draws from arrays. Defaults to 0.1.
+        stacked_on: a trained `keras_vae.VAE` or None. M1+M2 (Kingma et al.'s stacked
+            model): the networks take M1's posterior means of the images (M1 frozen, saved
+            inside this model) and decode back through it; `from_architecture(...,
+            stacked_on=m1)` sizes them so. The likelihood is then of M1's latent means (a
+            Gaussian fits them).
         **kwargs: as for `ConditionalVAE` (`likelihood`, `prior`, `posterior`, `objective`,
             `seed`, ...).
 
@@ -86,7 +92,7 @@ class SemiSupervisedVAE(ConditionalVAE):
     partially_labelled = True
 
     def __init__(self, encoder, decoder, classifier, alpha=None,
-                 labelled_share=DEFAULT_LABELLED_SHARE, **kwargs):
+                 labelled_share=DEFAULT_LABELLED_SHARE, stacked_on=None, **kwargs):
         if alpha is not None:
             check_positive("alpha", alpha)
         check_positive("labelled_share", labelled_share)
@@ -95,17 +101,58 @@ class SemiSupervisedVAE(ConditionalVAE):
                              f"is unlabelled). Received: labelled_share={labelled_share}")
         super().__init__(encoder, decoder, **kwargs)
         self.classifier = classifier
+        self.stacked_on = None
+        if stacked_on is not None:
+            self.stack_on(stacked_on)
         outputs = getattr(classifier, "outputs", None)
         if not isinstance(classifier, keras.Model) or not outputs or len(outputs) != 1 or tuple(
                 outputs[0].shape[1:]) != (self.num_classes,) or tuple(
-                classifier.inputs[0].shape[1:]) != self.data_shape:
+                classifier.inputs[0].shape[1:]) != self.feature_shape:
             raise ValueError(
-                "Argument `classifier` must be a built Keras model from images "
-                f"(batch, *{self.data_shape}) to (batch, {self.num_classes}) logits. Received: "
+                "Argument `classifier` must be a built Keras model from what the encoder takes "
+                f"(batch, *{self.feature_shape}) to (batch, {self.num_classes}) logits. "
+                "Received: "
                 f"{classifier!r} with outputs "
                 f"{[tuple(o.shape) for o in outputs or []]}")
         self.alpha = None if alpha is None else float(alpha)
         self.labelled_share = float(labelled_share)
+
+    def stack_on(self, model):
+        """M1+M2 (Kingma et al.'s stacked model): the networks take the posterior means of
+        the trained `model` (M1, frozen) instead of the images; reconstructions, samples and
+        analogies are decoded through it, and the inputs are its images."""
+        if not getattr(model, "has_posterior", False) or model.conditional:
+            raise ValueError(
+                "Argument `stacked_on` must be a trained model with a posterior q(z|x) and no "
+                f"condition (a VAE: M1). Received: {type(model).__name__}")
+        if (model.latent_dim,) != self.data_shape:
+            raise ValueError(
+                f"Argument `stacked_on` must have a latent of {self.data_shape} (what the "
+                f"networks take). Received: a {type(model).__name__} with latent_dim="
+                f"{model.latent_dim}")
+        # A copy without M1's optimizer (frozen, it has none to save) and with its weights.
+        frozen = type(model).from_config(model.get_config())
+        frozen.set_weights(model.get_weights())
+        frozen.trainable = False
+        self.stacked_on = frozen
+        self.feature_shape = self.data_shape
+        self.data_shape = tuple(model.data_shape)
+
+    @property
+    def feature_shape(self):
+        """What the networks take: the images' shape, or M1's latent's when stacked."""
+        return getattr(self, "_feature_shape", self.data_shape)
+
+    @feature_shape.setter
+    def feature_shape(self, shape):
+        self._feature_shape = tuple(shape)
+
+    def features_of(self, images):
+        """What the networks see of `images`: the images, or M1's posterior means (no
+        gradient reaches M1)."""
+        if getattr(self, "stacked_on", None) is None:  # None too while the base is built
+            return ops.cast(images, "float32")
+        return tf.stop_gradient(ops.cast(self.stacked_on.latent_code(images), "float32"))
 
     @property
     def metric_names(self):
@@ -115,6 +162,20 @@ class SemiSupervisedVAE(ConditionalVAE):
     def describe(self):
         return (f"{super().describe()}, {self.num_classes} classes, alpha "
                 f"{'from the labels' if self.alpha is None else f'{self.alpha:g}'}")
+
+    @classmethod
+    def from_architecture(cls, input_shape, latent_dim, stacked_on=None, **kwargs):
+        """`ConditionalVAE.from_architecture` with a classifier of the encoder's
+        architecture; with `stacked_on` (a trained VAE, M1) the networks take its latent
+        means, and `input_shape` must be its images'."""
+        if stacked_on is None:
+            return super().from_architecture(input_shape, latent_dim, **kwargs)
+        if tuple(input_shape) != tuple(stacked_on.data_shape):
+            raise ValueError(
+                f"Argument `input_shape` must be the images of `stacked_on`, "
+                f"{tuple(stacked_on.data_shape)}. Received: input_shape={tuple(input_shape)}")
+        return super().from_architecture((stacked_on.latent_dim,), latent_dim,
+                                         stacked_on=stacked_on, **kwargs)
 
     @classmethod
     def build_networks(cls, architecture, input_shape, latent_dim, hidden_units, activation,
@@ -133,25 +194,28 @@ class SemiSupervisedVAE(ConditionalVAE):
 
     # ------------------------------------------------------------------ the classes
 
-    def class_logits(self, images, training=False):
-        return ops.cast(self.classifier(images, training=training), "float32")
+    def class_logits(self, features, training=False):
+        """The logits of q(y|x) for the networks' inputs (`features_of` the images)."""
+        return ops.cast(self.classifier(features, training=training), "float32")
 
     def classify(self, x, batch_size=256):
         """q(y|x) of images `x` `(n, *data_shape)`: a numpy array `(n, num_classes)`."""
         images = self._checked(np.asarray(x, np.float32), "x")
         return np.concatenate([
-            np.asarray(ops.softmax(self.class_logits(images[start:start + batch_size])))
+            np.asarray(ops.softmax(self.class_logits(
+                self.features_of(images[start:start + batch_size]))))
             for start in range(0, len(images), batch_size)]) if len(images) else np.zeros(
                 (0, self.num_classes), np.float32)
 
     def split_labelled(self, x):
-        """`(images, int labels)` of the model's input: images alone are all unlabelled;
-        labels must lie in [-1, num_classes) (checked as the graph runs)."""
+        """`(features, int labels)` of the model's input (`features_of` its images): images
+        alone are all unlabelled; labels must lie in [-1, num_classes) (checked as the graph
+        runs)."""
         if isinstance(x, dict) or isinstance(x, (tuple, list)):
             images, labels = (x[IMAGES], x[LABELS]) if isinstance(x, dict) else x
         else:
             images, labels = x, None
-        images = ops.cast(images, "float32")
+        images = self.features_of(images)
         if labels is None:
             return images, tf.fill([tf.shape(images)[0]], UNLABELLED)
         labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
@@ -163,13 +227,17 @@ class SemiSupervisedVAE(ConditionalVAE):
             return images, tf.identity(labels)
 
     def split_condition(self, x):
-        """`(images, one-hot y)`: the labels given, or for images alone the class q(y|x)
-        finds most probable."""
+        """`(features, one-hot y)` (`features_of` the images): the labels given, or for
+        images alone the class q(y|x) finds most probable. The loss's own calls pass
+        `{"features", "labels"}`, taken as they are."""
+        if isinstance(x, dict) and FEATURES in x:
+            return ops.cast(x[FEATURES], "float32"), self.one_hot(x[LABELS])
         if isinstance(x, (dict, tuple, list)):
-            return self.split_inputs(x)
-        images = ops.cast(x, "float32")
-        return images, tf.one_hot(ops.argmax(self.class_logits(images), axis=-1),
-                                  self.num_classes)
+            images, onehot = self.split_inputs(x)
+            return self.features_of(images), onehot
+        features = self.features_of(x)
+        return features, tf.one_hot(ops.argmax(self.class_logits(features), axis=-1),
+                                    self.num_classes)
 
     def check_condition(self, x, y, arg_name):
         """Labels in [-1, num_classes), at least one labelled image, and every class labelled
@@ -252,7 +320,7 @@ class SemiSupervisedVAE(ConditionalVAE):
         batch = tf.shape(images)[0]
         log_q_y = tf.nn.log_softmax(self.class_logits(images, training=training))
         every = self.objective(
-            self, {IMAGES: tf.repeat(images, classes, axis=0),
+            self, {FEATURES: tf.repeat(images, classes, axis=0),
                    LABELS: tf.tile(tf.range(classes), [batch])},
             training=training, seed=seed, step=step)
 
@@ -298,6 +366,17 @@ class SemiSupervisedVAE(ConditionalVAE):
         return {"accuracy": accuracy, "error": 1.0 - accuracy,
                 "confusion_matrix": confusion.tolist()}
 
+    def decode(self, z, condition=None):
+        """The mean of p(x|z, y) (decoded through M1 when stacked)."""
+        features = super().decode(z, condition)
+        return features if self.stacked_on is None else self.stacked_on.decode(features)
+
+    def call(self, inputs, training=False):
+        """Reconstructions (through M1 when stacked): the decoder mean at the latent code,
+        with the labels given or the most probable class."""
+        features = super().call(inputs, training=training)
+        return features if self.stacked_on is None else self.stacked_on.decode(features)
+
     def analogies(self, images, labels=None):
         """Kingma et al.'s analogies (their Fig. 1): for each image (rows), its style z, the
         mean of q(z|x, y) at its label (or the most probable class), decoded with every class
@@ -342,7 +421,7 @@ class SemiSupervisedVAE(ConditionalVAE):
         images = tf.TensorSpec((None, *self.data_shape), tf.float32, name="images")
 
         def classify(images):
-            return {"probabilities": ops.softmax(self.class_logits(images))}
+            return {"probabilities": ops.softmax(self.class_logits(self.features_of(images)))}
 
         return {**super().serving_endpoints(), "classify": (classify, [images])}
 
@@ -356,12 +435,16 @@ class SemiSupervisedVAE(ConditionalVAE):
     def get_config(self):
         return {**super().get_config(),
                 "classifier": keras.saving.serialize_keras_object(self.classifier),
-                "alpha": self.alpha, "labelled_share": self.labelled_share}
+                "alpha": self.alpha, "labelled_share": self.labelled_share,
+                "stacked_on": None if self.stacked_on is None else
+                keras.saving.serialize_keras_object(self.stacked_on)}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["classifier"] = keras.saving.deserialize_keras_object(config["classifier"])
+        for key in ("classifier", "stacked_on"):
+            if config.get(key) is not None:
+                config[key] = keras.saving.deserialize_keras_object(config[key])
         return super().from_config(config)
 
 

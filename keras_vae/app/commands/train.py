@@ -93,6 +93,8 @@ def run_parser(model_name):
         "(a balanced random draw), the rest unlabelled: semi-supervised training (--model "
         "ssvae)")
     add("--label-seed", type=int, help="which images keep their labels (default 0)")
+    add("--stack-on", help="M1+M2: a trained VAE's run directory (or .keras file); --model "
+        "ssvae trains on its latent means and classifies through both")
     add("--eval-k", type=int, help="importance samples of the final evaluation (default: as "
         "many as fit --eval-budget, at most 100)")
     add("--eval-budget", type=float, help="the final evaluation's share of the training time "

@@ -1,0 +1,118 @@
+"""Semi-supervised MNIST (issue 36): the M2 model's held-out error with N labels, against a
+classifier of the same network trained on the N labelled images alone.
+
+    python -m experiments.semi_supervised --labels 100 600 1000 3000 --draws 3 --epochs 60
+
+Every row holds out the same 5,000 images of `../shared/data/mnist` (never labelled, never
+trained on) and keeps N / 10 labels of each digit among the rest (`--labels-per-class`, a
+balanced draw per `--label-seed`). Rows `m2-<N>-d<draw>` are `keras-vae train --model ssvae`
+runs; rows `classifier-<N>-d<draw>` train the SemiSupervisedVAE's classifier network alone
+(MLP 500, relu, dynamically binarized images, Adam, cross-entropy) on the same N labelled
+images for as many steps as M2's run takes. The table gives the mean and the spread (the
+standard deviation over draws) of the held-out error.
+"""
+
+import argparse
+import json
+import os
+import time
+
+import keras
+import numpy as np
+
+from experiments.comparison import run_rows, write_markdown
+from keras_vae import data
+from keras_vae.app.runs import TrainConfig
+from keras_vae.app.training import load_run_data
+from keras_vae.models import SemiSupervisedVAE
+from keras_vae.networks import build_encoder
+
+HELD_OUT = 5000
+MNIST_IMAGES = 24345  # ../shared/data/mnist: the training images only
+
+
+def m2_settings(args, labels, draw):
+    return {"model": "ssvae", "dataset": "mnist", "data_dir": args.data_dir,
+            "labels_per_class": labels // 10, "label_seed": draw,
+            "latent_dim": args.latent_dim, "epochs": args.epochs,
+            "validation_fraction": HELD_OUT / MNIST_IMAGES, "seed": draw}
+
+
+def train_classifier_alone(settings, m2_config, seed):
+    """The held-out error of the SemiSupervisedVAE's classifier network trained on the
+    labelled images alone, in batches of (at most) 100, for as many steps as the M2 run of
+    `m2_config` (its `config.json`) took."""
+    run_data = load_run_data(TrainConfig.from_dict(settings), verbose=0)
+    steps = m2_config["epochs"] * SemiSupervisedVAE.batches_per_epoch(
+        len(run_data.x_train), m2_config["batch_size"], run_data.y_train,
+        m2_config["model_settings"])
+    labelled = run_data.y_train >= 0
+    x, y = run_data.x_train[labelled], run_data.y_train[labelled]
+    keras.utils.set_random_seed(seed)
+    network = build_encoder("mlp", run_data.image_shape, 10, [500], "relu",
+                            heads={"logits": 10})
+    network.compile(optimizer=keras.optimizers.Adam(2e-3),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                    metrics=["accuracy"])
+    batches = data.make_dataset(x, min(100, len(x)), binarize_images=True, seed=seed,
+                                labels=y)
+    epochs = max(1, round(steps / int(batches.cardinality())))
+    network.fit(batches, epochs=epochs, verbose=0)
+    predicted = np.asarray(network.predict(run_data.x_val, verbose=0)).argmax(-1)
+    accuracy = float(np.mean(predicted == run_data.y_val))
+    return {"accuracy": accuracy, "error": 1 - accuracy, "epochs": epochs,
+            "num_validation_images": len(run_data.y_val)}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=os.path.join("..", "shared", "data", "mnist"))
+    parser.add_argument("--labels", type=int, nargs="+", default=[100, 600, 1000, 3000])
+    parser.add_argument("--draws", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--latent-dim", type=int, default=50)
+    parser.add_argument("--kinds", nargs="+", default=["m2", "classifier"],
+                        choices=["m2", "classifier"])
+    parser.add_argument("--runs-dir", default=os.path.join("runs", "semi-supervised"))
+    parser.add_argument("--output", default=os.path.join("docs", "results",
+                                                         "semi_supervised_table.md"))
+    args = parser.parse_args(argv)
+    settings = {"labels": args.labels, "draws": args.draws, "epochs": args.epochs,
+                "latent_dim": args.latent_dim}
+    errors = {}
+
+    def write_table():
+        lines = ["| labels | model | held-out error, mean | spread (sd) | draws |",
+                 "| ---: | --- | ---: | ---: | ---: |"]
+        for (labels, kind), values in sorted(errors.items()):
+            lines.append(f"| {labels} | {kind} | {100 * np.mean(values):.2f}% | "
+                         f"{100 * np.std(values):.2f} | {len(values)} |")
+        write_markdown(args.output, "semi_supervised.py", settings, lines)
+
+    for labels in args.labels:
+        for draw in range(args.draws):
+            base = m2_settings(args, labels, draw)
+            name = f"m2-{labels}-d{draw}"
+            results = run_rows({name: ({}, f"M2, {labels} labels, draw {draw}")}, [name],
+                               args.runs_dir, base, lambda results: None)
+            metrics = results[name][1]
+            if "m2" in args.kinds:
+                errors.setdefault((labels, "M2"), []).append(metrics["error"])
+            if "classifier" in args.kinds:
+                path = os.path.join(args.runs_dir, f"classifier-{labels}-d{draw}.json")
+                if not os.path.isfile(path):
+                    with open(os.path.join(args.runs_dir, name, "config.json")) as f:
+                        m2_config = json.load(f)
+                    start = time.perf_counter()
+                    alone = train_classifier_alone(base, m2_config, draw)
+                    alone["seconds"] = time.perf_counter() - start
+                    with open(path, "w") as f:
+                        json.dump(alone, f)
+                with open(path) as f:
+                    errors.setdefault((labels, "classifier alone"), []).append(
+                        json.load(f)["error"])
+            write_table()
+
+
+if __name__ == "__main__":
+    main()
