@@ -234,17 +234,22 @@ class ConditionalVAE(VAE):
                 f"Argument `{arg_name}` must come with labels for a ConditionalVAE: "
                 "fit(images, labels), validation_data=(images, labels) or "
                 "{'images': ..., 'labels': ...}. Received: images without labels")
+        self.check_label_values(x, y, arg_name)
+
+    def check_label_values(self, x, y, arg_name, lowest=0, note=""):
+        """Labels `y` of the images `x`: one int per image, in `[lowest, num_classes)`
+        (`note` says what the values below 0 mean)."""
         labels = np.asarray(y)
         if labels.shape != (len(x),) or not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(
-                f"Argument `{arg_name}`'s labels must be one int per image, shape "
+                f"Argument `{arg_name}`'s labels must be one int per image{note}, shape "
                 f"({len(x)},). Received: labels of shape {labels.shape} and dtype "
                 f"{labels.dtype}")
-        outside = (labels < 0) | (labels >= self.num_classes)
+        outside = (labels < lowest) | (labels >= self.num_classes)
         if outside.any():
             raise ValueError(
-                f"Argument `{arg_name}`'s labels must lie in [0, {self.num_classes}). "
-                f"Received: {int(outside.sum())} label(s) outside it, e.g. "
+                f"Argument `{arg_name}`'s labels must lie in [{lowest}, {self.num_classes})"
+                f"{note}. Received: {int(outside.sum())} label(s) outside it, e.g. "
                 f"{int(labels[outside][0])}")
 
     def _checked(self, x, arg_name):

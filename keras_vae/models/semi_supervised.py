@@ -248,18 +248,7 @@ class SemiSupervisedVAE(ConditionalVAE):
             x, y = x.get(IMAGES), x.get(LABELS)
         if y is None:
             return  # images alone: all unlabelled (evaluate, predict)
-        labels = np.asarray(y)
-        if labels.shape != (len(x),) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(
-                f"Argument `{arg_name}`'s labels must be one int per image (-1: unlabelled), "
-                f"shape ({len(x)},). Received: labels of shape {labels.shape} and dtype "
-                f"{labels.dtype}")
-        outside = (labels < UNLABELLED) | (labels >= self.num_classes)
-        if outside.any():
-            raise ValueError(
-                f"Argument `{arg_name}`'s labels must lie in [-1, {self.num_classes}) (-1: "
-                f"unlabelled). Received: {int(outside.sum())} label(s) outside it, e.g. "
-                f"{int(labels[outside][0])}")
+        self.check_label_values(x, y, arg_name, lowest=UNLABELLED, note=" (-1: unlabelled)")
 
     def check_labelled(self, labels, arg_name="y"):
         """Training labels must label at least one image of every class."""
