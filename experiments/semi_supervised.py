@@ -1,15 +1,18 @@
 """Semi-supervised MNIST (issue 36): the M2 model's held-out error with N labels, against a
 classifier of the same network trained on the N labelled images alone.
 
-    python -m experiments.semi_supervised --labels 100 600 1000 3000 --draws 3 --epochs 60
+    python -m experiments.semi_supervised --labels 100 600 1000 3000 --draws 3
 
 Every row holds out the same 5,000 images of `../shared/data/mnist` (never labelled, never
-trained on) and keeps N / 10 labels of each digit among the rest (`--labels-per-class`, a
-balanced draw per `--label-seed`). Rows `m2-<N>-d<draw>` are `keras-vae train --model ssvae`
-runs; rows `classifier-<N>-d<draw>` train the SemiSupervisedVAE's classifier network alone
-(MLP 500, relu, dynamically binarized images, Adam, cross-entropy) on the same N labelled
-images for as many steps as M2's run takes. The table gives the mean and the spread (the
-standard deviation over draws) of the held-out error.
+trained on: `--validation-fraction 0.2054`) and keeps N / 10 labels of each digit among the
+rest (`--labels-per-class`, a balanced draw per `--label-seed`). Rows `m2-<N>-d<draw>` are
+`keras-vae train --model ssvae --latent-dim 50` runs; `m1` is one VAE (latent 50) trained on
+the 19,345 training images without labels, and rows `m1m2-<N>-d<draw>` are `--model ssvae
+--stack-on runs/.../m1` runs (M2 with the recipe of M1's latent means); rows
+`classifier-<N>-d<draw>` train the SemiSupervisedVAE's classifier network alone (MLP 500,
+relu, dynamically binarized images, Adam, cross-entropy) on the same N labelled images for as
+many steps as M2's run takes. The table gives the mean and the spread (the standard deviation
+over draws) of the held-out error.
 """
 
 import argparse
@@ -21,31 +24,39 @@ import keras
 import numpy as np
 
 from experiments.comparison import run_rows, write_markdown
-from keras_vae import data
 from keras_vae.app.runs import TrainConfig
 from keras_vae.app.training import load_run_data
 from keras_vae.models import SemiSupervisedVAE
 from keras_vae.networks import build_encoder
 
-HELD_OUT = 5000
-MNIST_IMAGES = 24345  # ../shared/data/mnist: the training images only
+# 5,000 of ../shared/data/mnist's 24,345 images (its training images only) held out.
+VALIDATION_FRACTION = 0.2054
+
+
+def data_settings(args):
+    return {"dataset": "mnist", "data_dir": args.data_dir,
+            "validation_fraction": VALIDATION_FRACTION}
 
 
 def m2_settings(args, labels, draw):
-    return {"model": "ssvae", "dataset": "mnist", "data_dir": args.data_dir,
-            "labels_per_class": labels // 10, "label_seed": draw,
-            "latent_dim": args.latent_dim, "epochs": args.epochs,
-            "validation_fraction": HELD_OUT / MNIST_IMAGES, "seed": draw}
+    return {**data_settings(args), "model": "ssvae", "labels_per_class": labels // 10,
+            "label_seed": draw, "latent_dim": args.latent_dim, "epochs": args.epochs,
+            "seed": draw}
 
 
-def train_classifier_alone(settings, m2_config, seed):
+def m1m2_settings(args, labels, draw, m1_dir):
+    return {**data_settings(args), "model": "ssvae", "stack_on": m1_dir,
+            "labels_per_class": labels // 10, "label_seed": draw, "epochs": args.m1m2_epochs,
+            "seed": draw}
+
+
+def train_classifier_alone(settings, seed):
     """The held-out error of the SemiSupervisedVAE's classifier network trained on the
-    labelled images alone, in batches of (at most) 100, for as many steps as the M2 run of
-    `m2_config` (its `config.json`) took."""
+    labelled images alone, in batches of (at most) 100, for as many steps as an M2 run of
+    `settings` takes (its epochs of batches of 100, a tenth labelled)."""
     run_data = load_run_data(TrainConfig.from_dict(settings), verbose=0)
-    steps = m2_config["epochs"] * SemiSupervisedVAE.batches_per_epoch(
-        len(run_data.x_train), m2_config["batch_size"], run_data.y_train,
-        m2_config["model_settings"])
+    steps = settings["epochs"] * SemiSupervisedVAE.batches_per_epoch(
+        len(run_data.x_train), 100, run_data.y_train, {"labelled_share": 0.1})
     labelled = run_data.y_train >= 0
     x, y = run_data.x_train[labelled], run_data.y_train[labelled]
     keras.utils.set_random_seed(seed)
@@ -70,16 +81,32 @@ def main(argv=None):
     parser.add_argument("--labels", type=int, nargs="+", default=[100, 600, 1000, 3000])
     parser.add_argument("--draws", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--latent-dim", type=int, default=50)
-    parser.add_argument("--kinds", nargs="+", default=["m2", "classifier"],
-                        choices=["m2", "classifier"])
+    parser.add_argument("--latent-dim", type=int, default=50, help="M2's z")
+    parser.add_argument("--m1-epochs", type=int, default=50)
+    parser.add_argument("--m1m2-epochs", type=int, default=100)
+    parser.add_argument("--kinds", nargs="+", default=["m2", "m1m2", "classifier"],
+                        choices=["m2", "m1m2", "classifier"])
+    parser.add_argument("--table-only", action="store_true",
+                        help="write the table of the rows finished, training nothing")
     parser.add_argument("--runs-dir", default=os.path.join("runs", "semi-supervised"))
     parser.add_argument("--output", default=os.path.join("docs", "results",
                                                          "semi_supervised_table.md"))
     args = parser.parse_args(argv)
     settings = {"labels": args.labels, "draws": args.draws, "epochs": args.epochs,
-                "latent_dim": args.latent_dim}
+                "latent_dim": args.latent_dim, "m1_epochs": args.m1_epochs,
+                "m1m2_epochs": args.m1m2_epochs}
     errors = {}
+    m1_dir = os.path.join(args.runs_dir, "m1")
+    def finished(name, description, settings):
+        """The row's metrics: trained now unless `--table-only` (then None if unfinished)."""
+        path = os.path.join(args.runs_dir, name, "metrics.json")
+        if args.table_only:
+            if not os.path.isfile(path):
+                return None
+            with open(path) as f:
+                return json.load(f)
+        return run_rows({name: ({}, description)}, [name], args.runs_dir, settings,
+                        lambda results: None)[name][1]
 
     def write_table():
         lines = ["| labels | model | held-out error, mean | spread (sd) | draws |",
@@ -89,28 +116,37 @@ def main(argv=None):
                          f"{100 * np.std(values):.2f} | {len(values)} |")
         write_markdown(args.output, "semi_supervised.py", settings, lines)
 
+    if "m1m2" in args.kinds:
+        finished("m1", "M1: a VAE, latent 50, no labels",
+                 {**data_settings(args), "model": "vae", "latent_dim": 50,
+                  "epochs": args.m1_epochs})
+
     for labels in args.labels:
         for draw in range(args.draws):
             base = m2_settings(args, labels, draw)
             name = f"m2-{labels}-d{draw}"
-            results = run_rows({name: ({}, f"M2, {labels} labels, draw {draw}")}, [name],
-                               args.runs_dir, base, lambda results: None)
-            metrics = results[name][1]
             if "m2" in args.kinds:
-                errors.setdefault((labels, "M2"), []).append(metrics["error"])
+                metrics = finished(name, f"M2, {labels} labels, draw {draw}", base)
+                if metrics:
+                    errors.setdefault((labels, "M2"), []).append(metrics["error"])
+            if "m1m2" in args.kinds:
+                metrics = finished(f"m1m2-{labels}-d{draw}",
+                                   f"M1+M2, {labels} labels, draw {draw}",
+                                   m1m2_settings(args, labels, draw, m1_dir))
+                if metrics:
+                    errors.setdefault((labels, "M1+M2"), []).append(metrics["error"])
             if "classifier" in args.kinds:
                 path = os.path.join(args.runs_dir, f"classifier-{labels}-d{draw}.json")
-                if not os.path.isfile(path):
-                    with open(os.path.join(args.runs_dir, name, "config.json")) as f:
-                        m2_config = json.load(f)
+                if not os.path.isfile(path) and not args.table_only:
                     start = time.perf_counter()
-                    alone = train_classifier_alone(base, m2_config, draw)
+                    alone = train_classifier_alone(base, draw)
                     alone["seconds"] = time.perf_counter() - start
                     with open(path, "w") as f:
                         json.dump(alone, f)
-                with open(path) as f:
-                    errors.setdefault((labels, "classifier alone"), []).append(
-                        json.load(f)["error"])
+                if os.path.isfile(path):
+                    with open(path) as f:
+                        errors.setdefault((labels, "classifier alone"), []).append(
+                            json.load(f)["error"])
             write_table()
 
 
