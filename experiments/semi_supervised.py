@@ -24,6 +24,7 @@ import keras
 import numpy as np
 
 from experiments.comparison import run_rows, write_markdown
+from keras_vae import data
 from keras_vae.app.runs import TrainConfig
 from keras_vae.app.training import load_run_data
 from keras_vae.models import SemiSupervisedVAE
