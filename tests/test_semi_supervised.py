@@ -244,3 +244,32 @@ def test_m1_plus_m2_trains_on_the_latent_means_and_classifies_through_both(tmp_p
     with pytest.raises(ValueError, match="`input_shape` must be the images of `stacked_on`"):
         keras_vae.SemiSupervisedVAE.from_architecture((8, 8, 1), 2, num_classes=3,
                                                       stacked_on=m1)
+
+
+def test_labelled_class_folders_and_an_unlabelled_folder_train_together(tmp_path):
+    from PIL import Image
+
+    from keras_vae.app.commands import train
+
+    rng = np.random.default_rng(0)
+    for folder, count in (("labelled/a", 6), ("labelled/b", 6), ("unlabelled", 20)):
+        os.makedirs(tmp_path / folder)
+        for index in range(count):
+            pixels = (rng.random((8, 8)) * 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / folder / f"{index}.png")
+    run_dir = train.main(["--model", "ssvae", "--data-dir", str(tmp_path / "labelled"),
+                          "--unlabelled-dir", str(tmp_path / "unlabelled"), "--epochs", "1",
+                          "--validation-fraction", "0.25", "--hidden-units", "16",
+                          "--output-dir", str(tmp_path / "run"), "--verbose", "0"])
+    import json
+
+    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    assert metrics["num_train_images"] == 9 + 20 and metrics["num_validation_images"] == 3
+    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
+    assert model.num_classes == 2 and model.alpha == pytest.approx(0.1 * 29 / 9)
+    os.makedirs(tmp_path / "wide")
+    Image.fromarray(np.zeros((8, 9), np.uint8)).save(tmp_path / "wide" / "0.png")
+    with pytest.raises(ValueError, match="`unlabelled_dir` must hold images of the training"):
+        train.main(["--model", "ssvae", "--data-dir", str(tmp_path / "labelled"),
+                    "--unlabelled-dir", str(tmp_path / "wide"), "--output-dir",
+                    str(tmp_path / "wide-run")])

@@ -41,7 +41,7 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 FREE_ON_RESUME = ("checkpoint_every",)
 # Settings that name a file or folder: a run resumes from another spelling of the same path
 # (relative, through a link, from a copy of the tree beside the same data).
-PATH_SETTINGS = ("data_dir", "validation_dir", "stack_on")
+PATH_SETTINGS = ("data_dir", "validation_dir", "unlabelled_dir", "stack_on")
 
 
 @dataclasses.dataclass
@@ -80,6 +80,8 @@ class TrainConfig:
             (a balanced random draw) and train a partially labelled model (`ssvae`) with
             the rest unlabelled; None: every label.
         label_seed: int. Which images keep their labels. Defaults to 0.
+        unlabelled_dir: str or None. A folder of images without labels that joins the
+            (labelled) training images, each labelled -1, for a partially labelled model.
         stack_on: str or None. A trained VAE's run directory (or `.keras` file): M1+M2, the
             partially labelled model trained on its latent means (`SemiSupervisedVAE`'s
             `stacked_on`).
@@ -130,6 +132,7 @@ class TrainConfig:
     max_train_examples: int = None
     labels_per_class: int = None
     label_seed: int = 0
+    unlabelled_dir: str = None
     stack_on: str = None
     eval_k: int = None
     eval_budget: float = 0.2
@@ -364,7 +367,7 @@ def check_config(config: TrainConfig) -> None:
 def check_model_settings(config: TrainConfig, defaults: TrainConfig) -> None:
     """The model's settings and the run settings it refuses (`check_config`)."""
     entry = config.model_entry
-    for name in ("labels_per_class", "stack_on"):
+    for name in ("labels_per_class", "unlabelled_dir", "stack_on"):
         if getattr(config, name) is not None and not config.model_class.partially_labelled:
             raise ValueError(
                 f"Argument `{name}` applies to models that learn from partial labels (ssvae). "

@@ -163,9 +163,35 @@ def load_run_data(config: TrainConfig, verbose=1) -> RunData:
             print(f"Labels: {config.labels_per_class} per class kept ({int((y_train >= 0).sum())}"
                   f" of {len(y_train)} training images, label_seed={config.label_seed}); the "
                   "rest train unlabelled")
+    if config.unlabelled_dir is not None:
+        x_train, y_train = with_unlabelled(config, x_train, y_train, splits.image_shape, verbose)
     x_val = data.binarize_once(splits.x_val, config.split_seed + 1) if binarize else splits.x_val
     return RunData(x_train, y_train, x_val, splits.y_val, splits.image_shape,
                    splits.validation, binarize, config, stacked_on)
+
+
+def with_unlabelled(config: TrainConfig, x_train, y_train, image_shape, verbose=1):
+    """The training images and labels with the images of `config.unlabelled_dir` appended,
+    labelled -1 (its subfolders' names are not labels)."""
+    if y_train is None or not isinstance(x_train, np.ndarray):
+        raise ValueError(
+            "Argument `unlabelled_dir` adds unlabelled images to labelled ones held in memory "
+            "(class subfolders, MNIST's label file, an .npz with labels). Received: "
+            + ("training images without labels" if y_train is None else
+               "training images streamed from files (pass --image-storage memory)"))
+    extra = data.scan_folder(config.unlabelled_dir, config.color_mode, config.image_size,
+                             config.skip_bad_images, arg_name="unlabelled_dir",
+                             log=print if verbose else (lambda line: None))
+    if tuple(extra.image_shape) != tuple(image_shape):
+        raise ValueError(
+            f"Argument `unlabelled_dir` must hold images of the training images' shape "
+            f"{tuple(image_shape)}. Received: {config.unlabelled_dir!r} of "
+            f"{tuple(extra.image_shape)} (--image-size, --color-mode convert both)")
+    if verbose:
+        print(f"Unlabelled: {len(extra)} images of {config.unlabelled_dir} join the "
+              f"{len(x_train)} training images, labelled -1")
+    return (np.concatenate([x_train, extra.load()]),
+            np.concatenate([np.asarray(y_train), np.full(len(extra), -1, np.int64)]))
 
 
 # --------------------------------------------------------------------------- 2. model

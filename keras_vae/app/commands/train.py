@@ -93,6 +93,8 @@ def run_parser(model_name):
         "(a balanced random draw), the rest unlabelled: semi-supervised training (--model "
         "ssvae)")
     add("--label-seed", type=int, help="which images keep their labels (default 0)")
+    add("--unlabelled-dir", help="a folder of images without labels (subfolder names are not "
+        "used) that joins the labelled training images, for --model ssvae")
     add("--stack-on", help="M1+M2: a trained VAE's run directory (or .keras file); --model "
         "ssvae trains on its latent means and classifies through both")
     add("--eval-k", type=int, help="importance samples of the final evaluation (default: as "
