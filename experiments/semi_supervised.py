@@ -68,8 +68,11 @@ def train_classifier_alone(settings, seed):
                     metrics=["accuracy"])
     batches = data.make_dataset(x, min(100, len(x)), binarize_images=True, seed=seed,
                                 labels=y)
-    epochs = max(1, round(steps / int(batches.cardinality())))
-    network.fit(batches, epochs=epochs, verbose=0)
+    # Epochs of at least 200 steps: an epoch of a few labelled images is one batch, and
+    # Keras' per-epoch overhead would outweigh the steps themselves.
+    per_epoch = max(200, int(batches.cardinality()))
+    epochs = max(1, round(steps / per_epoch))
+    network.fit(batches.repeat(), epochs=epochs, steps_per_epoch=per_epoch, verbose=0)
     predicted = np.asarray(network.predict(run_data.x_val, verbose=0)).argmax(-1)
     accuracy = float(np.mean(predicted == run_data.y_val))
     return {"accuracy": accuracy, "error": 1 - accuracy, "epochs": epochs,
