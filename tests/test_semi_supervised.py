@@ -164,7 +164,7 @@ def test_saves_reloads_exports_and_serves_classify_without_the_package(tmp_path)
         model({"images": x, "labels": tf.constant(predicted)})), atol=1e-6)
 
 
-def test_the_command_trains_on_a_few_labels_and_writes_accuracy_and_figures(tmp_path):
+def test_the_command_trains_on_a_few_labels_and_writes_accuracy_and_figures(tmp_path, capsys):
     """`keras-vae train --model ssvae --labels-per-class N` on the bundled digits (labelled):
     held-out accuracy in history.csv and metrics.json, the confusion matrix and the analogies,
     a model.keras that reloads to the same classifier."""
@@ -174,8 +174,11 @@ def test_the_command_trains_on_a_few_labels_and_writes_accuracy_and_figures(tmp_
 
     run_dir = train.main(["--model", "ssvae", "--labels-per-class", "5", "--epochs", "2",
                           "--hidden-units", "32", "--latent-dim", "4", "--output-dir",
-                          str(tmp_path / "run"), "--verbose", "0"])
+                          str(tmp_path / "run"), "--verbose", "2"])
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    printed = capsys.readouterr().out
+    assert "Labels: 5 per class kept (50 of 1617 training images" in printed
+    assert f"accuracy {metrics['accuracy']:.2%} (error {metrics['error']:.2%})" in printed
     config = json.load(open(os.path.join(run_dir, "config.json")))
     assert config["labels_per_class"] == 5 and config["model"] == "ssvae"
     history = open(os.path.join(run_dir, "history.csv")).readline()

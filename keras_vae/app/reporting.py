@@ -278,8 +278,11 @@ def _evaluate_reconstructions(model, images, output_dir, labels, split, split_so
     figures = save_figures(model, images, labels, codes, None, None, output_dir, history, seed)
     report.write_report(os.path.join(output_dir, "report.html"), metrics, figures, config)
     if verbose:
+        accuracy = (f", accuracy {metrics['accuracy']:.2%} (error {metrics['error']:.2%})"
+                    if "accuracy" in metrics else "")  # a classifying model's own figure
         print(f"{split}: reconstruction loss {metrics['reconstruction_loss']:.2f} nats, squared "
-              f"error {metrics['squared_error']:.2f} per image. Written to {output_dir}")
+              f"error {metrics['squared_error']:.2f} per image{accuracy}. Written to "
+              f"{output_dir}")
     return metrics
 
 
