@@ -10,13 +10,15 @@ def test_benchmark_runs_the_package_and_the_keras_reference_and_writes_a_table(t
     output = str(tmp_path / "benchmarks.md")
     with open(output, "w") as f:
         f.write(f"# Old\n\n| old | table |\n\n{benchmark.NOTES_HEADING}\n\nKeep me.\n")
+    # No memory benchmark (`--memory-copies` without sizes): its three processes took a
+    # third of this test, and CI's time is at its budget (docs/results/test_suite.md).
     benchmark.main(["--rounds", "1", "--epochs", "1", "--skip-torch", "--train-images", "1000",
-                    "--is-images", "3", "--is-k", "50", "--memory-copies", "1",
+                    "--is-images", "3", "--is-k", "50", "--memory-copies",
                     "--output", output])
     text = open(output).read()
     assert "| keras_vae |" in text and "| keras_io |" in text and "| keras_vae_is |" in text
     assert "keras_vae / keras_io" in text and "GFLOP/s" in text
-    assert "| 1,000 |" in text.split("## Peak memory")[1]  # one copy of --train-images
+    assert "## Peak memory" not in text  # not measured, not claimed
     assert "| old | table |" not in text
     assert text.endswith(f"{benchmark.NOTES_HEADING}\n\nKeep me.\n")
     assert "pytorch" not in text.split("## Importance")[0].split("| --- |")[1]

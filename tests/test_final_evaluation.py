@@ -75,7 +75,7 @@ def test_k_is_sized_to_the_time_given():
 def test_a_failing_stage_is_named_and_what_finished_is_written(tmp_path, monkeypatch):
     model = small_vae(compile=False)
 
-    def broken(images):
+    def broken(images, labels=None):
         raise RuntimeError("out of memory")
 
     monkeypatch.setattr(model, "evaluation_metrics", broken)

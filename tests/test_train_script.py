@@ -122,11 +122,12 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         # The bundled digits have 17 grey levels (k / 16), not 8-bit ones.
         (["--likelihood", "discretized_logistic"], r"`dataset` must hold 8-bit images"),
         (["--model", "gan"], r"`model` must be one of \['aae', 'autoencoder', 'cvae', 'gumbel', "
-                             r"'hvae', 'vae', 'vaegan', 'vqvae'\]. Received: model='gan'"),
+                             r"'hvae', 'ssvae', 'vae', 'vaegan', 'vqvae'\]. Received: "
+                             r"model='gan'"),
         (["--model", "autoencoder", "--prior", "vamp"],
-         r"`--prior` applies to the cvae and vae and vaegan model\(s\) only"),
+         r"`--prior` applies to the cvae and ssvae and vae and vaegan model\(s\) only"),
         (["--model", "vqvae", "--k", "5"],
-         r"`--k` applies to the cvae and hvae and vae model\(s\) only"),
+         r"`--k` applies to the cvae and hvae and ssvae and vae model\(s\) only"),
         (["--model", "autoencoder", "--eval-k", "5"],
          r"`eval_k` does not apply to the autoencoder model"),
     ],
