@@ -88,6 +88,8 @@ def test_batches_hold_the_labelled_share_and_cycle_through_the_labels():
         assert sorted(labelled_seen[start:start + 7]) == [3, 17, 29, 41, 55, 68, 90]
     np.testing.assert_array_equal(np.concatenate(batch_labels)[np.concatenate(
         [lab >= 0 for lab in batch_labels])], labels[labelled_seen])
+    with pytest.raises(ValueError, match="`batch_size` must be at least 2 with `labelled_share`"):
+        make_dataset(images, 1, labels=labels, labelled_share=0.2)
     # Another epoch, another order.
     assert not np.array_equal(seen, np.concatenate(
         [np.round(b[0][:, 0, 0, 0].numpy() * 100).astype(int) for b in dataset]))

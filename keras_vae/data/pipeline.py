@@ -139,7 +139,7 @@ def make_dataset(
     def with_labels(x, indices):
         return x if labels is None else (x, tf.gather(label_table, indices))
 
-    batches = -(-n // batch_size)
+    batches = count_batches(n, batch_size)
     if labelled_share is not None:
         if files or labels is None:
             raise ValueError(
@@ -149,6 +149,10 @@ def make_dataset(
         if not 0 < labelled_share < 1:
             raise ValueError("Argument `labelled_share` must lie in (0, 1). Received: "
                              f"labelled_share={labelled_share}")
+        if batch_size < 2:
+            raise ValueError(
+                "Argument `batch_size` must be at least 2 with `labelled_share` (a labelled and "
+                f"an unlabelled image per batch). Received: batch_size={batch_size}")
         known = np.flatnonzero(np.asarray(labels) >= 0)
         unknown = np.flatnonzero(np.asarray(labels) < 0)
         if not len(known) or not len(unknown):
