@@ -54,11 +54,12 @@ class TrainConfig:
     Args:
         model: str or None. A name of `keras_vae.app.registry` (`--model`); None: the
             recipe's model for the training images (`resolve_recipe`).
-        dataset: str or None. `digits`, `mnist`, `folder`, `arrays` or a TensorFlow Datasets
+        dataset: str or None. `digits`, `sprites`, `mnist`, `folder`, `arrays` or a TensorFlow Datasets
             name; None: what `data_dir` holds (`keras_vae.data.infer_dataset`), the bundled
             digits without it. A name the path contradicts is refused.
         data_dir, validation_dir, image_size, color_mode, skip_bad_images, image_storage,
             array_key, labels_key: the options of a user's files (`keras_vae.data.load`).
+        num_images: int or None. Sprites drawn (`dataset="sprites"` only); None: 20,000.
         architecture, hidden_units, blocks, activation, latent_dim, likelihood: the model's
             networks and likelihood (`BaseAutoencoder.from_architecture`); None: the recipe's
             (`resolve_recipe`).
@@ -113,6 +114,7 @@ class TrainConfig:
     image_storage: str = "auto"
     array_key: str = None
     labels_key: str = None
+    num_images: int = None
     architecture: str = None
     hidden_units: list = None
     blocks: int = None

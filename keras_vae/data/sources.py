@@ -1,6 +1,7 @@
 """Image datasets as in-memory arrays scaled to [0, 1], split into train and validation.
 
-Sources: `digits` (scikit-learn's bundled 8x8 handwritten digits, no network), `mnist` from
+Sources: `digits` (scikit-learn's bundled 8x8 handwritten digits, no network), `sprites`
+(`keras_vae.data.sprites`: dSprites-like shapes drawn from known factors, no network), `mnist` from
 a directory of IDX files or through TensorFlow Datasets, `folder` (a user's folder of image
 files, `keras_vae.data.folders`), `arrays` (a `.npy` / `.npz` file), and any TensorFlow
 Datasets image dataset by name. `infer_dataset(path)` says which of them a path holds.
@@ -15,7 +16,9 @@ import numpy as np
 from keras_vae.data import folders
 from keras_vae.data.idx import read_idx
 
-BUILTIN = ("digits", "mnist", "folder", "arrays")
+BUILTIN = ("digits", "sprites", "mnist", "folder", "arrays")
+# Images of the sprites dataset drawn for a run, unless `num_images` says otherwise.
+SPRITES_IMAGES = 20000
 STORAGES = ("auto", "memory", "stream")
 # Folder images are held in memory when, as float32, they take at most this share of the
 # memory available: the rest is left to the model, its optimizer and the pipeline.
@@ -95,6 +98,21 @@ def load_digits(validation_fraction=0.1, seed=0) -> Splits:
     x = _scaled(bunch.images, 16.0)
     return _hold_out("digits", x, bunch.target.astype(np.int64), validation_fraction, seed,
                      "scikit-learn digits")
+
+
+def load_sprites(num_images=None, validation_fraction=0.1, seed=0) -> Splits:
+    """`num_images` (default `SPRITES_IMAGES`) images of `keras_vae.data.Sprites`, their
+    factors drawn uniformly with `seed`, without labels; `validation_fraction` held out."""
+    from keras_vae.data.sprites import Sprites
+
+    num_images = SPRITES_IMAGES if num_images is None else num_images
+    sprites = Sprites()
+    if (isinstance(num_images, bool) or not isinstance(num_images, (int, np.integer))
+            or not 2 <= num_images <= sprites.num_images):
+        raise ValueError(f"Argument `num_images` must be an int in [2, {sprites.num_images}] "
+                         f"(the sprites drawn). Received: num_images={num_images!r}")
+    images, _ = sprites.sample(int(num_images), seed=seed)
+    return _hold_out("sprites", images, None, validation_fraction, seed, "sprites")
 
 
 def _find(data_dir, stem):
@@ -203,11 +221,11 @@ def check_source(dataset, data_dir) -> None:
     """Refuses a `dataset` that `data_dir` contradicts (what the path holds is another kind
     of data), naming both. A TensorFlow Datasets name takes `data_dir` as its own data
     directory, which must then hold none of the kinds read here."""
-    if dataset == "digits" and data_dir is not None:
+    if dataset in ("digits", "sprites") and data_dir is not None:
         raise ValueError(
-            "Argument `data_dir` does not apply to the bundled digits dataset (leave out "
-            f"--dataset to train on what the path holds). Received: dataset='digits', "
-            f"data_dir={data_dir!r}")
+            f"Argument `data_dir` does not apply to the {dataset} dataset, which is made in "
+            "the package (leave out --dataset to train on what the path holds). Received: "
+            f"dataset={dataset!r}, data_dir={data_dir!r}")
     if data_dir is None:
         if dataset in ("folder", "arrays"):
             raise ValueError(f"Argument `data_dir` must name the {dataset} to read for "
@@ -347,11 +365,11 @@ def load_all(name, path, image_size=None, color_mode=None, skip_bad_images=False
 FILE_OPTIONS = {
     "image_size": ("folder",), "color_mode": ("folder",), "skip_bad_images": ("folder",),
     "image_storage": ("folder",), "validation_dir": ("folder", "arrays"),
-    "array_key": ("arrays",), "labels_key": ("arrays",),
+    "array_key": ("arrays",), "labels_key": ("arrays",), "num_images": ("sprites",),
 }
 FILE_OPTION_DEFAULTS = {"image_size": None, "color_mode": None, "skip_bad_images": False,
                         "image_storage": "auto", "validation_dir": None, "array_key": None,
-                        "labels_key": None}
+                        "labels_key": None, "num_images": None}
 
 
 def check_options(dataset, options) -> None:
@@ -374,7 +392,7 @@ def load(name=None, data_dir=None, validation_fraction=0.1, seed=0, log=print,
 
     `options` are those of a user's files (`FILE_OPTIONS`: `image_size`, `color_mode`,
     `skip_bad_images`, `image_storage` for folders; `array_key`, `labels_key` for arrays;
-    `validation_dir` for both), each refused for a source it does not apply to.
+    `validation_dir` for both; `num_images` for sprites), each refused for a source it does not apply to.
     """
     name = infer_dataset(data_dir) if name is None else name
     check_source(name, data_dir)
@@ -382,6 +400,8 @@ def load(name=None, data_dir=None, validation_fraction=0.1, seed=0, log=print,
     given = {**FILE_OPTION_DEFAULTS, **options}
     if name == "digits":
         return load_digits(validation_fraction, seed)
+    if name == "sprites":
+        return load_sprites(given["num_images"], validation_fraction, seed)
     if name == "mnist":
         return load_mnist(data_dir, validation_fraction, seed)
     if name == "folder":

@@ -42,7 +42,8 @@ def run_parser(model_name):
     add("--model", help=f"one of {available_models()} (default: the recipe's for the images, "
         f"one of {recipe_model_names()}); each has flags of its own, listed by --model NAME "
         "--help")
-    add("--dataset", help="digits (bundled), mnist, folder, arrays or a TensorFlow Datasets "
+    add("--dataset", help="digits (bundled), sprites (drawn in the package, with known "
+        "factors), mnist, folder, arrays or a TensorFlow Datasets "
         "name (default: what --data-dir holds, the digits without it)")
     add("--data-dir", help="your data: a folder of images (PNG, JPEG, BMP, GIF; one "
         "subfolder per class for labels), a .npy/.npz file, or a folder of MNIST IDX files; "
@@ -61,6 +62,7 @@ def run_parser(model_name):
     add("--array-key", help="the images' key in an .npz file (default: its only array, x or "
         "images)")
     add("--labels-key", help="the labels' key in an .npz file (default: y or labels if there)")
+    add("--num-images", type=int, help="sprites drawn for --dataset sprites (default 20000)")
     add("--architecture", choices=["mlp", "conv", "resnet"],
         help="encoder/decoder family (default: the recipe's; mlp for binary images, resnet "
         "for 8-bit ones)")
