@@ -247,7 +247,176 @@ class IWAE(FreeBits, Objective):
                 "elbo_steps": self.elbo_steps}
 
 
-_BY_NAME = {"elbo": ELBO, "iwae": IWAE}
+class DisentanglingObjective(Objective):
+    """Base of the objectives that add a term to the ELBO to disentangle z (one sample of z
+    per image): `disentangling_terms(model, s, reconstruction, kl, step)` returns the loss and
+    the terms it reports."""
+
+    needs_diagonal_posterior = True
+
+    def check(self, model):
+        posterior = getattr(model, "posterior", None)
+        if self.needs_diagonal_posterior and getattr(posterior, "kind", None) != "diagonal":
+            raise ValueError(
+                f"Argument `objective` {self.kind!r} needs a one-layer model with the diagonal "
+                "Gaussian posterior q(z|x) (its means and variances enter the objective). "
+                f"Received: {model.describe()}")
+
+    def __call__(self, model, x, training=False, seed=None, step=None):
+        s = model.sampled_terms(x, 1, seed=seed, training=training)
+        reconstruction = -ops.mean(s["log_px_z"], axis=0)
+        kl_terms = model.kl_terms(s)
+        kl = kl_terms["kl_loss"]
+        loss, own = self.disentangling_terms(model, s, reconstruction, kl, step)
+        return {**kl_terms, "loss": loss, "reconstruction_loss": reconstruction,
+                "elbo": -(reconstruction + kl), **own}
+
+    def disentangling_terms(self, model, s, reconstruction, kl, step):
+        raise NotImplementedError
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class BetaTCVAE(DisentanglingObjective):
+    """The beta-TCVAE objective (Chen et al. 2018): the ELBO with its total correlation
+    weighted by beta.
+
+    #### Mathematical details
+
+    The KL averaged over the data splits into the index-code mutual information, the total
+    correlation TC = KL(q(z) || prod_d q(z_d)) of the aggregate posterior and the dimensions'
+    KLs; beta-TCVAE weighs the TC alone:
+    loss = -log p(x|z) + KL(q(z|x) || p(z)) + (beta - 1) TC, with z ~ q(z|x) one sample per
+    image and TC per image by minibatch-weighted sampling over the batch
+    (`objectives.total_correlation`). `dataset_size` N adds the estimate's constant
+    (D - 1) log(N M) (M the batch); 0 (the default) leaves it out as disentanglement_lib does,
+    which changes the reported `total_correlation`, not the gradient. Reported besides the
+    ELBO's terms: `total_correlation`.
+
+    Args:
+        beta: float >= 0. Weight of the total correlation. Defaults to 6 (Chen et al.'s
+            dSprites setting).
+        dataset_size: int >= 0. Training images N (0: the constant left out). Defaults to 0.
+
+    References:
+        Chen, R. T. Q. et al. Isolating sources of disentanglement in variational
+        autoencoders. NeurIPS 2018.
+    """
+
+    kind = "betatcvae"
+    metric_names = (*Objective.metric_names, "total_correlation")
+
+    def __init__(self, beta=6.0, dataset_size=0):
+        self.beta = float(check_number("beta", beta, 0))
+        self.dataset_size = check_number("dataset_size", dataset_size, 0, integer=True)
+
+    def disentangling_terms(self, model, s, reconstruction, kl, step):
+        mean, log_var = s["params"][:2]
+        tc = objectives.total_correlation(s["z"][0], mean, log_var, self.dataset_size)
+        return reconstruction + kl + (self.beta - 1.0) * tc, {"total_correlation": tc}
+
+    def get_config(self):
+        return {"beta": self.beta, "dataset_size": self.dataset_size}
+
+
+DIP_VARIANTS = ("i", "ii")
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class DIPVAE(DisentanglingObjective):
+    """The DIP-VAE objectives (Kumar et al. 2018): the ELBO plus a penalty that pushes the
+    covariance of the inferred codes toward the identity.
+
+    #### Mathematical details
+
+    loss = -log p(x|z) + KL(q(z|x) || p(z)) + lambda_od sum_{i != j} C_ij^2
+    + lambda_d sum_i (C_ii - 1)^2 (`objectives.dip_regularizer`), C over the batch:
+    Cov[mu(x)] for DIP-VAE-I, Cov[mu(x)] + E[diag sigma^2(x)] (the covariance of z) for
+    DIP-VAE-II. The penalty is one value per batch, added to each image's loss so that the
+    batch mean is the objective. Reported besides the ELBO's terms: `dip_regularizer`.
+
+    Args:
+        variant: str. `"i"` or `"ii"`. Defaults to `"i"`.
+        lambda_od: float >= 0. Weight of the off-diagonal terms. Defaults to 10.
+        lambda_d: float >= 0 or None. Weight of the diagonal terms; None: 10 lambda_od for
+            DIP-VAE-I and lambda_od for DIP-VAE-II (disentanglement_lib's
+            `lambda_d_factor`). Defaults to None.
+
+    References:
+        Kumar, A., Sattigeri, P. and Balakrishnan, A. Variational inference of disentangled
+        latent concepts from unlabeled observations. ICLR 2018.
+    """
+
+    kind = "dipvae"
+    metric_names = (*Objective.metric_names, "dip_regularizer")
+
+    def __init__(self, variant="i", lambda_od=10.0, lambda_d=None):
+        if variant not in DIP_VARIANTS:
+            raise ValueError(f"Argument `variant` must be one of {DIP_VARIANTS}. "
+                             f"Received: variant={variant!r}")
+        self.variant = variant
+        self.lambda_od = float(check_number("lambda_od", lambda_od, 0))
+        if lambda_d is None:
+            lambda_d = self.lambda_od * (10.0 if variant == "i" else 1.0)
+        self.lambda_d = float(check_number("lambda_d", lambda_d, 0))
+
+    def disentangling_terms(self, model, s, reconstruction, kl, step):
+        mean, log_var = s["params"][:2]
+        penalty = objectives.dip_regularizer(mean, log_var, self.lambda_od, self.lambda_d,
+                                             self.variant)
+        penalty = ops.broadcast_to(penalty, ops.shape(kl))
+        return reconstruction + kl + penalty, {"dip_regularizer": penalty}
+
+    def get_config(self):
+        return {"variant": self.variant, "lambda_od": self.lambda_od,
+                "lambda_d": self.lambda_d}
+
+
+@keras.saving.register_keras_serializable(package="keras_vae")
+class AnnealedVAE(DisentanglingObjective):
+    """The AnnealedVAE objective (Burgess et al. 2018): the KL held near a capacity C that
+    rises during training.
+
+    #### Mathematical details
+
+    loss = -log p(x|z) + gamma |KL_batch - C(t)|, KL_batch the batch mean of
+    KL(q(z|x) || p(z)) and C(t) = c_max min(1, t / capacity_steps) at optimizer step t
+    (`objectives.capacity`; evaluation without a step uses c_max). As in disentanglement_lib
+    the penalty is taken of the batch-mean KL, one value per batch added to each image's loss.
+    Reported besides the ELBO's terms: `capacity`.
+
+    Args:
+        capacity: float >= 0. c_max, nats. Defaults to 25 (Burgess et al.'s dSprites value).
+        gamma: float >= 0. Weight of the penalty. Defaults to 1000.
+        capacity_steps: int >= 0. Optimizer steps over which C rises to c_max (0: c_max from
+            the start). Defaults to 100000 (disentanglement_lib's iteration_threshold).
+
+    References:
+        Burgess, C. P. et al. Understanding disentangling in beta-VAE. arXiv:1804.03599, 2018.
+    """
+
+    kind = "annealed"
+    needs_diagonal_posterior = False
+    metric_names = (*Objective.metric_names, "capacity")
+
+    def __init__(self, capacity=25.0, gamma=1000.0, capacity_steps=100000):
+        self.capacity = float(check_number("capacity", capacity, 0))
+        self.gamma = float(check_number("gamma", gamma, 0))
+        self.capacity_steps = check_number("capacity_steps", capacity_steps, 0, integer=True)
+
+    def disentangling_terms(self, model, s, reconstruction, kl, step):
+        target = ops.cast(objectives.capacity(step, self.capacity, self.capacity_steps),
+                          kl.dtype)
+        penalty = self.gamma * ops.abs(ops.mean(kl) - target)
+        return (reconstruction + penalty,
+                {"capacity": ops.broadcast_to(target, ops.shape(kl))})
+
+    def get_config(self):
+        return {"capacity": self.capacity, "gamma": self.gamma,
+                "capacity_steps": self.capacity_steps}
+
+
+_BY_NAME = {"elbo": ELBO, "iwae": IWAE, "betatcvae": BetaTCVAE, "dipvae": DIPVAE,
+            "annealed": AnnealedVAE}
 
 
 def available_objectives() -> list:
@@ -255,6 +424,6 @@ def available_objectives() -> list:
 
 
 def get_objective(identifier) -> Objective:
-    """Returns an `Objective` from a name (`"elbo"`, `"iwae"`), a serialized config or an
-    instance."""
+    """Returns an `Objective` from a name (`available_objectives()`), a serialized config or
+    an instance."""
     return resolve(identifier, "objective", _BY_NAME, Objective, "keras_vae.losses.Objective")

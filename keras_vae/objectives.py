@@ -166,6 +166,60 @@ def linear_warmup(step, warmup_steps):
     return ops.minimum(1.0, ops.cast(step, "float32") / float(warmup_steps))
 
 
+def total_correlation(z, mean, log_var, dataset_size=0):
+    """The minibatch-weighted sampling estimate of the total correlation of q(z) per example
+    (Chen et al. 2018, Sec. 4.1): TC = KL(q(z) || prod_d q(z_d)), q(z) the aggregate posterior.
+
+    With z_i ~ q(z|x_i) for the M images of a batch drawn from N,
+    log q(z_i) ~ logsumexp_j log q(z_i|x_j) - log(N M) and
+    log q(z_id) ~ logsumexp_j log q(z_id|x_j) - log(N M), and
+    tc_i = log q(z_i) - sum_d log q(z_id). The dataset-size term, (D - 1) log(N M) for D
+    latent dimensions, is a constant: with `dataset_size` N = 0 it is left out, as
+    disentanglement_lib leaves it out (the gradient is the same; the figure is not the TC).
+
+    Args:
+        z: `(batch, latent_dim)`, one sample per image.
+        mean, log_var: `(batch, latent_dim)`, q(z|x_j)'s diagonal Gaussians.
+        dataset_size: int >= 0. N, the training images; 0 leaves the constant out.
+
+    Returns:
+        `(batch,)`, nats.
+    """
+    # log q(z_id | x_j), (batch i, batch j, latent_dim).
+    log_q = -0.5 * (LOG_2PI + log_var[None] + ops.square(z[:, None] - mean[None])
+                    * ops.exp(-log_var[None]))
+    joint = tf.reduce_logsumexp(ops.sum(log_q, axis=-1), axis=1)
+    marginals = ops.sum(tf.reduce_logsumexp(log_q, axis=1), axis=-1)
+    tc = joint - marginals
+    if dataset_size:
+        batch = ops.cast(ops.shape(z)[0], z.dtype)
+        dims = ops.cast(ops.shape(z)[-1], z.dtype)
+        tc = tc + (dims - 1.0) * ops.log(float(dataset_size) * batch)
+    return tc
+
+
+def dip_regularizer(mean, log_var, lambda_od, lambda_d, variant="i"):
+    """The DIP-VAE regularizer (Kumar et al. 2018, eq. 6 and 7), one value for the batch:
+    lambda_od sum_{i != j} C_ij^2 + lambda_d sum_i (C_ii - 1)^2, C the batch covariance of the
+    posterior means Cov[mu(x)] (DIP-VAE-I) or of z, Cov[mu(x)] + E[diag sigma^2(x)]
+    (DIP-VAE-II). `mean`, `log_var` are `(batch, latent_dim)`."""
+    centred = mean - ops.mean(mean, axis=0, keepdims=True)
+    batch = ops.cast(ops.shape(mean)[0], mean.dtype)
+    covariance = ops.matmul(ops.transpose(centred), centred) / batch
+    if variant == "ii":
+        covariance = covariance + tf.linalg.diag(ops.mean(ops.exp(log_var), axis=0))
+    diagonal = tf.linalg.diag_part(covariance)
+    off_diagonal = covariance - tf.linalg.diag(diagonal)
+    return (lambda_od * ops.sum(ops.square(off_diagonal))
+            + lambda_d * ops.sum(ops.square(diagonal - 1.0)))
+
+
+def capacity(step, c_max, steps):
+    """The AnnealedVAE's target KL at optimizer step `step`: C = c_max min(1, step / steps)
+    (Burgess et al. 2018, Sec. 5); c_max once `steps` is 0 or `step` is None (the end)."""
+    return c_max * linear_warmup(step if step is not None else steps, steps)
+
+
 def score_function_surrogate(f, log_q):
     """A term whose value is 0 and whose gradient is f * grad log q: added to a loss computed at
     samples held fixed (`stop_gradient(z)`), it gives the score-function (REINFORCE) estimator

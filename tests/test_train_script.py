@@ -116,7 +116,7 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         (["--epochs", "4", "--kl-warmup-epochs", "5"],
          r"`kl_warmup_epochs` counts epochs of the run and must be at most `epochs` \(4\)"),
         (["--flow-steps", "3"], r"\['flow_steps'\] apply to the iaf posterior only"),
-        (["--objective", "iwae", "--beta", "2"], r"\['beta'\] apply to the elbo objective"),
+        (["--objective", "iwae", "--beta", "2"], r"\[.beta.\] apply to the elbo and betatcvae objectives"),
         (["--prior-components", "4"], r"`prior_components` applies to the mixture and vamp"),
         (["--posterior", "full", "--free-bits", "1"], r"`free_bits` needs a KL that splits"),
         # The bundled digits have 17 grey levels (k / 16), not 8-bit ones.

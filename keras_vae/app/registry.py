@@ -18,9 +18,10 @@ from keras_vae.arguments import check_int
 from keras_vae.distributions import available_posteriors, available_priors
 from keras_vae.distributions.posteriors import InverseAutoregressiveFlow, get_posterior
 from keras_vae.distributions.priors import get_prior
-from keras_vae.losses import ELBO, IWAE, available_objectives, get_objective
+from keras_vae.losses import (ELBO, IWAE, AnnealedVAE, BetaTCVAE, DIPVAE, DIP_VARIANTS,
+                              available_objectives, get_objective)
 from keras_vae.models import (VAE, VAEGAN, VQVAE, AdversarialAutoencoder, Autoencoder,
-                              BaseAutoencoder, ConditionalVAE, GumbelSoftmaxVAE,
+                              BaseAutoencoder, ConditionalVAE, FactorVAE, GumbelSoftmaxVAE,
                               HierarchicalVAE, SemiSupervisedVAE)
 from keras_vae.models.semi_supervised import default_alpha
 from keras_vae.models.hierarchical import LATENT_LAYOUTS
@@ -38,12 +39,26 @@ OBJECTIVE_SETTINGS = (
     Setting("elbo_epochs", int, "epochs the iwae objective trains on the ELBO (over its k "
             "samples) before its bound", default=0, within_run="before_end"),
     Setting("mc_samples", int, "samples of z per example in the elbo", default=1),
-    Setting("beta", float, "weight of the KL term in the elbo", default=1.0),
+    Setting("beta", float, "weight of the KL term in the elbo (default 1), of the total "
+            "correlation in betatcvae (default 6)", default=None),
     Setting("kl_warmup_epochs", int, "epochs of a linear KL warm-up from 0 to beta",
             default=0, within_run="end"),
     Setting("free_bits", float, "per-dimension KL floor, nats", default=0.0),
     Setting("free_bits_decay_epochs", int, "epochs over which the free-bits floor falls "
             "linearly to 0 (0: it stays)", default=0, within_run="end"),
+    Setting("dip_variant", str, "the dipvae objective's covariance: i (of the posterior "
+            "means) or ii (of z)", default="i", choices=DIP_VARIANTS),
+    Setting("lambda_od", float, "weight of the dipvae penalty's off-diagonal terms",
+            default=10.0),
+    Setting("lambda_d", float, "weight of the dipvae penalty's diagonal terms (default 10 "
+            "lambda_od for i, lambda_od for ii)", default=None),
+    Setting("capacity", float, "the annealed objective's final KL target c_max, nats",
+            default=25.0),
+    Setting("capacity_epochs", int, "epochs over which the annealed objective's KL target "
+            "rises from 0 to --capacity (more than the run's: it ends below c_max)",
+            default=10),
+    Setting("capacity_weight", float, "gamma, weight of the annealed objective's |KL - C|",
+            default=1000.0),
 )
 
 # The prior's and the posterior's settings (the VAE and the VAE-GAN).
@@ -64,13 +79,25 @@ def objective_arguments(settings: dict, steps_per_epoch: int) -> dict:
     objective = given["objective"]
     defaults = {setting.name: setting.default for setting in OBJECTIVE_SETTINGS}
     for names, where in ((("k", "elbo_epochs"), ("iwae",)),
-                         (("mc_samples", "beta", "kl_warmup_epochs"), ("elbo",)),
-                         (("free_bits", "free_bits_decay_epochs"), ("elbo", "iwae"))):
+                         (("mc_samples", "kl_warmup_epochs"), ("elbo",)),
+                         (("beta",), ("elbo", "betatcvae")),
+                         (("free_bits", "free_bits_decay_epochs"), ("elbo", "iwae")),
+                         (("dip_variant", "lambda_od", "lambda_d"), ("dipvae",)),
+                         (("capacity", "capacity_epochs", "capacity_weight"), ("annealed",))):
         changed = {name: given[name] for name in names if given[name] != defaults[name]}
         if changed and objective not in where:
             names = " and ".join(where) + " objective" + "s" * (len(where) > 1)
             raise ValueError(f"Argument(s) {sorted(changed)} apply to the {names} only. "
                              f"Received: {changed} with objective={objective!r}")
+    beta = {} if given["beta"] is None else {"beta": given["beta"]}
+    if objective == "betatcvae":
+        return {"objective": BetaTCVAE(**beta)}
+    if objective == "dipvae":
+        return {"objective": DIPVAE(given["dip_variant"], given["lambda_od"], given["lambda_d"])}
+    if objective == "annealed":
+        epochs = check_int("capacity_epochs", given["capacity_epochs"], 0)
+        return {"objective": AnnealedVAE(given["capacity"], given["capacity_weight"],
+                                         epochs * steps_per_epoch)}
     if objective not in ("elbo", "iwae"):
         return {"objective": get_objective(objective)}
     decay = check_int("free_bits_decay_epochs", given["free_bits_decay_epochs"], 0)
@@ -84,7 +111,7 @@ def objective_arguments(settings: dict, steps_per_epoch: int) -> dict:
         return {"objective": IWAE(k=given["k"], elbo_steps=elbo_epochs * steps_per_epoch,
                                   **free_bits)}
     warmup = check_int("kl_warmup_epochs", given["kl_warmup_epochs"], 0)
-    return {"objective": ELBO(beta=given["beta"], kl_warmup_steps=warmup * steps_per_epoch,
+    return {"objective": ELBO(**beta, kl_warmup_steps=warmup * steps_per_epoch,
                               mc_samples=given["mc_samples"], **free_bits)}
 
 
@@ -266,6 +293,10 @@ register_model("ssvae", SemiSupervisedVAE, (
             "N_labelled, Kingma et al.'s 0.1 N)", default=None),
     Setting("labelled_share", float, "share of labelled images in each training batch"),
 ), (distribution_arguments, objective_arguments), from_labels=classes_and_alpha)
+register_model("factorvae", FactorVAE, (
+    *DISTRIBUTION_SETTINGS, *OBJECTIVE_SETTINGS,
+    Setting("gamma", float, "weight of the total correlation the discriminator estimates"),
+), (distribution_arguments, objective_arguments))
 register_model("autoencoder", Autoencoder)
 register_model("vqvae", VQVAE, (
     Setting("num_codes", int, "codebook size"),

@@ -17,6 +17,7 @@ from keras_vae.data.folders import (
     read_arrays,
     scan_folder,
 )
+from keras_vae.data.sprites import Sprites
 from keras_vae.data.sources import (
     FILE_OPTIONS,
     STORAGES,
@@ -40,6 +41,7 @@ __all__ = [
     "ImageFiles",
     "STORAGES",
     "Splits",
+    "Sprites",
     "check_image_size",
     "check_options",
     "check_source",
