@@ -194,3 +194,48 @@ def save_confusion_matrix(confusion, path, title="confusion matrix"):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return path
+
+
+def prior_quantiles(steps, low=0.05, high=0.95) -> np.ndarray:
+    """`steps` values of z_j ~ N(0, 1) at evenly spaced probabilities from `low` to `high`
+    (the inverse normal CDF): a sweep over the prior."""
+    from statistics import NormalDist
+
+    return np.array([NormalDist().inv_cdf(q) for q in np.linspace(low, high, steps)],
+                    np.float32)
+
+
+def save_latent_traversals(model, images, importance, path, steps=9, max_dims=16,
+                           importance_name="KL, nats"):
+    """Latent traversals: for each of `images`, its latent code with one dimension swept over
+    the prior's quantiles (`prior_quantiles`), decoded; one row per dimension, the dimensions
+    in decreasing order of `importance` `(latent_dim,)` (their KL; `importance_name` says
+    what it is), at most `max_dims` of
+    them; within a row, one block of `steps` columns per image. None where the model has no
+    traversals (`latent_traversals` returns None)."""
+    values = prior_quantiles(steps)
+    decoded = model.latent_traversals(np.asarray(images, np.float32), values)
+    if decoded is None:
+        return None
+    importance = np.asarray(importance, np.float64)
+    order = np.argsort(-importance)[:max_dims]
+    rows = np.asarray(decoded)[order]  # (dims, images, steps, h, w, c)
+    dims, count = rows.shape[:2]
+    grid = np.clip(_tile(rows.reshape(-1, *rows.shape[3:]), count * steps), 0.0, 1.0)
+    height = rows.shape[3] + 1
+    cmap = "gray" if grid.shape[-1] == 1 else None
+    grid = grid[..., 0] if grid.shape[-1] == 1 else grid
+    scale = 10.0 / max(grid.shape)
+    fig = Figure(figsize=(grid.shape[1] * scale + 1.5, grid.shape[0] * scale + 0.8))
+    ax = fig.subplots()
+    ax.imshow(grid, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_yticks([height * row + height / 2 - 1 for row in range(dims)])
+    ax.set_yticklabels([f"z{j} ({importance[j]:.2f})" for j in order], fontsize=7)
+    ax.set_xticks([])
+    ax.set_title(f"latent traversals of {count} images: z_j from {values[0]:.2f} to "
+                 f"{values[-1]:.2f} (prior quantiles 5%-95%), one row per dimension, by "
+                 f"{importance_name}{f'; the {dims} largest' if dims < len(importance) else ''}",
+                 fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return path

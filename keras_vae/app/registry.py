@@ -71,10 +71,11 @@ DISTRIBUTION_SETTINGS = (
 )
 
 
-def objective_arguments(settings: dict, steps_per_epoch: int) -> dict:
+def objective_arguments(settings: dict, steps_per_epoch: int, num_images: int = 0) -> dict:
     """`{"objective": Objective}` from the objective's settings (`OBJECTIVE_SETTINGS`, popped
-    from the dict `settings`), epochs counted in steps of `steps_per_epoch`. A setting of
-    the objective not chosen (`k` with the ELBO, `free_bits` with the IWAE) is refused."""
+    from the dict `settings`), epochs counted in steps of `steps_per_epoch`, `num_images` the
+    training images (beta-TCVAE's dataset size; 0 where unknown). A setting of the objective
+    not chosen (`k` with the ELBO, `free_bits` with the IWAE) is refused."""
     given = {setting.name: settings.pop(setting.name) for setting in OBJECTIVE_SETTINGS}
     objective = given["objective"]
     defaults = {setting.name: setting.default for setting in OBJECTIVE_SETTINGS}
@@ -91,7 +92,7 @@ def objective_arguments(settings: dict, steps_per_epoch: int) -> dict:
                              f"Received: {changed} with objective={objective!r}")
     beta = {} if given["beta"] is None else {"beta": given["beta"]}
     if objective == "betatcvae":
-        return {"objective": BetaTCVAE(**beta)}
+        return {"objective": BetaTCVAE(**beta, dataset_size=num_images)}
     if objective == "dipvae":
         return {"objective": DIPVAE(given["dip_variant"], given["lambda_od"], given["lambda_d"])}
     if objective == "annealed":
@@ -115,7 +116,7 @@ def objective_arguments(settings: dict, steps_per_epoch: int) -> dict:
                               mc_samples=given["mc_samples"], **free_bits)}
 
 
-def distribution_arguments(settings: dict, steps_per_epoch: int = 1) -> dict:
+def distribution_arguments(settings: dict, steps_per_epoch: int = 1, num_images: int = 0) -> dict:
     """`{"prior": Prior, "posterior": Posterior}` from the distribution settings
     (`DISTRIBUTION_SETTINGS`, popped from `settings`). A setting of a part that is not chosen
     is refused."""
@@ -164,7 +165,8 @@ class ModelEntry:
         name: str. `--model NAME`.
         model_class: a `keras_vae.BaseAutoencoder` subclass.
         settings: tuple of `Setting`. The model's own flags.
-        converters: tuple of functions `(settings, steps_per_epoch) -> dict` that pop the
+        converters: tuple of functions `(settings, steps_per_epoch, num_images) -> dict`
+            (`num_images`: the training images, 0 where not known yet) that pop the
             settings they own from the dict and return constructor arguments in their place
             (`objective_arguments`, `distribution_arguments`).
         from_labels: function `(train labels, validation labels) -> dict` or None. Constructor
@@ -192,21 +194,22 @@ class ModelEntry:
         return {name: given.get(name, setting.default_for(self.model_class))
                 for name, setting in own.items()}
 
-    def constructor_arguments(self, settings, steps_per_epoch) -> dict:
-        """The constructor's keyword arguments from the resolved `settings`."""
+    def constructor_arguments(self, settings, steps_per_epoch, num_images=0) -> dict:
+        """The constructor's keyword arguments from the resolved `settings`, for a run of
+        `steps_per_epoch` batches an epoch over `num_images` training images."""
         settings = dict(settings)
         arguments = {}
         for convert in self.converters:
-            arguments.update(convert(settings, steps_per_epoch))
+            arguments.update(convert(settings, steps_per_epoch, num_images))
         return {**arguments, **settings}
 
     def data_arguments(self, labels) -> dict:
         return self.from_labels(labels) if self.from_labels else {}
 
-    def model_arguments(self, settings, steps_per_epoch, labels) -> dict:
+    def model_arguments(self, settings, steps_per_epoch, labels, num_images=0) -> dict:
         """The constructor's keyword arguments: `constructor_arguments`, where a setting is
         None (not given) what the data's labels say (`data_arguments`)."""
-        arguments = self.constructor_arguments(settings, steps_per_epoch)
+        arguments = self.constructor_arguments(settings, steps_per_epoch, num_images)
         for key, value in self.data_arguments(labels).items():
             if arguments.get(key) is None:
                 arguments[key] = value

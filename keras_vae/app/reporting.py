@@ -338,6 +338,14 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
     if not model.conditional and len(images) >= 2:
         figures["Interpolations"] = plotting.save_interpolations(model, images,
                                                                  path("interpolations.png"))
+    by_kl = kl_dims is not None and len(kl_dims) == model.latent_dim
+    if (by_kl or activity is not None) and len(images) >= 1:
+        traversals = plotting.save_latent_traversals(
+            model, images_of(images)[:3], kl_dims if by_kl else activity,
+            path("traversals.png"),
+            importance_name="KL, nats" if by_kl else "variance of E[z_j|x]")
+        if traversals:
+            figures["Latent traversals: one row per latent dimension"] = traversals
     if kl_dims is not None:
         figures["KL per latent dimension"] = plotting.save_kl_per_dimension(
             kl_dims, activity, path("kl_per_dim.png"))
@@ -354,7 +362,7 @@ def save_figures(model, images, labels, z_mean, kl_dims, activity, output_dir, h
 def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=None,
                   output_dir=None, binarize=None, amortization_images=0, max_images=None,
                   validation_fraction=0.1, split_seed=0, seed=None, verbose=1, max_k=5000,
-                  time_budget=600.0):
+                  time_budget=600.0, disentanglement=False, disentanglement_points=None):
     """Evaluates a `.keras` file or a run directory on a dataset split (see `evaluate_model`).
 
     `split="test"` (the default) takes the dataset's test split (MNIST's `t10k-*` files) when
@@ -369,7 +377,11 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=None,
     `keras_vae.app.training.train` did for its `metrics.json`: re-scoring a run uses the very
     images it was scored on, and runs of any seed are scored on the same ones. `k=None`
     takes as many importance samples as fit `time_budget` seconds, at most `max_k` (5000,
-    Burda et al.'s). Returns `(output_dir, metrics)`.
+    Burda et al.'s). With `disentanglement` (data with known factors,
+    `keras_vae.data.ground_truth`), the five disentanglement metrics of the model's latent
+    codes join `metrics.json` and the report, each metric's full output in
+    `disentanglement.json` (`disentanglement_points`: see `disentanglement_metrics`).
+    Returns `(output_dir, metrics)`.
     """
     if k is not None:
         check_int("k", k, 1)
@@ -400,7 +412,9 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=None,
             data_dir = config.data_dir if own_data else data_dir
             validation_fraction, split_seed = config.validation_fraction, config.split_seed
         split = split or "test"
-        options = config.data_options() if own_data else {}
+        # The run's own options: its files', or the images it drew (sprites' num_images).
+        same_source = config is not None and data_dir is None and dataset == config.dataset
+        options = config.data_options() if own_data or same_source else {}
         splits = data.load(dataset, data_dir, validation_fraction, split_seed,
                            log=print if verbose else (lambda line: None), **options)
         dataset = splits.name
@@ -428,13 +442,48 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=None,
             os.path.abspath(model_path))
         output_dir = os.path.join(base, f"evaluation-{split}" + (
             f"-k{k or 'auto'}" if model.has_posterior else ""))
+    extra = {"dataset": dataset, "num_images": int(len(images))}
+    if disentanglement:
+        extra.update(disentanglement_of(model, data.ground_truth(dataset), output_dir, seed,
+                                        disentanglement_points, verbose))
+    elif disentanglement_points is not None:
+        raise ValueError("Argument `disentanglement_points` applies with `disentanglement` "
+                         f"only. Received: disentanglement_points={disentanglement_points!r}")
     metrics = evaluate_model(model, images, output_dir, labels=labels, k=k, max_k=max_k,
                              time_budget=time_budget, split=split,
                              split_source=source, amortization_images=amortization_images,
                              history=history, config=None if config is None else config.to_dict(),
-                             extra_metrics={"dataset": dataset, "num_images": int(len(images))},
-                             seed=seed, verbose=verbose)
+                             extra_metrics=extra, seed=seed, verbose=verbose)
     return output_dir, metrics
+
+
+def disentanglement_of(model, ground_truth, output_dir, seed=0, points=None, verbose=1) -> dict:
+    """The five disentanglement metrics of `model`'s latent codes (`latent_codes`) on images
+    drawn from `ground_truth` (`keras_vae.evaluation.disentanglement_metrics`): writes every
+    metric's output to `disentanglement.json` in `output_dir` and returns the headline
+    figures, each under `disentanglement_` + its name."""
+    from keras_vae.evaluation.disentanglement import disentanglement_metrics
+
+    if verbose:
+        print(f"Disentanglement metrics on images drawn from {type(ground_truth).__name__} "
+              f"(factors {', '.join(ground_truth.factor_names)}), "
+              f"{'disentanglement_lib' if points is None else points} points...", flush=True)
+    start = time.perf_counter()
+    result = disentanglement_metrics(ground_truth, lambda images: latent_codes(model, images),
+                                     seed=seed, points=points)
+    seconds = time.perf_counter() - start
+    os.makedirs(output_dir, exist_ok=True)
+    details = {"points": points or "disentanglement_lib's defaults", "seed": seed,
+               "seconds": seconds, **result}
+    with atomic_write(os.path.join(output_dir, "disentanglement.json")) as temporary, \
+            open(temporary, "w") as f:
+        json.dump(json_safe(details), f, indent=2, allow_nan=False)
+    headline = {f"disentanglement_{key}": value for key, value in result.items()
+                if key != "details"}
+    if verbose:
+        print("Disentanglement (" + f"{seconds:.0f} s): " + ", ".join(
+            f"{key[len('disentanglement_'):]} {value:.3f}" for key, value in headline.items()))
+    return {**headline, "disentanglement_points": points or "disentanglement_lib's defaults"}
 
 
 def _kept_apart(model, config, data_dir, split, dataset, verbose):

@@ -218,7 +218,8 @@ def build_model(config: TrainConfig, run_data: RunData, strategy):
             likelihood=config.likelihood,
             seed=config.seed,
             **({} if run_data.stacked_on is None else {"stacked_on": run_data.stacked_on}),
-            **config.model_entry.model_arguments(config.model_settings, steps_per_epoch, labels),
+            **config.model_entry.model_arguments(config.model_settings, steps_per_epoch, labels,
+                                                 len(run_data.x_train)),
         )
         # Keras 3.15 fails under a strategy with more than one step per execution.
         model.compile(optimizer=make_optimizer(config, steps_per_epoch),

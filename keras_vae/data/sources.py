@@ -115,6 +115,23 @@ def load_sprites(num_images=None, validation_fraction=0.1, seed=0) -> Splits:
     return _hold_out("sprites", images, None, validation_fraction, seed, "sprites")
 
 
+# The datasets whose images come with the factors that made them.
+WITH_FACTORS = ("sprites",)
+
+
+def ground_truth(name):
+    """The ground-truth dataset of `name` (`WITH_FACTORS`): an object with `factor_names`,
+    `factor_sizes`, `sample_factors(n, rng)` and `images(factors)`, what the disentanglement
+    metrics draw from (`keras_vae.evaluation.disentanglement`)."""
+    if name != "sprites":
+        raise ValueError(f"Argument `dataset` must be a dataset with known factors, one of "
+                         f"{list(WITH_FACTORS)}, to measure disentanglement. Received: "
+                         f"dataset={name!r}")
+    from keras_vae.data.sprites import Sprites
+
+    return Sprites()
+
+
 def _find(data_dir, stem):
     for suffix in (".gz", ""):
         path = os.path.join(data_dir, stem + suffix)

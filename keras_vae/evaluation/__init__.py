@@ -2,6 +2,7 @@
 diagnostics and the amortization gap, as plain documented functions."""
 
 from keras_vae.evaluation.amortization import amortization_gap
+from keras_vae.evaluation.disentanglement import disentanglement_metrics
 from keras_vae.evaluation.elbo import elbo_terms
 from keras_vae.evaluation.latents import (
     active_units,
@@ -18,6 +19,7 @@ from keras_vae.evaluation.likelihood import (
 __all__ = [
     "active_units",
     "amortization_gap",
+    "disentanglement_metrics",
     "elbo_terms",
     "importance_sampled_log_likelihood",
     "kl_per_dimension",

@@ -293,6 +293,12 @@ class BaseAutoencoder(CheckedEntryPoints, Servable, KerasSteps, keras.Model):
         """How `sample` draws, in words (figure titles)."""
         return ""
 
+    def latent_traversals(self, images, values):
+        """Decoder means of the images' latent codes with each dimension swept over `values`
+        (`VAE.latent_traversals`), or None: a model without a continuous prior to sweep (here)
+        has none."""
+        return None
+
     def sample(self, n, seed=None):
         raise NotGenerativeError(
             f"A {type(self).__name__} cannot sample: it has no distribution over its latent "

@@ -1,6 +1,7 @@
 """The variational autoencoder as a subclassed `keras.Model`."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -148,6 +149,21 @@ class VAE(BaseAutoencoder):
     @property
     def sampling_description(self):
         return f"z ~ p(z), {self.prior.kind} prior"
+
+    def latent_traversals(self, images, values):
+        """Decoder means `(latent_dim, n, len(values), *data_shape)`: each of the `n` images'
+        latent codes with dimension j set to each of `values` in turn (Higgins et al. 2017's
+        traversals); None for a conditional model, whose decoder needs a label too."""
+        if self.conditional:
+            return None
+        codes = np.asarray(self.latent_code(images), np.float32)
+        values = np.asarray(values, np.float32)
+        dims, n, steps = self.latent_dim, len(codes), len(values)
+        z = np.broadcast_to(codes[None, :, None], (dims, n, steps, dims)).copy()
+        for j in range(dims):
+            z[j, :, :, j] = values
+        decoded = np.asarray(self.decode(z.reshape(-1, dims)))
+        return decoded.reshape(dims, n, steps, *decoded.shape[1:])
 
     def sample(self, n, seed=None):
         """Draws `n` latent vectors from the prior and returns their decoder means.

@@ -5,6 +5,7 @@ figures and report.html.
     keras-vae evaluate runs/<run> --split test --k 5000 --amortization-images 100
     keras-vae evaluate model.keras --dataset mnist --data-dir ../shared/data/mnist
     keras-vae evaluate runs/<run> --data-dir my_test_images/ --k 1000
+    keras-vae evaluate runs/<sprites run> --disentanglement   # BetaVAE, FactorVAE, MIG, SAP, DCI
 
 With `--split test` the dataset's test split is used when it has one (MNIST: the `t10k-*`
 files), and otherwise the held-out validation split; the output says which.
@@ -40,6 +41,13 @@ def parse_args(argv):
     add("--max-images", type=int, help="evaluate the first N images of the split only")
     add("--seed", type=int, help="seed of the importance samples (default: the run's); the "
         "images are binarized with the run's split seed, as for its metrics.json")
+    add("--disentanglement", action="store_true",
+        help="also measure the five disentanglement metrics (BetaVAE and FactorVAE scores, "
+        "MIG, SAP, DCI) of the latent codes on images drawn from the data's known factors "
+        "(--dataset sprites); into metrics.json, the report and disentanglement.json")
+    add("--disentanglement-points", type=int,
+        help="points of each metric (num_train; half as many held out) in place of "
+        "disentanglement_lib's defaults (10000 and 5000)")
     add("--verbose", type=int, default=1, choices=[0, 1])
     return parser.parse_args(argv)
 
@@ -56,7 +64,8 @@ def main(argv=None):
         args.model, dataset=args.dataset, data_dir=args.data_dir, split=args.split, k=args.k,
         output_dir=args.output_dir, binarize=args.binarize, time_budget=args.time_budget,
         amortization_images=args.amortization_images, max_images=args.max_images,
-        seed=args.seed, verbose=args.verbose,
+        seed=args.seed, verbose=args.verbose, disentanglement=args.disentanglement,
+        disentanglement_points=args.disentanglement_points,
     )
     return output_dir
 

@@ -1,0 +1,114 @@
+"""Disentanglement on the sprites (issue 37): a plain VAE, beta-VAE, beta-TCVAE, FactorVAE,
+DIP-VAE-I and AnnealedVAE, each over several seeds, scored by the five metrics of
+`keras_vae.evaluation.disentanglement` and the ELBO.
+
+    python -m experiments.disentanglement --epochs 6 --seeds 0 1 2 --points 1000
+
+Each row `<model>-s<seed>` is a `keras-vae train --dataset sprites` run (`--num-images`
+sprites with uniformly drawn factors, 10% held out; disentanglement_lib's convolutional
+encoder and decoder: 4x4 convolutions of 32, 32, 64, 64 filters, latent 10, Bernoulli) in
+`<runs-dir>/<row>/`, then `disentanglement.json` in that directory (`keras_vae.app.reporting
+.disentanglement_of`, the metrics with `--points` points in place of disentanglement_lib's
+10,000). A row whose files exist is read back, so a killed comparison continues where it
+stopped. The table gives each figure's mean and spread (standard deviation) over seeds.
+"""
+
+import argparse
+import json
+import os
+
+import numpy as np
+
+from keras_vae.app import cli
+
+cli.quiet_tensorflow()
+
+from experiments.comparison import run_rows, write_markdown  # noqa: E402
+from keras_vae.app.reporting import disentanglement_of  # noqa: E402
+from keras_vae.app.runs import load_run  # noqa: E402
+from keras_vae.data import ground_truth  # noqa: E402
+
+COMMON = {"dataset": "sprites", "architecture": "conv", "hidden_units": [32, 32, 64, 64],
+          "latent_dim": 10, "likelihood": "bernoulli", "binarize": False, "batch_size": 64,
+          "learning_rate": 1e-3, "eval_k": 20}
+METRICS = ("mig", "beta_vae_score", "factor_vae_score", "sap", "dci_disentanglement",
+           "dci_completeness", "dci_informativeness")
+
+
+def rows(epochs):
+    """`{name: (TrainConfig overrides, description)}` of each model."""
+    return {
+        "vae": ({"model": "vae"}, "VAE (ELBO)"),
+        "betavae": ({"model": "vae", "beta": 4.0}, "beta-VAE, beta 4"),
+        "betatcvae": ({"model": "vae", "objective": "betatcvae", "beta": 6.0},
+                      "beta-TCVAE, beta 6"),
+        "factorvae": ({"model": "factorvae", "gamma": 30.0}, "FactorVAE, gamma 30"),
+        "dipvae": ({"model": "vae", "objective": "dipvae", "dip_variant": "i",
+                    "lambda_od": 10.0}, "DIP-VAE-I, lambda_od 10, lambda_d 100"),
+        "annealed": ({"model": "vae", "objective": "annealed", "capacity": 25.0,
+                      "capacity_epochs": epochs, "capacity_weight": 1000.0},
+                     f"AnnealedVAE, C rising to 25 nats over {epochs} epochs, gamma 1000"),
+    }
+
+
+def scored(run_dir, seed, points):
+    """The run's `disentanglement.json` figures, measured now unless already there."""
+    path = os.path.join(run_dir, "disentanglement.json")
+    if not os.path.isfile(path):
+        model, _ = load_run(run_dir)
+        disentanglement_of(model, ground_truth("sprites"), run_dir, seed=seed, points=points)
+    with open(path) as f:
+        return json.load(f)
+
+
+def table(results, names, descriptions):
+    """Markdown lines: per model, each metric's mean +- sd over seeds and the ELBO."""
+    header = ["model", "seeds", *METRICS, "held-out ELBO (nats)"]
+    lines = ["| " + " | ".join(header) + " |", "| --- | ---: |" + " ---: |" * (len(header) - 2)]
+    for name in names:
+        runs = results.get(name, [])
+        if not runs:
+            continue
+        cells = [descriptions[name], str(len(runs))]
+        for key in (*METRICS, "elbo"):
+            values = np.array([run[key] for run in runs], np.float64)
+            cells.append(f"{values.mean():.3f} ± {values.std():.3f}" if key != "elbo"
+                         else f"{values.mean():.1f} ± {values.std():.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--num-images", type=int, default=20000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--rows", nargs="+", default=list(rows(1)))
+    parser.add_argument("--points", type=int, default=1000)
+    parser.add_argument("--runs-dir", default=os.path.join("runs", "disentanglement"))
+    parser.add_argument("--output", default=os.path.join("docs", "results",
+                                                         "disentanglement_table.md"))
+    args = parser.parse_args(argv)
+    table_rows = rows(args.epochs)
+    unknown = sorted(set(args.rows) - set(table_rows))
+    if unknown:
+        parser.error(f"--rows must be among {list(table_rows)}; received {unknown}")
+    settings = {**COMMON, "epochs": args.epochs, "num_images": args.num_images}
+    descriptions = {name: description for name, (_, description) in table_rows.items()}
+    results = {}
+    for seed in args.seeds:
+        for name in args.rows:
+            row = f"{name}-s{seed}"
+            overrides, description = table_rows[name]
+            trained = run_rows({row: (overrides, description)}, [row], args.runs_dir,
+                               {**settings, "seed": seed}, lambda done: None)[row]
+            figures = scored(os.path.join(args.runs_dir, row), seed, args.points)
+            results.setdefault(name, []).append(
+                {**{key: figures[key] for key in METRICS}, "elbo": trained[1]["elbo"]})
+            write_markdown(args.output, "disentanglement.py",
+                           {**settings, "seeds": args.seeds, "points": args.points},
+                           table(results, args.rows, descriptions))
+
+
+if __name__ == "__main__":
+    main()
