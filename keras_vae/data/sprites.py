@@ -132,7 +132,7 @@ def _inside(name, u, v):
         return np.maximum(np.abs(u), np.abs(v)) <= 1.0 / np.sqrt(2.0)
     if name == "ellipse":
         return u ** 2 + (2.0 * v) ** 2 <= 1.0
-    a, b = 1.2 * u, -1.2 * v + 0.1
+    a, b = 1.35 * u, -1.35 * v + 0.1
     return (a ** 2 + b ** 2 - 1.0) ** 3 - a ** 2 * b ** 3 <= 0.0
 
 
