@@ -326,12 +326,12 @@ print("RESULT " + json.dumps(results))
 
 @pytest.mark.distributed
 def test_models_with_several_optimizers_train_under_mirrored_strategy():
-    """Every network of the AAE and the VAE-GAN moves under two replicas: the replica
+    """Every network of the AAE, the VAE-GAN and the FactorVAE moves under two replicas: the replica
     division and the loss scaling of `apply_updates` are recorded on the tape (outside it,
     every gradient was None) and the extra optimizers are built before the distributed step."""
     import json
 
-    models = ["AdversarialAutoencoder", "VAEGAN"]
+    models = ["AdversarialAutoencoder", "VAEGAN", "FactorVAE"]
     done = subprocess.run([sys.executable, "-c", MULTI_OPTIMIZER_PROBE, *models], cwd=REPO,
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})

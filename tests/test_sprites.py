@@ -40,9 +40,10 @@ def test_the_factor_grid_is_dsprites_and_every_image_is_binary_and_inside():
 
 def test_area_centre_and_axis_of_the_drawn_shapes_match_their_factors():
     # Areas: a square of half-side R / sqrt(2) covers 2 R^2, an ellipse of half-axes R and
-    # R / 2 covers pi R^2 / 2 (pixels counted by their centres: a few per cent off).
-    assert one(0, 5, 0, 16, 16).sum() == pytest.approx(2 * RADIUS ** 2, rel=0.06)
-    assert one(1, 5, 0, 16, 16).sum() == pytest.approx(math.pi * RADIUS ** 2 / 2, rel=0.06)
+    # R / 2 covers pi R^2 / 2 (pixels counted by their centres: up to a tenth off, a row of
+    # pixels along the edge).
+    assert one(0, 5, 0, 16, 16).sum() == pytest.approx(2 * RADIUS ** 2, rel=0.1)
+    assert one(1, 5, 0, 16, 16).sum() == pytest.approx(math.pi * RADIUS ** 2 / 2, rel=0.1)
     half = one(1, 0, 0, 16, 16).sum()  # scale 0.5: a quarter of the area
     assert half == pytest.approx(math.pi * (RADIUS / 2) ** 2 / 2, rel=0.12)
     # The centre follows the position factors: MARGIN + (SIZE - 2 MARGIN) * value.

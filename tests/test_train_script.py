@@ -93,7 +93,8 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         (["--checkpoint-every", "nan"], r"`checkpoint_every` must be a finite number >= 0"),
         (["--prior", "laplace"], r"`prior` must be one of \['mixture', 'normal', 'vamp'\]"),
         (["--posterior", "flow"], r"`posterior` must be one of \['diagonal', 'full', 'iaf'\]"),
-        (["--objective", "vr"], r"`objective` must be one of \['elbo', 'iwae'\]"),
+        (["--objective", "vr"], r"`objective` must be one of \['annealed', 'betatcvae', "
+                                r"'dipvae', 'elbo', 'iwae'\]"),
         (["--beta", "-1"], r"`beta` must be a number >= 0. Received: beta=-1"),
         (["--free-bits", "-0.5"], r"`free_bits` must be a number >= 0"),
         (["--free-bits-decay-epochs", "5"],
@@ -116,18 +117,27 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
         (["--epochs", "4", "--kl-warmup-epochs", "5"],
          r"`kl_warmup_epochs` counts epochs of the run and must be at most `epochs` \(4\)"),
         (["--flow-steps", "3"], r"\['flow_steps'\] apply to the iaf posterior only"),
-        (["--objective", "iwae", "--beta", "2"], r"\[.beta.\] apply to the elbo and betatcvae objectives"),
+        (["--objective", "iwae", "--beta", "2"],
+         r"\[.beta.\] apply to the elbo and betatcvae objectives"),
+        (["--capacity", "5"], r"\['capacity'\] apply to the annealed objective only"),
+        (["--objective", "dipvae", "--lambda-od", "-1"], r"`lambda_od` must be a number >= 0"),
+        (["--lambda-od", "5"], r"\['lambda_od'\] apply to the dipvae objective only"),
+        (["--objective", "betatcvae", "--posterior", "iaf"],
+         r"objective.*betatcvae.*diagonal Gaussian posterior"),
+        (["--model", "vae", "--gamma", "3"], r"`--gamma` applies to the factorvae model"),
         (["--prior-components", "4"], r"`prior_components` applies to the mixture and vamp"),
         (["--posterior", "full", "--free-bits", "1"], r"`free_bits` needs a KL that splits"),
         # The bundled digits have 17 grey levels (k / 16), not 8-bit ones.
         (["--likelihood", "discretized_logistic"], r"`dataset` must hold 8-bit images"),
-        (["--model", "gan"], r"`model` must be one of \['aae', 'autoencoder', 'cvae', 'gumbel', "
+        (["--model", "gan"], r"`model` must be one of \['aae', 'autoencoder', 'cvae', "
+                             r"'factorvae', 'gumbel', "
                              r"'hvae', 'ssvae', 'vae', 'vaegan', 'vqvae'\]. Received: "
                              r"model='gan'"),
         (["--model", "autoencoder", "--prior", "vamp"],
-         r"`--prior` applies to the cvae and ssvae and vae and vaegan model\(s\) only"),
+         r"`--prior` applies to the cvae and factorvae and ssvae and vae and vaegan model\(s\) "
+         r"only"),
         (["--model", "vqvae", "--k", "5"],
-         r"`--k` applies to the cvae and hvae and ssvae and vae model\(s\) only"),
+         r"`--k` applies to the cvae and factorvae and hvae and ssvae and vae model\(s\) only"),
         (["--model", "autoencoder", "--eval-k", "5"],
          r"`eval_k` does not apply to the autoencoder model"),
     ],
