@@ -52,6 +52,15 @@ def factors_and_codes(data, representation, num_points, rng, chunk=CHUNK):
     return factors, representations(data, representation, factors, chunk)
 
 
+def train_and_test(data, representation, num_train, num_test, rng, chunk=CHUNK):
+    """`(factors, codes, test factors, test codes)` of `num_train` and `num_test` images."""
+    train = factors_and_codes(data, representation, check_int("num_train", num_train, 2), rng,
+                              chunk)
+    test = factors_and_codes(data, representation, check_int("num_test", num_test, 1), rng,
+                             chunk)
+    return (*train, *test)
+
+
 def _rng(seed):
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
@@ -195,11 +204,8 @@ def sap(data, representation, seed=0, num_train=10000, num_test=5000, chunk=CHUN
     Returns:
         dict: `sap`, `score_matrix` (`(codes, factors)` list).
     """
-    rng = _rng(seed)
-    factors, codes = factors_and_codes(data, representation,
-                                       check_int("num_train", num_train, 2), rng, chunk)
-    test_factors, test_codes = factors_and_codes(data, representation,
-                                                 check_int("num_test", num_test, 1), rng, chunk)
+    factors, codes, test_factors, test_codes = train_and_test(
+        data, representation, num_train, num_test, _rng(seed), chunk)
     scores = np.zeros((codes.shape[1], factors.shape[1]))
     for i in range(codes.shape[1]):
         for j in range(factors.shape[1]):
@@ -247,10 +253,8 @@ def dci(data, representation, seed=0, num_train=10000, num_test=5000, chunk=CHUN
         `informativeness_test`, `importance_matrix` (`(codes, factors)` list).
     """
     rng = _rng(seed)
-    factors, codes = factors_and_codes(data, representation,
-                                       check_int("num_train", num_train, 2), rng, chunk)
-    test_factors, test_codes = factors_and_codes(data, representation,
-                                                 check_int("num_test", num_test, 1), rng, chunk)
+    factors, codes, test_factors, test_codes = train_and_test(
+        data, representation, num_train, num_test, rng, chunk)
     importance = np.zeros((codes.shape[1], factors.shape[1]))
     train_accuracy, test_accuracy = [], []
     for j in range(factors.shape[1]):
