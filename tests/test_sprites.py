@@ -38,6 +38,17 @@ def test_the_factor_grid_is_dsprites_and_every_image_is_binary_and_inside():
     np.testing.assert_array_equal(images, again)  # deterministic
 
 
+def test_the_whole_set_streams_in_dsprites_order():
+    batches = SPRITES.dataset(batch_size=100)
+    assert int(batches.cardinality()) == 7373  # 737,280 images in batches of 100
+    images, factors = next(iter(batches))
+    expected = SPRITES.all_factors()[:100]
+    np.testing.assert_array_equal(expected[-3:], [[0, 0, 0, 3, 29], [0, 0, 0, 3, 30],
+                                                  [0, 0, 0, 3, 31]])
+    np.testing.assert_array_equal(factors.numpy(), expected)
+    np.testing.assert_array_equal(images.numpy(), SPRITES.images(expected))
+
+
 def test_area_centre_and_axis_of_the_drawn_shapes_match_their_factors():
     # Areas: a square of half-side R / sqrt(2) covers 2 R^2, an ellipse of half-axes R and
     # R / 2 covers pi R^2 / 2 (pixels counted by their centres: up to a tenth off, a row of

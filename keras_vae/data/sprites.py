@@ -43,6 +43,8 @@ class Sprites:
     factors = sprites.sample_factors(1000, np.random.default_rng(0))  # (1000, 5) indices
     images = sprites.images(factors)  # (1000, 64, 64, 1) float32, 0 or 1
     everything = sprites.all_factors()  # (737280, 5), in dSprites' order
+    for images, factors in sprites.dataset(batch_size=256):  # the whole set, drawn as read
+        ...
     ```
 
     References:
@@ -95,6 +97,21 @@ class Sprites:
         for start in range(0, len(factors), CHUNK):
             out[start:start + CHUNK, ..., 0] = self._draw(factors[start:start + CHUNK])
         return out
+
+    def dataset(self, batch_size=64, factors=None):
+        """A `tf.data.Dataset` of `(images, factors)` batches over `factors` (default: the
+        whole set, `all_factors()`, in order), each batch drawn as it is read: the 737,280
+        images (12 GiB as float32) never sit in memory at once."""
+        import tensorflow as tf
+
+        factors = self.all_factors() if factors is None else self.check_factors(factors)
+
+        def draw(batch):
+            images = tf.numpy_function(self.images, [batch], tf.float32)
+            return tf.ensure_shape(images, (None, *self.image_shape)), batch
+
+        return (tf.data.Dataset.from_tensor_slices(factors).batch(batch_size)
+                .map(draw, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
 
     def sample(self, n, seed=0):
         """`(images, factors)` of `n` images with uniformly drawn factors (`seed` an int)."""
