@@ -127,6 +127,19 @@ def test_factor_vae_updates_each_network_with_its_own_loss(tmp_path):
     assert loaded.evaluate(x, verbose=0) == pytest.approx(model.evaluate(x, verbose=0))
 
 
+def test_factor_vae_exports_and_serves(tmp_path):
+    import tensorflow as tf
+
+    model = factor_vae()
+    x = binary_images(16)
+    model.fit(x, epochs=1, batch_size=16, verbose=0)
+    path = keras_vae.export_saved_model(model, str(tmp_path / "export"))
+    served = tf.saved_model.load(path)
+    reconstructions = served.signatures["serving_default"](images=tf.constant(x[:4]))
+    np.testing.assert_allclose(list(reconstructions.values())[0].numpy(),
+                               model.predict(x[:4], verbose=0), atol=1e-5)
+
+
 def test_factor_vae_minimizes_gamma_times_the_discriminators_logit():
     """With a discriminator that outputs the sum of z's coordinates, the loss is the ELBO's
     loss plus gamma times that sum at the same draw (the evaluation seed fixes the draw)."""
