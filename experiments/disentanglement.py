@@ -11,7 +11,9 @@ of 32, 32, 64, 64 to fit CPU time, latent 10, Bernoulli, batch 64, Adam 1e-3) in
 `<runs-dir>/<row>/`, then `disentanglement.json` in that directory (`keras_vae.app.reporting
 .disentanglement_of`, the metrics with `--points` points in place of disentanglement_lib's
 10,000). A row whose files exist is read back, so a killed comparison continues where it
-stopped. The table gives each figure's mean and spread (standard deviation) over seeds.
+stopped. The table gives each figure's mean and spread (standard deviation) over seeds;
+`--figures` gets each model's latent traversals (its first seed's run, the same three sprites
+for every model, dimensions by their KL on the held-out images).
 """
 
 import argparse
@@ -26,6 +28,7 @@ cli.quiet_tensorflow()
 
 from experiments.comparison import run_rows, write_markdown  # noqa: E402
 from keras_vae.app.reporting import disentanglement_of  # noqa: E402
+from keras_vae import plotting  # noqa: E402
 from keras_vae.app.runs import load_run  # noqa: E402
 from keras_vae.data import ground_truth  # noqa: E402
 
@@ -62,6 +65,15 @@ def scored(run_dir, seed, points):
         return json.load(f)
 
 
+def save_traversals(run_dir, path):
+    """The run's model's traversals of three fixed sprites, by the run's KL per dimension."""
+    model, _ = load_run(run_dir)
+    with open(os.path.join(run_dir, "metrics.json")) as f:
+        kl = json.load(f)["kl_per_dim"]
+    images, _ = ground_truth("sprites").sample(3, seed=5)
+    return plotting.save_latent_traversals(model, images, kl, path)
+
+
 def table(results, names, descriptions):
     """Markdown lines: per model, each metric's mean +- sd over seeds and the ELBO."""
     header = ["model", "seeds", *METRICS, "held-out ELBO (nats)"]
@@ -89,6 +101,8 @@ def main(argv=None):
     parser.add_argument("--runs-dir", default=os.path.join("runs", "disentanglement"))
     parser.add_argument("--output", default=os.path.join("docs", "results",
                                                          "disentanglement_table.md"))
+    parser.add_argument("--figures", default=os.path.join("docs", "results", "figures",
+                                                          "disentanglement"))
     args = parser.parse_args(argv)
     table_rows = rows(args.epochs)
     unknown = sorted(set(args.rows) - set(table_rows))
@@ -104,6 +118,10 @@ def main(argv=None):
             trained = run_rows({row: (overrides, description)}, [row], args.runs_dir,
                                {**settings, "seed": seed}, lambda done: None)[row]
             figures = scored(os.path.join(args.runs_dir, row), seed, args.points)
+            if seed == args.seeds[0] and args.figures:
+                os.makedirs(args.figures, exist_ok=True)
+                save_traversals(os.path.join(args.runs_dir, row),
+                                os.path.join(args.figures, f"traversals_{name}.png"))
             results.setdefault(name, []).append(
                 {**{key: figures[key] for key in METRICS}, "elbo": trained[1]["elbo"]})
             write_markdown(args.output, "disentanglement.py",

@@ -225,7 +225,9 @@ def save_latent_traversals(model, images, importance, path, steps=9, max_dims=16
     height = rows.shape[3] + 1
     cmap = "gray" if grid.shape[-1] == 1 else None
     grid = grid[..., 0] if grid.shape[-1] == 1 else grid
-    scale = 10.0 / max(grid.shape)
+    # At least one screen pixel per image pixel (at dpi 100): smaller, the 1-pixel lines
+    # between images vanish and neighbouring images merge.
+    scale = max(10.0 / max(grid.shape[:2]), 0.01)
     fig = Figure(figsize=(grid.shape[1] * scale + 1.5, grid.shape[0] * scale + 0.8))
     ax = fig.subplots()
     ax.imshow(grid, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
