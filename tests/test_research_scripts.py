@@ -183,3 +183,22 @@ def test_the_step_time_benchmark_times_each_model_and_writes_its_table(tmp_path)
         hierarchy_step_time.main(["--rounds", "1", "--output", str(output)])
     with pytest.raises(SystemExit):
         hierarchy_step_time.main(["--train-images", "0", "--output", str(output)])
+
+
+def test_disentanglement_comparison_tables_metrics_over_seeds_and_draws_traversals(tmp_path):
+    from experiments import disentanglement
+
+    output, figures = str(tmp_path / "table.md"), str(tmp_path / "figures")
+    argv = ["--rows", "factorvae", "--epochs", "1", "--num-images", "100", "--seeds",
+            "0", "1", "--points", "20", "--runs-dir", str(tmp_path / "runs"), "--output",
+            output, "--figures", figures]
+    disentanglement.main(argv)
+    lines = open(output).read().splitlines()
+    row = [line for line in lines if line.startswith("| FactorVAE, gamma 30 | 2 |")][0]
+    # Each cell is the mean and spread of the two runs' disentanglement.json figures.
+    migs = [json.load(open(tmp_path / "runs" / f"factorvae-s{seed}" / "disentanglement.json"))
+            ["mig"] for seed in (0, 1)]
+    assert f"{np.mean(migs):.3f} ± {np.std(migs):.3f}" == row.split(" | ")[2]
+    assert os.path.getsize(os.path.join(figures, "traversals_factorvae.png")) > 5_000
+    config = json.load(open(tmp_path / "runs" / "factorvae-s1" / "config.json"))
+    assert config["model"] == "factorvae" and config["seed"] == 1
