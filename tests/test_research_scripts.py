@@ -190,7 +190,7 @@ def test_disentanglement_comparison_tables_metrics_over_seeds_and_draws_traversa
 
     output, figures = str(tmp_path / "table.md"), str(tmp_path / "figures")
     argv = ["--rows", "factorvae", "--epochs", "1", "--num-images", "100", "--seeds",
-            "0", "1", "--points", "20", "--runs-dir", str(tmp_path / "runs"), "--output",
+            "0", "1", "--points", "20", "--mig-sap-points", "40", "--runs-dir", str(tmp_path / "runs"), "--output",
             output, "--figures", figures]
     disentanglement.main(argv)
     lines = open(output).read().splitlines()

@@ -457,11 +457,13 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=None,
     return output_dir, metrics
 
 
-def disentanglement_of(model, ground_truth, output_dir, seed=0, points=None, verbose=1) -> dict:
+def disentanglement_of(model, ground_truth, output_dir, seed=0, points=None, settings=None,
+                       verbose=1) -> dict:
     """The five disentanglement metrics of `model`'s latent codes (`latent_codes`) on images
     drawn from `ground_truth` (`keras_vae.evaluation.disentanglement_metrics`): writes every
     metric's output to `disentanglement.json` in `output_dir` and returns the headline
-    figures, each under `disentanglement_` + its name."""
+    figures, each under `disentanglement_` + its name (`points`, `settings`: as
+    `disentanglement_metrics` takes them)."""
     from keras_vae.evaluation.disentanglement import disentanglement_metrics
 
     if verbose:
@@ -470,11 +472,11 @@ def disentanglement_of(model, ground_truth, output_dir, seed=0, points=None, ver
               f"{'disentanglement_lib' if points is None else points} points...", flush=True)
     start = time.perf_counter()
     result = disentanglement_metrics(ground_truth, lambda images: latent_codes(model, images),
-                                     seed=seed, points=points)
+                                     seed=seed, points=points, settings=settings)
     seconds = time.perf_counter() - start
     os.makedirs(output_dir, exist_ok=True)
-    details = {"points": points or "disentanglement_lib's defaults", "seed": seed,
-               "seconds": seconds, **result}
+    details = {"points": points or "disentanglement_lib's defaults", "settings": settings,
+               "seed": seed, "seconds": seconds, **result}
     with atomic_write(os.path.join(output_dir, "disentanglement.json")) as temporary, \
             open(temporary, "w") as f:
         json.dump(json_safe(details), f, indent=2, allow_nan=False)

@@ -269,30 +269,42 @@ def dci(data, representation, seed=0, num_train=10000, num_test=5000, chunk=CHUN
             "importance_matrix": importance.tolist()}
 
 
-def disentanglement_metrics(data, representation, seed=0, points=None,
+METRICS = {"beta_vae": beta_vae_score, "factor_vae": factor_vae_score, "mig": mig, "sap": sap,
+           "dci": dci}
+
+
+def disentanglement_metrics(data, representation, seed=0, points=None, settings=None,
                             chunk=CHUNK) -> dict:
     """The five metrics with disentanglement_lib's defaults, or with `points` (an int) in
     place of every `num_train` / `num_variance_estimate` and `points // 2` of every
-    `num_eval` / `num_test`: what `keras-vae evaluate --disentanglement` writes.
+    `num_eval` / `num_test`; `settings` (`{"mig": {"num_train": 10000}, ...}`, keys of
+    `METRICS`) sets any metric's own arguments over those. What `keras-vae evaluate
+    --disentanglement` writes.
 
     Returns:
         dict: `beta_vae_score`, `factor_vae_score`, `mig`, `sap`, `dci_disentanglement`,
         `dci_completeness`, `dci_informativeness` (test accuracy), and `details`: every
         metric's full output.
     """
-    sizes = {} if points is None else {"num_train": check_int("points", points, 2)}
-    held = {} if points is None else {"num_eval": max(1, points // 2)}
-    tested = {} if points is None else {"num_test": max(1, points // 2)}
+    settings = dict(settings or {})
+    unknown = sorted(set(settings) - set(METRICS))
+    if unknown:
+        raise ValueError(f"Argument `settings` must name metrics among {sorted(METRICS)}. "
+                         f"Received: {unknown}")
+    sized = {name: {} for name in METRICS}
+    if points is not None:
+        check_int("points", points, 2)
+        half = max(1, points // 2)
+        sized = {"beta_vae": {"num_train": points, "num_eval": half},
+                 "factor_vae": {"num_train": points, "num_eval": half,
+                                "num_variance_estimate": points},
+                 "mig": {"num_train": points},
+                 "sap": {"num_train": points, "num_test": half},
+                 "dci": {"num_train": points, "num_test": half}}
     rng = _rng(seed)
-    details = {
-        "beta_vae": beta_vae_score(data, representation, rng, chunk=chunk, **sizes, **held),
-        "factor_vae": factor_vae_score(
-            data, representation, rng, chunk=chunk, **sizes, **held,
-            **({} if points is None else {"num_variance_estimate": points})),
-        "mig": mig(data, representation, rng, chunk=chunk, **sizes),
-        "sap": sap(data, representation, rng, chunk=chunk, **sizes, **tested),
-        "dci": dci(data, representation, rng, chunk=chunk, **sizes, **tested),
-    }
+    details = {name: metric(data, representation, rng, chunk=chunk,
+                            **{**sized[name], **settings.get(name, {})})
+               for name, metric in METRICS.items()}
     return {
         "beta_vae_score": details["beta_vae"]["eval_accuracy"],
         "factor_vae_score": details["factor_vae"]["eval_accuracy"],
