@@ -250,7 +250,7 @@ def test_evaluate_scores_every_image_of_a_folder_kept_apart(classes, tmp_path, c
     (["--data-dir", "no/such/folder"], r"data_dir.*'no/such/folder', which does not exist"),
     (["--dataset", "mnist", "--data-dir", "{folder}"], r"contradicts `data_dir`.*folder data, "
                                                         r"not mnist"),
-    (["--dataset", "digits", "--data-dir", "{folder}"], "does not apply to the bundled digits"),
+    (["--dataset", "digits", "--data-dir", "{folder}"], "does not apply to the digits dataset"),
     (["--data-dir", "{folder}", "--array-key", "x"], "`array_key` applies to data read from "
                                                      "arrays only"),
     (["--image-size", "4", "4"], "`image_size` applies to data read from folder only"),

@@ -189,16 +189,16 @@ def test_disentanglement_comparison_tables_metrics_over_seeds_and_draws_traversa
     from experiments import disentanglement
 
     output, figures = str(tmp_path / "table.md"), str(tmp_path / "figures")
-    argv = ["--rows", "factorvae", "--epochs", "1", "--num-images", "100", "--seeds",
+    argv = ["--rows", "vae", "--epochs", "1", "--num-images", "100", "--seeds",
             "0", "1", "--points", "20", "--mig-sap-points", "40", "--runs-dir", str(tmp_path / "runs"), "--output",
             output, "--figures", figures]
     disentanglement.main(argv)
     lines = open(output).read().splitlines()
-    row = [line for line in lines if line.startswith("| FactorVAE, gamma 30 | 2 |")][0]
+    row = [line for line in lines if line.startswith("| VAE (ELBO) | 2 |")][0]
     # Each cell is the mean and spread of the two runs' disentanglement.json figures.
-    migs = [json.load(open(tmp_path / "runs" / f"factorvae-s{seed}" / "disentanglement.json"))
+    migs = [json.load(open(tmp_path / "runs" / f"vae-s{seed}" / "disentanglement.json"))
             ["mig"] for seed in (0, 1)]
     assert f"{np.mean(migs):.3f} ± {np.std(migs):.3f}" == row.split(" | ")[2]
-    assert os.path.getsize(os.path.join(figures, "traversals_factorvae.png")) > 5_000
-    config = json.load(open(tmp_path / "runs" / "factorvae-s1" / "config.json"))
-    assert config["model"] == "factorvae" and config["seed"] == 1
+    assert os.path.getsize(os.path.join(figures, "traversals_vae.png")) > 5_000
+    config = json.load(open(tmp_path / "runs" / "vae-s1" / "config.json"))
+    assert config["model"] == "vae" and config["seed"] == 1

@@ -500,7 +500,7 @@ def _kept_apart(model, config, data_dir, split, dataset, verbose):
         data.check_source(dataset, data_dir)
     if config is not None and config.dataset in ("folder", "arrays"):
         options = {key: value for key, value in config.data_options().items()
-                   if key not in ("validation_dir", "image_storage")}
+                   if key not in ("validation_dir", "image_storage", "num_images")}
     else:  # as the model takes them: its input size and channels
         height, width, channels = (tuple(model.data_shape) + (1, 1, 1))[:3]
         options = {"image_size": (height, width),
