@@ -121,3 +121,9 @@ def test_a_representation_of_the_wrong_shape_is_refused():
         metrics.mig(DATA, lambda images: images[:, 0], num_train=100)
     with pytest.raises(ValueError, match="num_train"):
         metrics.mig(DATA, identity, num_train=0)
+
+    class OneValue(FactorsAsImages):
+        factor_sizes = (4, 1)
+
+    with pytest.raises(ValueError, match=r"vary every factor.*factor\(s\) \[1\]"):
+        metrics.mig(OneValue(), identity, num_train=100)

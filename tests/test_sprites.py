@@ -132,6 +132,9 @@ def test_disentanglement_needs_factors_and_its_points_need_it(sprites_run, capsy
 
     line = refused(evaluate.main, [sprites_run, "--disentanglement-points", "40"], capsys)
     assert "disentanglement_points" in line
+    line = refused(evaluate.main, [sprites_run, "--disentanglement", "--disentanglement-points",
+                                   "1"], capsys)
+    assert "`disentanglement_points` must be an int >= 2" in line
     with pytest.raises(ValueError, match="known factors"):
         evaluate.main([sprites_run, "--dataset", "digits", "--disentanglement", "--k", "2",
                        "--verbose", "0"])

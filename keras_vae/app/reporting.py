@@ -393,6 +393,9 @@ def evaluate_path(model_path, dataset=None, data_dir=None, split=None, k=None,
     if max_images is not None:
         check_int("max_images", max_images, 1, "(or None for the whole split)")
     check_int("amortization_images", amortization_images, 0, "(0 skips the amortization gap)")
+    if disentanglement_points is not None:
+        check_int("disentanglement_points", disentanglement_points, 2,
+                  "(or None for disentanglement_lib's sizes)")
     model, config = load_run(model_path)
     if seed is None:
         seed = config.seed if config is not None else 0

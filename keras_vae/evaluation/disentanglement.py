@@ -185,6 +185,11 @@ def mig(data, representation, seed=0, num_train=10000, num_bins=20, chunk=CHUNK)
                          f"between the best two. Received: {codes.shape[1]} code(s)")
     information = mutual_information(histogram_discretize(codes, num_bins), factors)
     entropy = np.array([metrics.mutual_info_score(factor, factor) for factor in factors.T])
+    if (entropy == 0).any():
+        raise ValueError(
+            "Argument `data` must vary every factor: MIG divides by each factor's entropy. "
+            f"Received: factor(s) {np.flatnonzero(entropy == 0).tolist()} with one value among "
+            f"{len(factors)} points")
     top = np.sort(information, axis=0)[::-1]
     gaps = (top[0] - top[1]) / entropy
     return {"mig": float(np.mean(gaps)), "mig_per_factor": gaps.tolist(),
