@@ -95,7 +95,7 @@ def test_batches_hold_the_labelled_share_and_cycle_through_the_labels():
         [np.round(b[0][:, 0, 0, 0].numpy() * 100).astype(int) for b in dataset]))
 
 
-def test_fit_learns_a_classifier_from_a_few_labels_and_sets_alpha():
+def test_fit_learns_a_classifier_from_a_few_labels():
     """Three classes of 4x4 images (a bright row in a different place each): two labels per
     class among 300 images."""
     rng = np.random.default_rng(0)
@@ -105,10 +105,9 @@ def test_fit_learns_a_classifier_from_a_few_labels_and_sets_alpha():
     partial = np.full(300, -1)
     for c in range(CLASSES):
         partial[np.flatnonzero(y == c)[:2]] = c
-    model = tiny_model(alpha=None)
+    model = tiny_model()
     model.compile(optimizer=keras.optimizers.Adam(1e-2))
     model.fit(x, partial, epochs=15, batch_size=30, verbose=0)
-    assert model.alpha == pytest.approx(0.1 * 300 / 6)
     accuracy = model.evaluation_metrics(x, y)["accuracy"]
     assert accuracy > 0.9
     assert model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] == pytest.approx(
@@ -125,8 +124,8 @@ def test_bad_labels_are_refused_naming_what_is_wrong():
         model.fit(x, np.full(6, -1), verbose=0)
     with pytest.raises(ValueError, match=r"no label of class\(es\) \[2\]"):
         model.fit(x, np.array([0, 1, -1, -1, -1, -1]), verbose=0)
-    with pytest.raises(ValueError, match="`alpha` of the SemiSupervisedVAE must be set"):
-        tiny_model(alpha=None).loss_terms(x)
+    with pytest.raises(ValueError, match="`alpha`.*Received: alpha=0"):
+        tiny_model(alpha=0)
     with pytest.raises(ValueError, match="`labelled_share` must be below 1"):
         keras_vae.SemiSupervisedVAE.from_architecture((4, 4, 1), 2, num_classes=3,
                                                       labelled_share=1.0)
@@ -194,8 +193,8 @@ def test_the_command_trains_on_a_few_labels_and_writes_accuracy_and_figures(tmp_
     confusion = np.asarray(metrics["confusion_matrix"])
     assert confusion.sum() == len(splits.y_val) and np.trace(confusion) == (
         predicted == splits.y_val).sum()
-    # alpha from the labels kept: 0.1 N / N_labelled, 10 digits of 5 labels each.
-    assert model.alpha == pytest.approx(0.1 * metrics["num_train_images"] / 50)
+    # alpha is a constant, whatever the number of labels (docs/results/semi_supervised.md).
+    assert model.alpha == 20.0
     for figure in ("confusion_matrix.png", "analogies.png", "samples_by_label.png"):
         assert os.path.getsize(os.path.join(run_dir, figure)) > 1000
     with pytest.raises(ValueError, match="`labels_per_class` applies to models that learn"):
@@ -265,13 +264,14 @@ def test_labelled_class_folders_and_an_unlabelled_folder_train_together(tmp_path
     run_dir = train.main(["--model", "ssvae", "--data-dir", str(tmp_path / "labelled"),
                           "--unlabelled-dir", str(tmp_path / "unlabelled"), "--epochs", "1",
                           "--validation-fraction", "0.25", "--hidden-units", "16",
+                          "--alpha", "7.5",
                           "--output-dir", str(tmp_path / "run"), "--verbose", "0"])
     import json
 
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
     assert metrics["num_train_images"] == 9 + 20 and metrics["num_validation_images"] == 3
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
-    assert model.num_classes == 2 and model.alpha == pytest.approx(0.1 * 29 / 9)
+    assert model.num_classes == 2 and model.alpha == 7.5
     os.makedirs(tmp_path / "wide")
     Image.fromarray(np.zeros((8, 9), np.uint8)).save(tmp_path / "wide" / "0.png")
     with pytest.raises(ValueError, match="`unlabelled_dir` must hold images of the training"):

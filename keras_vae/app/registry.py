@@ -23,7 +23,6 @@ from keras_vae.losses import (ELBO, IWAE, AnnealedVAE, BetaTCVAE, DIPVAE, DIP_VA
 from keras_vae.models import (VAE, VAEGAN, VQVAE, AdversarialAutoencoder, Autoencoder,
                               BaseAutoencoder, ConditionalVAE, FactorVAE, GumbelSoftmaxVAE,
                               HierarchicalVAE, SemiSupervisedVAE)
-from keras_vae.models.semi_supervised import default_alpha
 from keras_vae.models.hierarchical import LATENT_LAYOUTS
 from keras_vae.app.settings import Setting, fitted_or_number
 
@@ -147,14 +146,6 @@ def num_classes_from_labels(labels) -> dict:
             "MNIST: train-labels-idx1-ubyte beside the images). Received: images without "
             "labels")
     return {"num_classes": int(max(int(np.max(part)) for part in labels)) + 1}
-
-
-def classes_and_alpha(labels) -> dict:
-    """`num_classes` (`num_classes_from_labels`) and the semi-supervised VAE's `alpha` where
-    its setting is not given: 0.1 N / N_labelled of the training labels (-1: unlabelled)."""
-    train = np.asarray(labels[0]) if labels is not None and labels[0] is not None else None
-    arguments = num_classes_from_labels(labels)
-    return {**arguments, "alpha": default_alpha(len(train), int((train >= 0).sum()))}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -292,10 +283,9 @@ register_model("cvae", ConditionalVAE, (*DISTRIBUTION_SETTINGS, *OBJECTIVE_SETTI
                refused_run_settings=("amortization_images",))
 register_model("ssvae", SemiSupervisedVAE, (
     *DISTRIBUTION_SETTINGS, *OBJECTIVE_SETTINGS,
-    Setting("alpha", float, "weight of -log q(y|x) per labelled image (default 0.1 N / "
-            "N_labelled, Kingma et al.'s 0.1 N)", default=None),
+    Setting("alpha", float, "weight of -log q(y|x) per labelled image"),
     Setting("labelled_share", float, "share of labelled images in each training batch"),
-), (distribution_arguments, objective_arguments), from_labels=classes_and_alpha)
+), (distribution_arguments, objective_arguments), from_labels=num_classes_from_labels)
 register_model("factorvae", FactorVAE, (
     *DISTRIBUTION_SETTINGS, *OBJECTIVE_SETTINGS,
     Setting("gamma", float, "weight of the total correlation the discriminator estimates"),

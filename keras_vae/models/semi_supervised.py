@@ -20,13 +20,7 @@ from keras_vae.networks import build_encoder
 UNLABELLED = -1
 FEATURES = "features"  # what the loss hands its objective: the networks' inputs
 DEFAULT_LABELLED_SHARE = 0.1
-
-
-def default_alpha(num_images, num_labelled):
-    """Kingma et al.'s alpha = 0.1 N (their objective sums over the N images, and the
-    classification term averages over the labelled ones) as the weight of -log q(y|x) per
-    labelled image beside its own -ELBO: 0.1 * N / N_labelled."""
-    return 0.1 * num_images / num_labelled
+DEFAULT_ALPHA = 20.0
 
 
 @keras.saving.register_keras_serializable(package="keras_vae")
@@ -45,11 +39,15 @@ class SemiSupervisedVAE(ConditionalVAE):
     L(x, y) + alpha * (-log q(y|x)) (labelled) and U(x) (unlabelled): Kingma et al.'s eq. 9,
     with the classification term that makes q(y|x) learn from the labels directly.
 
+    Batches hold a fixed share of labelled images, so alpha sets the classification term's
+    weight in a batch's loss on its own (alpha * labelled_share per nat); the paper's
+    0.1 N / N_labelled would weaken it as labels are added.
+
     Labels are Keras' target: `fit(x, y)` with `y = -1` marking an unlabelled image, or a
     `tf.data.Dataset` of `(images, labels)` batches. `fit` with arrays draws every batch with
     `labelled_share` of its images labelled (the labelled images cycled, so that a few hundred
     labels among many thousand images are seen at every step; an epoch is one pass through
-    the unlabelled images) and sets `alpha`, if not given, to 0.1 N / N_labelled. Metrics:
+    the unlabelled images). Metrics:
     `loss`, `elbo` (the bound on log p(x), labels unused, `reconstruction_loss` and
     `kl_loss` its terms, the KL of y included), `classification_loss` and `accuracy` (over the
     labelled images). `classify(images)` gives q(y|x); `model(images)` reconstructs with the
@@ -60,9 +58,12 @@ class SemiSupervisedVAE(ConditionalVAE):
             `ConditionalVAE`'s.
         decoder: `keras.Model` `[z, one-hot y] -> the likelihood's parameters`.
         classifier: `keras.Model` `images -> (batch, num_classes)` logits of q(y|x).
-        alpha: float > 0 or None. Weight of -log q(y|x) per labelled image. None: set by
-            `fit(x, y)` to 0.1 N / N_labelled (Kingma et al.'s 0.1 N); a model fitted on a
-            dataset needs it given.
+        alpha: float > 0. Weight of -log q(y|x) per labelled image, beside its -L(x, y).
+            Defaults to 20: with a tenth of each batch labelled, the classification term
+            weighs 2 per nat in the batch's mean loss, whatever the number of labels.
+            Kingma et al.'s alpha = 0.1 N weighs their summed objective; per labelled image
+            that is 0.1 N / N_labelled, which shrinks as labels are added while batches keep
+            a fixed labelled share (see "Mathematical details").
         labelled_share: float in (0, 1). The share of labelled images in each batch `fit`
             draws from arrays. Defaults to 0.1.
         stacked_on: a trained `keras_vae.VAE` or None. M1+M2 (Kingma et al.'s stacked
@@ -91,10 +92,9 @@ class SemiSupervisedVAE(ConditionalVAE):
     has_posterior = False  # log p(x) sums over y: the importance-sampled estimate is not here
     partially_labelled = True
 
-    def __init__(self, encoder, decoder, classifier, alpha=None,
+    def __init__(self, encoder, decoder, classifier, alpha=DEFAULT_ALPHA,
                  labelled_share=DEFAULT_LABELLED_SHARE, stacked_on=None, **kwargs):
-        if alpha is not None:
-            check_positive("alpha", alpha)
+        check_positive("alpha", alpha)
         check_positive("labelled_share", labelled_share)
         if labelled_share >= 1:
             raise ValueError("Argument `labelled_share` must be below 1 (the rest of each batch "
@@ -114,7 +114,7 @@ class SemiSupervisedVAE(ConditionalVAE):
                 "Received: "
                 f"{classifier!r} with outputs "
                 f"{[tuple(o.shape) for o in outputs or []]}")
-        self.alpha = None if alpha is None else float(alpha)
+        self.alpha = float(alpha)
         self.labelled_share = float(labelled_share)
 
     def stack_on(self, model):
@@ -160,8 +160,7 @@ class SemiSupervisedVAE(ConditionalVAE):
                 "accuracy")
 
     def describe(self):
-        return (f"{super().describe()}, {self.num_classes} classes, alpha "
-                f"{'from the labels' if self.alpha is None else f'{self.alpha:g}'}")
+        return f"{super().describe()}, {self.num_classes} classes, alpha {self.alpha:g}"
 
     @classmethod
     def from_architecture(cls, input_shape, latent_dim, stacked_on=None, **kwargs):
@@ -279,13 +278,10 @@ class SemiSupervisedVAE(ConditionalVAE):
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, shuffle=True, **kwargs):
         """`keras.Model.fit`; images and labels as arrays are drawn into batches with
-        `labelled_share` of labelled images (`keras_vae.data.make_dataset`), and set `alpha`
-        when it is None."""
+        `labelled_share` of labelled images (`keras_vae.data.make_dataset`)."""
         if y is not None and not isinstance(x, (tf.data.Dataset, dict)):
             self.check_condition(x, y, "x")
             self.check_labelled(y)
-            if self.alpha is None:
-                self.alpha = default_alpha(len(y), int((np.asarray(y) >= 0).sum()))
             x = make_dataset(self._checked(np.asarray(x, np.float32), "x"), batch_size or 100,
                              shuffle=shuffle, labels=np.asarray(y), seed=self.seed or 0,
                              **self.dataset_options(y))
@@ -299,11 +295,6 @@ class SemiSupervisedVAE(ConditionalVAE):
         """Per-example terms (see the class): every image encoded and decoded with each of
         the classes in one batched pass of the objective, then summed over q(y|x) for the
         unlabelled ones."""
-        if self.alpha is None:
-            raise ValueError(
-                "Argument `alpha` of the SemiSupervisedVAE must be set before its loss is "
-                "computed: pass alpha= or fit(images, labels) with arrays, which sets 0.1 N / "
-                "N_labelled. Received: alpha=None")
         images, labels = self.split_labelled(x)
         classes = self.num_classes
         batch = tf.shape(images)[0]
@@ -437,4 +428,4 @@ class SemiSupervisedVAE(ConditionalVAE):
         return super().from_config(config)
 
 
-__all__ = ["SemiSupervisedVAE", "default_alpha"]
+__all__ = ["SemiSupervisedVAE"]
