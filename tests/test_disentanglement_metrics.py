@@ -121,6 +121,8 @@ def test_a_representation_of_the_wrong_shape_is_refused():
         metrics.mig(DATA, lambda images: images[:, 0], num_train=100)
     with pytest.raises(ValueError, match="num_train"):
         metrics.mig(DATA, identity, num_train=0)
+    with pytest.raises(ValueError, match=r"`trees` must be an int >= 1. Received: trees=0"):
+        metrics.dci(DATA, identity, num_train=100, trees=0)
 
     class OneValue(FactorsAsImages):
         factor_sizes = (4, 1)

@@ -242,11 +242,12 @@ def dci_from_importance(importance) -> dict:
             "completeness": float(np.sum(per_factor * importance.sum(axis=0) / total))}
 
 
-def dci(data, representation, seed=0, num_train=10000, num_test=5000, chunk=CHUNK) -> dict:
+def dci(data, representation, seed=0, num_train=10000, num_test=5000, trees=100,
+        chunk=CHUNK) -> dict:
     """DCI (Eastwood & Williams 2018) with gradient-boosted trees, as disentanglement_lib.
 
-    One scikit-learn `GradientBoostingClassifier` (its defaults: 100 trees of depth 3) per
-    factor predicts it from all codes, fitted on `num_train` images; the importance of code i
+    One scikit-learn `GradientBoostingClassifier` (`trees` boosting stages of depth 3; 100,
+    scikit-learn's default, is disentanglement_lib's) per factor predicts it from all codes, fitted on `num_train` images; the importance of code i
     for factor j is the absolute impurity-based importance of feature i in factor j's model.
     `disentanglement` and `completeness` come from that matrix (`dci_from_importance`);
     `informativeness_train` and `informativeness_test` are the classifiers' mean accuracies
@@ -257,13 +258,15 @@ def dci(data, representation, seed=0, num_train=10000, num_test=5000, chunk=CHUN
         dict: `disentanglement`, `completeness`, `informativeness_train`,
         `informativeness_test`, `importance_matrix` (`(codes, factors)` list).
     """
+    check_int("trees", trees, 1)
     rng = _rng(seed)
     factors, codes, test_factors, test_codes = train_and_test(
         data, representation, num_train, num_test, rng, chunk)
     importance = np.zeros((codes.shape[1], factors.shape[1]))
     train_accuracy, test_accuracy = [], []
     for j in range(factors.shape[1]):
-        model = ensemble.GradientBoostingClassifier(random_state=int(rng.integers(2**31)))
+        model = ensemble.GradientBoostingClassifier(n_estimators=trees,
+                                                    random_state=int(rng.integers(2**31)))
         model.fit(codes, factors[:, j])
         importance[:, j] = np.abs(model.feature_importances_)
         train_accuracy.append(np.mean(model.predict(codes) == factors[:, j]))
