@@ -89,36 +89,6 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_weights(tmp_path
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.kill
-def test_sigterm_checkpoints_the_epoch_and_the_run_resumes_to_the_same_weights(tmp_path,
-                                                                              reference):
-    """With the default interval no checkpoint falls inside this short run; SIGTERM makes the
-    epoch under way the checkpoint, stops the run (exit status 1, saying so), and the rerun
-    ends as an uninterrupted run does."""
-    epochs = EPOCHS
-    stopped = tmp_path / "stopped"
-    process = subprocess.Popen(train_command(stopped, epochs), cwd=REPO,
-                               stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 300
-    while time.time() < deadline and process.poll() is None:
-        if (stopped / "history.csv").exists() and len(history_rows(stopped)) >= 2:
-            break
-        time.sleep(0.05)
-    assert process.poll() is None, "the run ended before it could be stopped"
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 1 and "Stopped by SIGTERM after epoch" in stderr
-    done = json.loads((stopped / "backup" / "training_metadata.json").read_text())["epoch"]
-    assert 2 <= done < epochs and len(history_rows(stopped)) == done
-
-    subprocess.run(train_command(stopped, epochs), check=True, cwd=REPO, timeout=600)
-    assert loss_rows(stopped) == loss_rows(reference)
-    resumed = keras.models.load_model(stopped / "model.keras")
-    uninterrupted = keras.models.load_model(reference / "model.keras")
-    for a, b in zip(weights_of(resumed), weights_of(uninterrupted)):
-        np.testing.assert_array_equal(a, b)
-
-
 def small_config(run_dir, **changes):
     settings = dict(epochs=2, eval_k=5, amortization_images=0, image_log_every=100,
                     hidden_units=[32])
@@ -232,17 +202,23 @@ def test_metrics_json_is_strict_json_without_bare_nan():
         "loss": None, "terms": [1.0, None, None], "k": 5}
 
 
-def test_the_log_likelihood_curve_is_the_final_evaluation_and_survives_an_interruption(
-        tmp_path, monkeypatch, reference):
-    """The reference run's settings with a curve every 5 epochs and a checkpoint after every
-    epoch, trained here in this process."""
-    def curve_config(run_dir):
-        return TrainConfig.from_dict({
-            "output_dir": str(run_dir), "epochs": EPOCHS, "hidden_units": [64], "eval_k": 5,
-            "amortization_images": 0, "image_log_every": 100, "log_likelihood_every": 5,
-            "log_likelihood_k": 5, "checkpoint_every": 0})
+def test_sigterm_checkpoints_the_epoch_and_the_run_resumes_with_its_curve(tmp_path, monkeypatch,
+                                                                         capsys, reference):
+    """The command, in this process, with the reference run's settings, a log-likelihood
+    curve every 5 epochs and a checkpoint after every epoch. The curve changes nothing the
+    run trains; its last row is the final evaluation's. A SIGTERM during epoch 7 makes that
+    epoch the checkpoint and stops the run (exit status 1, saying so); the rerun resumes to
+    the uninterrupted losses, curve and weights."""
+    from keras_vae.app import cli
+    from keras_vae.app.commands import train as train_command_main
 
-    run_dir, metrics = train(curve_config(tmp_path / "whole"), verbose=0)
+    def run(run_dir):
+        return cli.run(train_command_main.main, [
+            "--epochs", str(EPOCHS), "--output-dir", str(run_dir), *FAST,
+            "--log-likelihood-every", "5", "--log-likelihood-k", "5", "--checkpoint-every", "0"])
+
+    run_dir = run(tmp_path / "whole")
+    metrics = json.loads((tmp_path / "whole" / "metrics.json").read_text())
     rows = vae_callbacks.read_curve(os.path.join(run_dir, "log_likelihood_curve.csv"))
     assert [row["epochs_trained"] for row in rows] == [5, 10, 12]
     # The last row is the final evaluation's estimate: same model, images, K and seed.
@@ -250,13 +226,13 @@ def test_the_log_likelihood_curve_is_the_final_evaluation_and_survives_an_interr
     seconds = [float(row["train_seconds"]) for row in history_rows(run_dir)]
     assert [row["train_seconds"] for row in rows] == pytest.approx([seconds[4], seconds[9],
                                                                      seconds[11]])
-    assert np.all(np.diff(seconds) > 0)
     # Evaluating along the way changes nothing the run trains: the reference had no curve.
-    whole = weights_of(keras.models.load_model(os.path.join(run_dir, "model.keras")))
-    for a, b in zip(weights_of(keras.models.load_model(reference / "model.keras")), whole):
+    assert loss_rows(run_dir) == loss_rows(reference)
+    uninterrupted = weights_of(keras.models.load_model(reference / "model.keras"))
+    for a, b in zip(uninterrupted, weights_of(keras.models.load_model(
+            os.path.join(run_dir, "model.keras")))):
         np.testing.assert_array_equal(a, b)
 
-    # SIGTERM during epoch 7: that epoch is checkpointed, the run stops, and resumes.
     evaluate = vae_callbacks.LikelihoodCurve.on_epoch_end
 
     def interrupted_in_epoch_7(self, epoch, logs=None):
@@ -264,21 +240,28 @@ def test_the_log_likelihood_curve_is_the_final_evaluation_and_survives_an_interr
         if epoch == 6:
             signal.raise_signal(signal.SIGTERM)
 
+    stopped = tmp_path / "stopped"
     monkeypatch.setattr(vae_callbacks.LikelihoodCurve, "on_epoch_end", interrupted_in_epoch_7)
-    with pytest.raises(vae_callbacks.RunInterrupted):
-        train(curve_config(tmp_path / "resumed"), verbose=0)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_status:
+        run(stopped)
+    assert exit_status.value.code == 1
+    assert "Stopped by SIGTERM after epoch" in capsys.readouterr().err
+    assert read_status(stopped) == "training"
+    done = json.loads((stopped / "backup" / "training_metadata.json").read_text())["epoch"]
+    assert done == 7 and len(history_rows(stopped)) == done
     monkeypatch.setattr(vae_callbacks.LikelihoodCurve, "on_epoch_end", evaluate)
-    resumed_dir, _ = train(curve_config(tmp_path / "resumed"), verbose=0)
-    resumed = vae_callbacks.read_curve(os.path.join(resumed_dir, "log_likelihood_curve.csv"))
+    run(stopped)
+    assert read_status(stopped) == "complete" and not (stopped / "backup").exists()
+    resumed = vae_callbacks.read_curve(str(stopped / "log_likelihood_curve.csv"))
     assert [row["epochs_trained"] for row in resumed] == [5, 10, 12]
     assert [row["log_likelihood"] for row in resumed] == pytest.approx(
         [row["log_likelihood"] for row in rows], rel=1e-6)
-    resumed_seconds = [float(row["train_seconds"]) for row in history_rows(resumed_dir)]
-    assert len(resumed_seconds) == EPOCHS and np.all(np.diff(resumed_seconds) > 0)
-    assert resumed[-1]["train_seconds"] == pytest.approx(resumed_seconds[-1])
-    # Resumed from the checkpoint of epoch 7 to the uninterrupted weights.
-    for a, b in zip(whole, weights_of(keras.models.load_model(
-            os.path.join(resumed_dir, "model.keras")))):
+    assert resumed[-1]["train_seconds"] == pytest.approx(
+        float(history_rows(stopped)[-1]["train_seconds"]))
+    assert loss_rows(stopped) == loss_rows(reference)  # none lost, none twice
+    for a, b in zip(uninterrupted, weights_of(keras.models.load_model(
+            stopped / "model.keras"))):
         np.testing.assert_array_equal(a, b)
 
 
