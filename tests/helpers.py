@@ -74,3 +74,9 @@ def refused(main, argv, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and ": error: " in lines[0], lines
     return lines[0]
+
+
+RESUME_EPOCHS = 12
+# Small and quiet: the settings of the uninterrupted run and of the runs resumed against it.
+RESUME_FLAGS = ["--hidden-units", "64", "--eval-k", "5", "--amortization-images", "0",
+                "--image-log-every", "100", "--verbose", "0"]

@@ -19,10 +19,7 @@ from keras_vae import callbacks as vae_callbacks
 from keras_vae.app.runs import TrainConfig, check_config, prepare_run_dir, read_status
 from keras_vae.app.training import train
 from tests.helpers import REPO, binary_images, small_vae, weights_of
-from tests.once import made_once
-
-FAST = ["--hidden-units", "64", "--eval-k", "5", "--amortization-images", "0", "--image-log-every", "100",
-        "--verbose", "0"]
+from tests.helpers import RESUME_EPOCHS as EPOCHS, RESUME_FLAGS as FAST
 
 
 def history_rows(run_dir):
@@ -44,15 +41,11 @@ def train_command(run_dir, epochs, *flags):
             "--output-dir", str(run_dir), *FAST, *flags]
 
 
-EPOCHS = 12
-
-
-@pytest.fixture(scope="session")
-def reference(tmp_path_factory):
-    """An uninterrupted run of EPOCHS epochs, made once per test run (the checkpoint interval
-    does not change what a run trains, so every interrupted run below is compared with it)."""
-    return made_once(tmp_path_factory, "uninterrupted", lambda run_dir: subprocess.run(
-        train_command(run_dir, EPOCHS), check=True, cwd=REPO, timeout=600))
+@pytest.fixture
+def reference(uninterrupted_run):
+    """The uninterrupted run (conftest.py; the checkpoint interval does not change what a run
+    trains, so every interrupted run below is compared with it)."""
+    return uninterrupted_run
 
 
 @pytest.mark.kill
