@@ -84,6 +84,9 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=os.path.join("..", "shared", "data", "mnist"))
     parser.add_argument("--labels", type=int, nargs="+", default=[100, 600, 1000, 3000])
     parser.add_argument("--draws", type=int, default=3)
+    parser.add_argument("--only-draws", type=int, nargs="+",
+                        help="train only these of the draws (to share the rows between "
+                             "processes); the table still reads every finished draw")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--latent-dim", type=int, default=50, help="M2's z")
     parser.add_argument("--m1-epochs", type=int, default=50)
@@ -96,15 +99,19 @@ def main(argv=None):
     parser.add_argument("--output", default=os.path.join("docs", "results",
                                                          "semi_supervised_table.md"))
     args = parser.parse_args(argv)
+    if args.only_draws and not set(args.only_draws) <= set(range(args.draws)):
+        parser.error(f"argument --only-draws: expected draws among 0..{args.draws - 1}, "
+                     f"received {args.only_draws}")
     settings = {"labels": args.labels, "draws": args.draws, "epochs": args.epochs,
                 "latent_dim": args.latent_dim, "m1_epochs": args.m1_epochs,
                 "m1m2_epochs": args.m1m2_epochs}
     errors = {}
     m1_dir = os.path.join(args.runs_dir, "m1")
-    def finished(name, description, settings):
+    def finished(name, description, settings, draw=None):
         """The row's metrics: trained now unless `--table-only` (then None if unfinished)."""
         path = os.path.join(args.runs_dir, name, "metrics.json")
-        if args.table_only:
+        if args.table_only or (args.only_draws and draw is not None
+                               and draw not in args.only_draws):
             if not os.path.isfile(path):
                 return None
             with open(path) as f:
@@ -130,18 +137,19 @@ def main(argv=None):
             base = m2_settings(args, labels, draw)
             name = f"m2-{labels}-d{draw}"
             if "m2" in args.kinds:
-                metrics = finished(name, f"M2, {labels} labels, draw {draw}", base)
+                metrics = finished(name, f"M2, {labels} labels, draw {draw}", base, draw)
                 if metrics:
                     errors.setdefault((labels, "M2"), []).append(metrics["error"])
             if "m1m2" in args.kinds:
                 metrics = finished(f"m1m2-{labels}-d{draw}",
                                    f"M1+M2, {labels} labels, draw {draw}",
-                                   m1m2_settings(args, labels, draw, m1_dir))
+                                   m1m2_settings(args, labels, draw, m1_dir), draw)
                 if metrics:
                     errors.setdefault((labels, "M1+M2"), []).append(metrics["error"])
             if "classifier" in args.kinds:
                 path = os.path.join(args.runs_dir, f"classifier-{labels}-d{draw}.json")
-                if not os.path.isfile(path) and not args.table_only:
+                if not os.path.isfile(path) and not args.table_only and (
+                        not args.only_draws or draw in args.only_draws):
                     start = time.perf_counter()
                     alone = train_classifier_alone(base, draw)
                     alone["seconds"] = time.perf_counter() - start
