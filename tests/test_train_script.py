@@ -20,9 +20,9 @@ def read_history(run_dir):
     return {key: [float(row[key]) for row in rows] for key in rows[0]}
 
 
-def test_default_run_on_bundled_digits_writes_the_run_directory(tmp_path):
-    run_dir = train.main(["--epochs", "2", "--output-dir", str(tmp_path / "run"),
-                          "--verbose", "0"])
+def test_default_run_on_bundled_digits_writes_the_run_directory(digits_run):
+    """conftest.py's run: the defaults with 2 epochs, a latent of 2 and a set evaluation."""
+    run_dir = digits_run
     assert RUN_FILES <= set(os.listdir(run_dir))
     metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
     assert metrics["num_train_images"] == 1617 and metrics["binarized"] is True
