@@ -25,6 +25,8 @@ def test_benchmark_runs_the_package_and_the_keras_reference_and_writes_a_table(t
 
 
 def test_a_failing_program_is_reported_with_its_error(tmp_path):
-    with pytest.raises(RuntimeError, match="package_run.py failed"):
-        harness.run("package_run.py", "--batch-size", "0")
+    # A program that fails at once (a benchmark's own would import TensorFlow first).
+    (tmp_path / "failing.py").write_text("import sys\nsys.exit('no data here')\n")
+    with pytest.raises(RuntimeError, match=r"failing.py failed \(1\):\nno data here"):
+        harness.run(str(tmp_path / "failing.py"))
     assert os.path.isdir(harness.BENCH)
