@@ -247,8 +247,9 @@ def dci(data, representation, seed=0, num_train=10000, num_test=5000, trees=100,
     """DCI (Eastwood & Williams 2018) with gradient-boosted trees, as disentanglement_lib.
 
     One scikit-learn `GradientBoostingClassifier` (`trees` boosting stages of depth 3; 100,
-    scikit-learn's default, is disentanglement_lib's) per factor predicts it from all codes, fitted on `num_train` images; the importance of code i
-    for factor j is the absolute impurity-based importance of feature i in factor j's model.
+    scikit-learn's default, is disentanglement_lib's) per factor predicts it from all codes,
+    fitted on `num_train` images; the importance of code i for factor j is the absolute
+    impurity-based importance of feature i in factor j's model.
     `disentanglement` and `completeness` come from that matrix (`dci_from_importance`);
     `informativeness_train` and `informativeness_test` are the classifiers' mean accuracies
     on the training images and on `num_test` others. disentanglement_lib's defaults:
