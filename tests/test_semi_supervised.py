@@ -13,6 +13,7 @@ import tensorflow as tf
 import keras_vae
 from keras_vae.data import make_dataset
 from keras_vae.distributions.posteriors import bounded_log_variance
+from tests.helpers import refused
 
 CLASSES = 3
 
@@ -278,3 +279,15 @@ def test_labelled_class_folders_and_an_unlabelled_folder_train_together(tmp_path
         train.main(["--model", "ssvae", "--data-dir", str(tmp_path / "labelled"),
                     "--unlabelled-dir", str(tmp_path / "wide"), "--output-dir",
                     str(tmp_path / "wide-run")])
+
+
+@pytest.mark.parametrize("model", ["ssvae", "cvae"])
+def test_a_model_that_learns_from_labels_refuses_images_without_them(tmp_path, capsys, model):
+    from keras_vae.app.commands import train
+
+    images = np.random.default_rng(0).integers(0, 256, (20, 8, 8), dtype=np.uint8)
+    np.savez(tmp_path / "images.npz", x=images)
+    line = refused(train.main, ["--model", model, "--data-dir", str(tmp_path / "images.npz"),
+                                "--output-dir", str(tmp_path / "run")], capsys)
+    assert "Argument `model` must be a model that needs no labels" in line
+    assert "Received: images without labels" in line and "'cvae'" not in line

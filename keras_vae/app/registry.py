@@ -142,9 +142,10 @@ def num_classes_from_labels(labels) -> dict:
     label + 1; refused where the data has no labels."""
     if labels is None or any(part is None for part in labels):
         raise ValueError(
-            "Argument `model` 'cvae' needs labels, and the dataset has none here (for "
-            "MNIST: train-labels-idx1-ubyte beside the images). Received: images without "
-            "labels")
+            "Argument `model` must be a model that needs no labels (the conditional and the "
+            "semi-supervised VAE learn from them), or the dataset must have labels (class "
+            "folders; for MNIST train-labels-idx1-ubyte beside the images; an .npz's "
+            "labels). Received: images without labels")
     return {"num_classes": int(max(int(np.max(part)) for part in labels)) + 1}
 
 
