@@ -9,7 +9,8 @@ samples as the latent space grows.
    reconstruction loss only (`Autoencoder`), on the KL term only (a `VAE` whose gradient step
    minimizes its `kl_loss` alone), and on both (the `VAE`).
 2. Prior samples for latent sizes 2, 5, 10 and 20 (`prior_samples_by_latent_dim.png`;
-   Kingma & Welling 2014, figure 5): decoder means of z ~ N(0, I), the same seed for each.
+   Kingma & Welling 2014, figure 5): decoder means of z ~ N(0, I), the same seed for each
+   (`--latent-sizes` chooses others; size 2 is the VAE of the first figure, not retrained).
 
 All models are 784-500-ReLU MLPs trained with the package's defaults on dynamically binarized
 MNIST (batch 100); the held-out images are the shared split's validation images, binarized
@@ -31,7 +32,7 @@ from matplotlib.figure import Figure
 
 import keras_vae
 from keras_vae import data
-from keras_vae.arguments import check_int
+from keras_vae.arguments import check_int, check_int_list
 from keras_vae.evaluation.latents import latent_codes
 from keras_vae.plotting import _tile
 
@@ -92,6 +93,8 @@ def main(argv=None):
                         help="train on the first N training images (default all)")
     parser.add_argument("--held-out", type=int, default=2000,
                         help="held-out images in the scatter plots (default 2000)")
+    parser.add_argument("--latent-sizes", type=int, nargs="+", default=list(LATENT_SIZES),
+                        help="latent sizes of the prior-samples figure (default 2 5 10 20)")
     parser.add_argument("--output-dir", default=os.path.join("docs", "results", "figures", "lecture"))
     parser.add_argument("--verbose", type=int, default=2)
     args = parser.parse_args(argv)
@@ -99,6 +102,7 @@ def main(argv=None):
         check_int(name, getattr(args, name), 1)
     if args.train_images is not None:
         check_int("train_images", args.train_images, 1, "(or omitted for all)")
+    check_int_list("latent_sizes", args.latent_sizes)
     splits = data.load("mnist", args.data_dir)
     train_ds = data.make_dataset(splits.x_train[:args.train_images], 100, binarize_images=True,
                                  seed=0)
@@ -106,10 +110,10 @@ def main(argv=None):
     labels = splits.y_val[:args.held_out]
     os.makedirs(args.output_dir, exist_ok=True)
 
-    spreads, elbos, panels = {}, {}, []
+    spreads, elbos, panels, models = {}, {}, [], {}
     for title, model_class in (("reconstruction loss only (autoencoder)", keras_vae.Autoencoder),
                                ("KL term only", KLOnly), ("both: the VAE", keras_vae.VAE)):
-        model = trained(model_class, 2, train_ds, args.epochs, args.verbose)
+        model = models[model_class] = trained(model_class, 2, train_ds, args.epochs, args.verbose)
         codes = latent_codes(model, held_out)
         logs = model.evaluate(held_out, batch_size=500, verbose=0, return_dict=True)
         terms = ", ".join(f"{k} {logs[k]:.1f}" for k in ("reconstruction_loss", "kl_loss")
@@ -123,8 +127,9 @@ def main(argv=None):
     print(f"Written {path}")
 
     samples = []
-    for latent_dim in LATENT_SIZES:
-        model = trained(keras_vae.VAE, latent_dim, train_ds, args.epochs, args.verbose)
+    for latent_dim in args.latent_sizes:
+        model = models[keras_vae.VAE] if latent_dim == 2 else trained(
+            keras_vae.VAE, latent_dim, train_ds, args.epochs, args.verbose)
         logs = model.evaluate(held_out, batch_size=500, verbose=0, return_dict=True)
         samples.append((f"latent size {latent_dim}: held-out ELBO {logs['elbo']:.1f}",
                         model.sample(100, seed=0)))

@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from keras_vae import data
 from tests.helpers import REPO, binary_images, small_vae
+from tests.once import made_once
 
 
 class BatchRecorder(keras.callbacks.Callback):
@@ -122,7 +123,7 @@ def test_compile_refuses_many_steps_per_execution_under_a_strategy():
 
 STRATEGY_PROBE = """
 import json, os, sys, numpy as np, tensorflow as tf
-mode = sys.argv[1]
+mode, models = sys.argv[1], sys.argv[2:]
 if mode == "multiworker":  # before TensorFlow runs anything
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
 elif mode == "mirrored":
@@ -133,44 +134,61 @@ else:
     strategy = tf.distribute.get_strategy()
 import keras, keras_vae
 x = (np.random.default_rng(0).random((64, 8, 8, 1)) > 0.5).astype("float32")
-hierarchical = sys.argv[2:] == ["hvae"]
-with strategy.scope():
-    keras.utils.set_random_seed(1)
-    if hierarchical:
-        model = keras_vae.HierarchicalVAE.from_architecture(
-            (8, 8, 1), 3, hidden_units=[16], upper_latent_dims=[2], upper_hidden_units=[8],
-            seed=1)
-    else:
-        model = keras_vae.VAE.from_architecture((8, 8, 1), 3, hidden_units=[16], seed=1)
-    model.compile(optimizer=keras.optimizers.SGD(0.1))
-start = [w.copy() for w in model.get_weights()]
 dataset = tf.data.Dataset.from_tensor_slices(x).batch(16)  # 4 global batches of 16
-history = model.fit(dataset, epochs=2, verbose=0, shuffle=False)
-moved = [(w - s).ravel().tolist() for w, s in zip(model.get_weights(), start)]
-print("RESULT " + json.dumps({"loss": history.history["loss"], "moved": moved}))
+results = {}
+for name in models:
+    with strategy.scope():
+        keras.utils.set_random_seed(1)
+        if name in ("vae", "hvae"):  # the same 8 SGD steps whatever the strategy
+            model = keras_vae.HierarchicalVAE.from_architecture(
+                (8, 8, 1), 3, hidden_units=[16], upper_latent_dims=[2],
+                upper_hidden_units=[8], seed=1) if name == "hvae" else (
+                keras_vae.VAE.from_architecture((8, 8, 1), 3, hidden_units=[16], seed=1))
+            model.compile(optimizer=keras.optimizers.SGD(0.1))
+        else:  # a model with several optimizers, by its class name; its own compile
+            # The FactorVAE's default discriminator (6 x 1000) is small here too.
+            small = ({"discriminator": keras_vae.networks.mlp_discriminator((4,), [16])}
+                     if name == "FactorVAE" else {})
+            model = getattr(keras_vae, name).from_architecture((8, 8, 1), 4, hidden_units=[16],
+                                                               seed=1, **small)
+            model.compile()
+    if name in ("vae", "hvae"):
+        start = [w.copy() for w in model.get_weights()]
+        history = model.fit(dataset, epochs=2, verbose=0, shuffle=False)
+        moved = [(w - s).ravel().tolist() for w, s in zip(model.get_weights(), start)]
+    else:
+        networks = {network: [w.copy() for w in getattr(model, network).get_weights()]
+                    for network in ("encoder", "decoder", "discriminator")}
+        history = model.fit(dataset, epochs=1, verbose=0)
+        moved = {network: float(sum(np.abs(w - s).sum() for w, s in zip(
+            getattr(model, network).get_weights(), start))) for network, start in networks.items()}
+    results[name] = {"loss": history.history["loss"], "moved": moved}
+print("RESULT " + json.dumps(results))
 """
+SEVERAL_OPTIMIZERS = ["AdversarialAutoencoder", "VAEGAN", "FactorVAE"]
 
 
-def probe(mode, model="vae", **env):
-    """Starts the probe; returns the process (its RESULT line is read by `result_of`)."""
-    return subprocess.Popen([sys.executable, "-c", STRATEGY_PROBE, mode, model], cwd=REPO,
+def probe(mode, *models, **env):
+    """Starts the probe on `models` in turn; returns the process (read by `result_of`)."""
+    return subprocess.Popen([sys.executable, "-c", STRATEGY_PROBE, mode, *models], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env})
 
 
 def result_of(process):
+    """The probe's figures by model: its loss per epoch and how far its weights moved."""
     import json
 
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err[-3000:]
     line = [line for line in out.splitlines() if line.startswith("RESULT ")][-1]
-    figures = json.loads(line[len("RESULT "):])
-    return figures["loss"], [np.array(m) for m in figures["moved"]]
+    return json.loads(line[len("RESULT "):])
 
 
 def assert_same_training(one, other):
     """Losses and weight updates of 8 SGD steps agree within float rounding."""
-    (loss_one, moved_one), (loss_other, moved_other) = one, other
+    (loss_one, moved_one), (loss_other, moved_other) = (
+        (result["loss"], [np.array(m) for m in result["moved"]]) for result in (one, other))
     np.testing.assert_allclose(loss_other, loss_one, rtol=1e-5)
     norm = np.sqrt(sum((m ** 2).sum() for m in moved_one))
     assert np.sqrt(sum((m ** 2).sum() for m in moved_other)) / norm == pytest.approx(1, abs=1e-4)
@@ -178,24 +196,39 @@ def assert_same_training(one, other):
         np.testing.assert_allclose(b, a, atol=1e-5 * max(1.0, np.abs(a).max()))
 
 
-@pytest.fixture(scope="module")
-def one_device():
-    return result_of(probe("one"))
+def probed_once(tmp_path_factory, mode, *models):
+    """The probe's figures, made by one process per test run (each start imports
+    TensorFlow: one process runs every model the tests of a mode need)."""
+    import json
+
+    def make(path):
+        path.write_text(json.dumps(result_of(probe(mode, *models))))
+
+    return json.loads(made_once(tmp_path_factory, f"probe-{mode}", make).read_text())
+
+
+@pytest.fixture(scope="session")
+def one_device(tmp_path_factory):
+    return probed_once(tmp_path_factory, "one", "vae", "hvae")
+
+
+@pytest.fixture(scope="session")
+def mirrored(tmp_path_factory):
+    return probed_once(tmp_path_factory, "mirrored", "vae", "hvae", *SEVERAL_OPTIMIZERS)
 
 
 @pytest.mark.distributed
-def test_mirrored_strategy_on_two_devices_trains_as_one_device_does(one_device):
+def test_mirrored_strategy_on_two_devices_trains_as_one_device_does(one_device, mirrored):
     """The same 8 SGD steps on the same global batches: one device, and MirroredStrategy over
     two logical CPU devices (each replica half the batch). Before the loss was divided by the
     number of replicas, two replicas moved the weights 1.98 times as far."""
-    assert_same_training(one_device, result_of(probe("mirrored")))
+    assert_same_training(one_device["vae"], mirrored["vae"])
 
 
 @pytest.mark.distributed
-def test_mirrored_strategy_trains_the_hierarchical_vae_as_one_device_does():
+def test_mirrored_strategy_trains_the_hierarchical_vae_as_one_device_does(one_device, mirrored):
     """The same check for the hierarchy: its noise is drawn for the global batch and split."""
-    one, mirrored = probe("one", "hvae"), probe("mirrored", "hvae")
-    assert_same_training(result_of(one), result_of(mirrored))
+    assert_same_training(one_device["hvae"], mirrored["hvae"])
 
 
 def free_port():
@@ -211,11 +244,11 @@ def test_two_multiworker_processes_on_localhost_train_as_one_device_does(one_dev
     import json
 
     workers = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
-    processes = [probe("multiworker", TF_CONFIG=json.dumps(
+    processes = [probe("multiworker", "vae", TF_CONFIG=json.dumps(
         {"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}))
         for i in range(2)]
     for process in processes:
-        assert_same_training(one_device, result_of(process))
+        assert_same_training(one_device["vae"], result_of(process)["vae"])
 
 
 def test_evaluate_and_fit_take_keras_positional_arguments():
@@ -300,49 +333,12 @@ def test_an_unregistered_likelihood_function_is_refused_at_save_naming_it(tmp_pa
     assert not path.exists()
 
 
-MULTI_OPTIMIZER_PROBE = """
-import json, sys, numpy as np, tensorflow as tf
-tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
-                                           [tf.config.LogicalDeviceConfiguration()] * 2)
-strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-import keras, keras_vae
-x = (np.random.default_rng(0).random((64, 8, 8, 1)) > 0.5).astype("float32")
-results = {}
-for model_name in sys.argv[1:]:
-    with strategy.scope():
-        keras.utils.set_random_seed(1)
-        # The FactorVAE's default discriminator (6 x 1000) is small here too.
-        small = ({"discriminator": keras_vae.networks.mlp_discriminator((4,), [16])}
-                 if model_name == "FactorVAE" else {})
-        model = getattr(keras_vae, model_name).from_architecture((8, 8, 1), 4,
-                                                                 hidden_units=[16], seed=1,
-                                                                 **small)
-        model.compile()
-    networks = {name: [w.copy() for w in getattr(model, name).get_weights()]
-                for name in ("encoder", "decoder", "discriminator")}
-    history = model.fit(tf.data.Dataset.from_tensor_slices(x).batch(16), epochs=1, verbose=0)
-    moved = {name: float(sum(np.abs(w - s).sum() for w, s in zip(
-        getattr(model, name).get_weights(), start))) for name, start in networks.items()}
-    results[model_name] = {"loss": history.history["loss"], "moved": moved}
-print("RESULT " + json.dumps(results))
-"""
-
-
 @pytest.mark.distributed
-def test_models_with_several_optimizers_train_under_mirrored_strategy():
+def test_models_with_several_optimizers_train_under_mirrored_strategy(mirrored):
     """Every network of the AAE, the VAE-GAN and the FactorVAE moves under two replicas: the replica
     division and the loss scaling of `apply_updates` are recorded on the tape (outside it,
     every gradient was None) and the extra optimizers are built before the distributed step."""
-    import json
-
-    models = ["AdversarialAutoencoder", "VAEGAN", "FactorVAE"]
-    done = subprocess.run([sys.executable, "-c", MULTI_OPTIMIZER_PROBE, *models], cwd=REPO,
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-    assert done.returncode == 0, done.stderr[-3000:]
-    line = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")][-1]
-    results = json.loads(line[len("RESULT "):])
-    assert sorted(results) == sorted(models)
-    for result in results.values():
+    for name in SEVERAL_OPTIMIZERS:
+        result = mirrored[name]
         assert np.isfinite(result["loss"]).all()
-        assert all(moved > 0 for moved in result["moved"].values()), result["moved"]
+        assert all(moved > 0 for moved in result["moved"].values()), (name, result["moved"])

@@ -292,21 +292,16 @@ def _data_for(likelihood):
         distributions.get_likelihood(likelihood).binarize) else binary_images(16)
 
 
-# Every prior x posterior pair (each with a likelihood in turn) and every likelihood with
-# the default prior and posterior: the three parts are configured apart (each its own
+# Every prior x posterior pair, each with a likelihood in turn, so that every likelihood
+# takes part at least once: the three parts are configured apart (each its own
 # `get_config`), and the 63-case product took about 6 minutes of CI.
 COMBINATION_CASES = [(LIKELIHOODS[i % len(LIKELIHOODS)], prior, posterior)
                      for i, (prior, posterior) in enumerate(
                          (p, q) for p in PRIORS for q in POSTERIORS)]
-COMBINATION_CASES += [(likelihood, "normal", "diagonal") for likelihood in LIKELIHOODS
-                      if (likelihood, "normal", "diagonal") not in COMBINATION_CASES]
 
 
-# Every prior x posterior pair once, each likelihood at least once, also exports (a
-# SavedModel export takes seconds, so the 54 combinations' exports are covered pair by pair).
-EXPORT_CASES = [(LIKELIHOODS[i % len(LIKELIHOODS)], prior, posterior)
-                for i, (prior, posterior) in enumerate(
-                    (p, q) for p in PRIORS for q in POSTERIORS)]
+def test_every_likelihood_takes_part_in_a_combination():
+    assert {case[0] for case in COMBINATION_CASES} == set(LIKELIHOODS)
 
 
 @pytest.mark.parametrize("likelihood, prior, posterior", COMBINATION_CASES)
@@ -326,8 +321,6 @@ def test_each_pair_and_each_likelihood_trains_a_step_round_trips_keras_and_expor
                                atol=1e-5)
     np.testing.assert_allclose(loaded.loss_terms(x, seed=4)["elbo"],
                                model.loss_terms(x, seed=4)["elbo"], rtol=1e-5)
-    if (likelihood, prior, posterior) not in EXPORT_CASES:
-        return
     path = keras_vae.export_saved_model(model, str(tmp_path / "export"))
     served = tf.saved_model.load(path)
     np.testing.assert_allclose(served.signatures["serving_default"](images=x)["reconstructions"],

@@ -17,12 +17,14 @@ from tests.helpers import MNIST_DIR
 @pytest.mark.slow
 def test_comparison_writes_its_table_and_reuses_finished_rows(tmp_path):
     output = str(tmp_path / "table.md")
-    argv = ["--data-dir", MNIST_DIR, "--rows", "baseline", "free_bits", "--epochs", "1",
+    argv = ["--data-dir", MNIST_DIR, "--rows", "free_bits", "--epochs", "1",
             "--eval-k", "3", "--max-train-examples", "500", "--runs-dir",
             str(tmp_path / "runs"), "--output", output]
     compare_objectives.main(argv)
     text = open(output).read()
-    assert "| baseline |" in text and "| free_bits |" in text and "K = 3" in text
+    assert "| free_bits | free bits, 0.25 nats per dimension |" in text and "K = 3" in text
+    config = json.load(open(os.path.join(tmp_path, "runs", "free_bits", "config.json")))
+    assert config["model_settings"]["free_bits"] == 0.25  # the row's setting reached the run
     model_file = os.path.join(tmp_path, "runs", "free_bits", "model.keras")
     os.remove(model_file)
     compare_objectives.main(argv)  # read back from metrics.json, not retrained:
@@ -52,13 +54,15 @@ def test_model_comparison_writes_the_metrics_that_apply_and_copies_figures(tmp_p
 @pytest.mark.slow
 def test_lecture_figures_show_what_each_term_does_to_the_codes(tmp_path):
     result = lecture_figures.main(["--data-dir", MNIST_DIR, "--epochs", "1", "--train-images",
-                                   "2000", "--held-out", "300", "--output-dir", str(tmp_path),
-                                   "--verbose", "0"])
+                                   "2000", "--held-out", "300", "--latent-sizes", "2", "5",
+                                   "--output-dir", str(tmp_path), "--verbose", "0"])
     spread = result["code_spread"]
     # The KL alone pulls every posterior mean toward the prior's mean 0 (well inside its unit
     # scale); the reconstruction alone spreads the codes out, unbounded.
     assert spread["KLOnly"].max() < 0.25 and spread["Autoencoder"].min() > 1.0
-    assert set(result["elbo"]) == {2, 5, 10, 20}
+    assert set(result["elbo"]) == {2, 5}
+    with pytest.raises(ValueError, match=r"`latent_sizes` must be an int >= 1.*=0"):
+        lecture_figures.main(["--latent-sizes", "2", "0", "--output-dir", str(tmp_path)])
     assert {"ae_kl_vae_latents.png", "prior_samples_by_latent_dim.png"} <= set(
         os.listdir(tmp_path))
 

@@ -17,7 +17,7 @@ import pytest
 
 from keras_vae import callbacks as vae_callbacks
 from keras_vae.app.runs import TrainConfig, check_config, prepare_run_dir, read_status
-from keras_vae.app.training import train
+from keras_vae.app.training import load_run_data, train
 from tests.helpers import REPO, binary_images, small_vae, weights_of
 from tests.helpers import RESUME_EPOCHS as EPOCHS, RESUME_FLAGS as FAST
 
@@ -105,12 +105,19 @@ def test_an_interrupted_final_evaluation_is_finished_without_training_again(tmp_
 
 
 def test_other_settings_in_a_run_directory_are_refused_and_restart_starts_over(tmp_path):
-    run_dir, _ = train(small_config(tmp_path / "run"), verbose=0)
+    # A run begun with latent size 20 (its directory as training leaves it after a kill).
+    begun = load_run_data(small_config(tmp_path / "run"), verbose=0).config  # defaults filled
+    run_dir, _ = prepare_run_dir(begun, restart=False)
+    old_checkpoint = os.path.join(run_dir, "model.keras")
+    open(old_checkpoint, "wb").close()
     with pytest.raises(ValueError, match=r"other settings.*latent_dim=\(20, 5\)"):
         train(small_config(tmp_path / "run", latent_dim=5), verbose=0)
+    assert os.path.getsize(old_checkpoint) == 0  # refused before anything was written
     train(small_config(tmp_path / "run", latent_dim=5), verbose=0, restart=True)
     with open(os.path.join(run_dir, "config.json")) as f:
         assert json.load(f)["latent_dim"] == 5
+    assert read_status(run_dir) == "complete"
+    assert keras.models.load_model(old_checkpoint).latent_dim == 5  # trained anew
 
 
 def test_a_run_resumes_from_another_spelling_of_its_data_path_and_not_from_other_data(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 
 import keras_vae
 from keras_vae.app.commands import train
+from keras_vae.app.training import make_optimizer
 from tests.helpers import MNIST_DIR
 
 RUN_FILES = {"model.keras", "config.json", "history.csv", "logs", "metrics.json",
@@ -72,13 +73,13 @@ def test_config_file_reruns_a_run_and_flags_override_it(tmp_path):
     assert json.load(open(config_path)) == json.load(open(os.path.join(second, "config.json")))
     np.testing.assert_allclose(read_history(first)["loss"], read_history(second)["loss"],
                                rtol=1e-4)  # same seed, same run
-    third = train.main(["--config", config_path, "--epochs", "2", "--architecture", "conv",
-                        "--lr-schedule", "constant", "--learning-rate", "0.003",
-                        "--output-dir", str(tmp_path / "c"), "--verbose", "0"])
-    saved = json.load(open(os.path.join(third, "config.json")))
-    assert saved["epochs"] == 2 and saved["architecture"] == "conv" and saved["latent_dim"] == 3
-    model = keras.models.load_model(os.path.join(third, "model.keras"))
-    assert float(model.optimizer.learning_rate) == pytest.approx(0.003)
+    # Flags override the file's settings; the rest come from the file.
+    third = train.config_from_args(*train.parse_args([
+        "--config", config_path, "--epochs", "2", "--architecture", "conv", "--lr-schedule",
+        "constant", "--learning-rate", "0.003", "--output-dir", str(tmp_path / "c")]))
+    assert (third.epochs, third.architecture, third.latent_dim, third.activation) == (
+        2, "conv", 3, "tanh")
+    assert float(make_optimizer(third, steps_per_epoch=10).learning_rate) == pytest.approx(0.003)
 
 
 @pytest.mark.parametrize(
@@ -157,26 +158,25 @@ def test_distribution_and_objective_flags_reach_the_saved_model(tmp_path):
                                                         "iaf", "--flow-steps", "1"]))
     arguments = config.model_entry.constructor_arguments(config.model_settings, 17)
     assert arguments["posterior"].flow_steps == 1
-    run_dir = train.main([*small, "--epochs", "1", "--prior", "vamp", "--prior-components", "3",
-                          "--objective", "iwae", "--k", "2", "--eval-k", "5",
-                          "--amortization-images", "4", "--output-dir", str(tmp_path / "a"),
-                          "--verbose", "0"])
-    model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
-    assert model.prior.components == 3
-    assert model.objective.k == 2 and "iwae_bound" in read_history(run_dir)
-    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
-    assert metrics["prior"] == "vamp" and metrics["kl"] == "monte_carlo"
-    run_dir = train.main([*small, "--eval-k", "5", "--amortization-images", "0",
-                          "--epochs", "2", "--beta", "0.5", "--kl-warmup-epochs", "1",
-                          "--free-bits", "0.1", "--mc-samples", "2", "--likelihood",
+    # The ELBO's free bits reach its constructor too (they need a closed-form KL: not with
+    # the VampPrior of the run below).
+    config = train.config_from_args(*train.parse_args(["--model", "vae", "--free-bits", "0.1"]))
+    arguments = config.model_entry.constructor_arguments(config.model_settings, 17)
+    assert arguments["objective"].get_config()["free_bits"] == 0.1
+    run_dir = train.main([*small, "--epochs", "2", "--prior", "vamp", "--prior-components", "3",
+                          "--eval-k", "5", "--amortization-images", "4", "--beta", "0.5",
+                          "--kl-warmup-epochs", "1", "--mc-samples", "2", "--likelihood",
                           "continuous_bernoulli", "--output-dir", str(tmp_path / "b"),
                           "--verbose", "0"])
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
-    assert model.objective.get_config() == {"beta": 0.5, "free_bits": 0.1,
+    assert model.prior.components == 3
+    assert model.objective.get_config() == {"beta": 0.5, "free_bits": 0.0,
                                             "kl_warmup_steps": 17, "mc_samples": 2,
                                             "gradient": "reparameterization",
                                             "free_bits_decay_steps": 0}
-    assert json.load(open(os.path.join(run_dir, "metrics.json")))["binarized"] is False
+    metrics = json.load(open(os.path.join(run_dir, "metrics.json")))
+    assert metrics["prior"] == "vamp" and metrics["kl"] == "monte_carlo"
+    assert metrics["binarized"] is False
     assert read_history(run_dir)["kl_weight"][1] == pytest.approx(0.5)  # beta, warm-up over
     run_dir = train.main([*small, "--amortization-images", "0",
                           "--epochs", "2", "--objective", "iwae", "--k", "2", "--free-bits",
@@ -185,6 +185,7 @@ def test_distribution_and_objective_flags_reach_the_saved_model(tmp_path):
     model = keras.models.load_model(os.path.join(run_dir, "model.keras"))
     assert model.objective.get_config() == {"k": 2, "free_bits": 0.1,
                                             "free_bits_decay_steps": 34, "elbo_steps": 17}
+    assert "iwae_bound" in read_history(run_dir)
     # Each epoch logs its steps' floors, (1 - t / 34) * 0.1 at step t (weighted by batch
     # size): within the first epoch's range, and 17 steps (0.05) lower in the second.
     floors = read_history(run_dir)["free_bits_floor"]
