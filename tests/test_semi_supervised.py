@@ -166,7 +166,8 @@ def test_saves_reloads_exports_and_serves_classify_without_the_package(tmp_path)
         model({"images": x, "labels": tf.constant(predicted)})), atol=1e-6)
 
 
-def test_the_command_trains_on_a_few_labels_and_writes_accuracy_and_figures(tmp_path, capsys):
+def test_the_command_trains_on_a_few_labels_and_writes_accuracy_and_figures(tmp_path, capsys,
+                                                                           digits_run):
     """`keras-vae train --model ssvae --labels-per-class N` on the bundled digits (labelled):
     held-out accuracy in history.csv and metrics.json, the confusion matrix and the analogies,
     a model.keras that reloads to the same classifier."""
@@ -207,18 +208,16 @@ def test_the_command_trains_on_a_few_labels_and_writes_accuracy_and_figures(tmp_
     with pytest.raises(ValueError, match=r"at most the images of every class"):
         train.main(["--model", "ssvae", "--labels-per-class", "1000", "--output-dir",
                     str(tmp_path / "many")])
-    # M1+M2 from the command line: M2 on the latent means of a VAE run (here a 1-epoch one).
-    m1_dir = train.main(["--model", "vae", "--epochs", "1", "--hidden-units", "32",
-                         "--latent-dim", "4", "--output-dir", str(tmp_path / "m1"),
-                         "--verbose", "0"])
-    stacked_dir = train.main(["--model", "ssvae", "--stack-on", m1_dir, "--labels-per-class",
+    # M1+M2 from the command line: M2 on the latent means of a VAE run (conftest.py's, on the
+    # same digits, latent size 2).
+    stacked_dir = train.main(["--model", "ssvae", "--stack-on", digits_run, "--labels-per-class",
                               "5", "--epochs", "1", "--output-dir", str(tmp_path / "m1m2"),
                               "--verbose", "0"])
     stacked = keras.models.load_model(os.path.join(stacked_dir, "model.keras"))
-    assert stacked.feature_shape == (4,) and stacked.likelihood.kind == "gaussian"
+    assert stacked.feature_shape == (2,) and stacked.likelihood.kind == "gaussian"
     assert json.load(open(os.path.join(stacked_dir, "metrics.json")))["accuracy"] > 0
     with pytest.raises(ValueError, match="`stack_on` applies to models that learn"):
-        train.main(["--model", "vae", "--stack-on", m1_dir, "--output-dir",
+        train.main(["--model", "vae", "--stack-on", digits_run, "--output-dir",
                     str(tmp_path / "not")])
 
 
