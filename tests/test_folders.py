@@ -193,7 +193,8 @@ def test_bad_arrays_are_refused_naming_the_file(tmp_path, array, key, pattern):
 
 # ----------------------------------------------------------------- the command line
 
-def test_train_on_a_folder_never_trains_on_the_digits(classes, tmp_path):
+def test_a_folder_run_never_trains_on_the_digits_and_evaluate_scores_a_folder_kept_apart(
+        classes, tmp_path, capsys):
     folder, _ = classes
     run_dir = train.main(["--data-dir", folder, "--architecture", "resnet", "--hidden-units",
                           "4", "8", "--blocks", "1", "--likelihood", "logistic_mixture",
@@ -205,15 +206,6 @@ def test_train_on_a_folder_never_trains_on_the_digits(classes, tmp_path):
     assert metrics["num_train_images"] == 9 and metrics["num_validation_images"] == 3
     assert metrics["validation"]["bits_per_dim"] == pytest.approx(
         -metrics["validation"]["elbo"] / (8 * 6 * 3 * np.log(2)), rel=1e-5)
-    model = keras_vae.app.runs.load_run(run_dir)[0]
-    assert model.data_shape == (8, 6, 3)
-
-
-def test_evaluate_scores_every_image_of_a_folder_kept_apart(classes, tmp_path, capsys):
-    folder, _ = classes
-    run_dir = train.main(["--data-dir", folder, "--architecture", "conv", "--hidden-units",
-                          "4", "--likelihood", "discretized_logistic", "--latent-dim", "2",
-                          "--output-dir", str(tmp_path / "run"), *QUICK])
     # Not a sibling named test/: that would become the run's validation folder when its data
     # are read again.
     test_folder = tmp_path / "kept" / "apart"
@@ -242,7 +234,7 @@ def test_evaluate_scores_every_image_of_a_folder_kept_apart(classes, tmp_path, c
         run_dir, data_dir=data_dir, k=2, amortization_images=0, verbose=0,
         output_dir=str(tmp_path / f"own-{index}"))[1]
         for index, data_dir in enumerate([None, str(tmp_path / "link")])]
-    assert scored[0]["num_images"] == scored[1]["num_images"] == 1  # 10% of the 12 images
+    assert scored[0]["num_images"] == scored[1]["num_images"] == 3  # 25% of the 12 images
     assert scored[0]["split_source"] == scored[1]["split_source"]
 
 
