@@ -202,16 +202,24 @@ def test_disentanglement_comparison_tables_metrics_over_seeds_and_draws_traversa
     monkeypatch.setitem(metrics.METRICS, "dci", functools.partial(metrics.dci, trees=5))
 
     output, figures = str(tmp_path / "table.md"), str(tmp_path / "figures")
-    argv = ["--rows", "vae", "--epochs", "1", "--num-images", "100", "--seeds",
-            "0", "1", "--points", "20", "--mig-sap-points", "40", "--runs-dir", str(tmp_path / "runs"), "--output",
-            output, "--figures", figures]
+    argv = ["--rows", "vae", "--epochs", "1", "--num-images", "100", "--seeds", "1",
+            "--points", "20", "--mig-sap-points", "40", "--runs-dir", str(tmp_path / "runs"),
+            "--output", output, "--figures", figures]
     disentanglement.main(argv)
     lines = open(output).read().splitlines()
-    row = [line for line in lines if line.startswith("| VAE (ELBO) | 2 |")][0]
-    # Each cell is the mean and spread of the two runs' disentanglement.json figures.
-    migs = [json.load(open(tmp_path / "runs" / f"vae-s{seed}" / "disentanglement.json"))
-            ["mig"] for seed in (0, 1)]
-    assert f"{np.mean(migs):.3f} ± {np.std(migs):.3f}" == row.split(" | ")[2]
+    row = [line for line in lines if line.startswith("| VAE (ELBO) | 1 |")][0]
+    # Each cell is from the run's disentanglement.json (one seed here; over seeds, below).
+    mig = json.load(open(tmp_path / "runs" / "vae-s1" / "disentanglement.json"))["mig"]
+    assert f"{mig:.3f} ± 0.000" == row.split(" | ")[2]
     assert os.path.getsize(os.path.join(figures, "traversals_vae.png")) > 5_000
     config = json.load(open(tmp_path / "runs" / "vae-s1" / "config.json"))
     assert config["model"] == "vae" and config["seed"] == 1
+    # Over seeds: each figure's mean and standard deviation.
+    runs = [{**{key: 0.1 * seed + i for i, key in enumerate(disentanglement.METRICS)},
+             "elbo": -100.0 - seed} for seed in (1, 2, 4)]
+    lines = disentanglement.table({"vae": runs}, ["vae", "betavae"], {"vae": "VAE (ELBO)"})
+    cells = lines[2].split(" | ")
+    assert cells[:2] == ["| VAE (ELBO)", "3"] and len(lines) == 3  # no runs, no row
+    migs = np.array([run["mig"] for run in runs])
+    assert cells[2] == f"{migs.mean():.3f} ± {migs.std():.3f}" == "0.233 ± 0.125"
+    assert cells[-1] == "-102.3 ± 1.2 |"
