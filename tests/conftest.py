@@ -8,6 +8,41 @@ import pytest  # noqa: E402
 
 from tests.once import made_once  # noqa: E402
 
+# Seconds each slow test took (setup, call and teardown, one process, one idle core): the
+# longest start first, so that under pytest-xdist (`--dist load --maxschedchunk 1`, each
+# worker asking for its next test when it is done) the run does not end with one worker on
+# a long test and the others idle. A test missing here runs after them, in file order.
+# Regenerate: KERAS_VAE_STORE_DURATIONS=tests/durations.json python -m pytest -p no:xdist
+DURATIONS_FILE = os.path.join(os.path.dirname(__file__), "durations.json")
+
+
+def pytest_collection_modifyitems(items):
+    import json
+
+    with open(DURATIONS_FILE) as f:
+        durations = json.load(f)
+    items.sort(key=lambda item: -durations.get(item.nodeid, 0.0))  # stable: file order next
+
+
+_measured = {}
+
+
+def pytest_runtest_logreport(report):
+    if os.environ.get("KERAS_VAE_STORE_DURATIONS"):
+        _measured[report.nodeid] = _measured.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    path = os.environ.get("KERAS_VAE_STORE_DURATIONS")
+    if path and _measured:
+        import json
+
+        slow = {name: round(seconds, 1) for name, seconds in
+                sorted(_measured.items(), key=lambda item: -item[1]) if seconds >= 1.0}
+        with open(path, "w") as f:
+            json.dump(slow, f, indent=0)
+            f.write("\n")
+
 
 @pytest.fixture(scope="session")
 def digits_run(tmp_path_factory):
