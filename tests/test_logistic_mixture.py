@@ -12,6 +12,13 @@ from tests.helpers import small_vae
 RNG = np.random.default_rng(0)
 
 
+@pytest.fixture(autouse=True)
+def fresh_rng():
+    """Each test draws the same numbers whatever ran before it (CI orders tests by time)."""
+    global RNG
+    RNG = np.random.default_rng(0)
+
+
 def numpy_log_prob(levels, logits, locs, scales, coeffs):
     """log P(k) for one pixel's levels `k` (n, C) by the PixelCNN++ formula, float64; the
     parameters of one pixel: logits (K,), locs, scales (C, K), coeffs (C(C-1)/2, K)."""
@@ -22,6 +29,9 @@ def numpy_log_prob(levels, logits, locs, scales, coeffs):
     def cdf(t):
         return 1.0 / (1.0 + np.exp(-t))
 
+    def between(lo, hi):  # cdf(hi) - cdf(lo), without cancellation in the upper tail
+        return np.where(lo > 0, cdf(-lo) - cdf(-hi), cdf(hi) - cdf(lo))
+
     log_components = np.log(np.exp(logits) / np.exp(logits).sum())[None, :].repeat(len(x), 0)
     pair = 0
     for c in range(channels):
@@ -29,10 +39,9 @@ def numpy_log_prob(levels, logits, locs, scales, coeffs):
         for j in range(c):
             mean = mean + coeffs[pair][None, :] * x[:, j:j + 1]
             pair += 1
-        upper = cdf((x[:, c:c + 1] + h - mean) / scales[c])
-        lower = cdf((x[:, c:c + 1] - h - mean) / scales[c])
-        bin_mass = np.where(levels[:, c:c + 1] == 0, upper,
-                            np.where(levels[:, c:c + 1] == 255, 1.0 - lower, upper - lower))
+        hi, lo = ((x[:, c:c + 1] + h - mean) / scales[c], (x[:, c:c + 1] - h - mean) / scales[c])
+        bin_mass = np.where(levels[:, c:c + 1] == 0, cdf(hi),
+                            np.where(levels[:, c:c + 1] == 255, cdf(-lo), between(lo, hi)))
         log_components = log_components + np.log(bin_mass)
     top = log_components.max(1, keepdims=True)
     return (top + np.log(np.exp(log_components - top).sum(1, keepdims=True)))[:, 0]
