@@ -9,9 +9,12 @@ import pytest  # noqa: E402
 from tests.once import made_once  # noqa: E402
 
 # Seconds each slow test took (setup, call and teardown, one process, one idle core): the
-# longest start first, so that under pytest-xdist (`--dist load --maxschedchunk 1`, each
-# worker asking for its next test when it is done) the run does not end with one worker on
-# a long test and the others idle. A test missing here runs after them, in file order.
+# files holding the longest tests start first, each file's longest test first, so that under
+# pytest-xdist (`--dist load --maxschedchunk 1`, each worker asking for its next test when it
+# is done) the run does not end with one worker on a long test and the others idle. A file's
+# tests stay together: its module-scoped fixtures (a trained model, an export, a run) are
+# made once per worker, not again each time a worker comes back to the file. A test missing
+# here runs after its file's listed ones, in file order.
 # Regenerate: KERAS_VAE_STORE_DURATIONS=tests/durations.json python -m pytest -p no:xdist
 DURATIONS_FILE = os.path.join(os.path.dirname(__file__), "durations.json")
 
@@ -21,7 +24,15 @@ def pytest_collection_modifyitems(items):
 
     with open(DURATIONS_FILE) as f:
         durations = json.load(f)
-    items.sort(key=lambda item: -durations.get(item.nodeid, 0.0))  # stable: file order next
+    def seconds(item):
+        return durations.get(item.nodeid, 0.0)
+
+    longest = {}
+    for item in items:
+        longest[item.module] = max(longest.get(item.module, 0.0), seconds(item))
+    files = {module: rank for rank, module in enumerate(longest)}  # collection order
+    # Stable: a file's tests of equal time keep their order.
+    items.sort(key=lambda item: (-longest[item.module], files[item.module], -seconds(item)))
 
 
 _measured = {}
