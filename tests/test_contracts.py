@@ -342,3 +342,22 @@ def test_models_with_several_optimizers_train_under_mirrored_strategy(mirrored):
         result = mirrored[name]
         assert np.isfinite(result["loss"]).all()
         assert all(moved > 0 for moved in result["moved"].values()), (name, result["moved"])
+
+
+@pytest.mark.parametrize("name", ["VAE", "VAEGAN"])
+def test_fit_traces_the_training_step_once(name, monkeypatch):
+    """Each optimizer is built before the first trace (`build_optimizers`): built inside it,
+    as Keras' TensorFlow trainer leaves it, TensorFlow traced `train_step` twice (variables
+    created in the first trace), doubling the start-up of every `fit`
+    (docs/results/fit_startup.md)."""
+    keras.utils.set_random_seed(1)
+    model = getattr(__import__("keras_vae"), name).from_architecture(
+        (8, 8, 1), 3, hidden_units=[16], seed=1)
+    model.compile()
+    traces = []
+    step = type(model).train_step
+    monkeypatch.setattr(type(model), "train_step",
+                        lambda self, data: traces.append(1) or step(self, data))
+    model.fit(binary_images(40), batch_size=20, epochs=2, verbose=0)
+    assert len(traces) == 1
+    assert int(model.optimizer.iterations) == 4

@@ -82,6 +82,7 @@ class CheckedEntryPoints:
                 val_x, kwargs.get("validation_batch_size") or batch_size,
                 kwargs.get("validation_steps"))
         self._executions_for(train_batches)
+        self.build_optimizers()
         callbacks = self._execution_callbacks(callbacks, verbose, epochs, train_batches,
                                               test_batches, add_history=True)
         seen = execution.BatchesSeen()

@@ -87,6 +87,19 @@ class KerasSteps:
             for name in ("optimizer", *self.extra_optimizers):
                 getattr(self, name).build(self.optimizer_variables(name))
 
+    def build_optimizers(self):
+        """Builds every optimizer not yet built, over `optimizer_variables(name)`, in the
+        model's strategy scope. `fit` calls it first: Keras' TensorFlow trainer otherwise
+        builds an optimizer inside the first trace of `train_step`, and TensorFlow traces a
+        function that created variables a second time (twice the start-up of every `fit`)."""
+        if not self.built:
+            return
+        with self.distribute_strategy.scope():
+            for name in ("optimizer", *self.extra_optimizers):
+                optimizer = getattr(self, name, None)
+                if optimizer is not None and not optimizer.built:
+                    optimizer.build(self.optimizer_variables(name))
+
     def optimizer_variables(self, name):
         """The variables the optimizer `name` (`"optimizer"` or one of `extra_optimizers`)
         updates: all trainable variables for a model with one optimizer."""
