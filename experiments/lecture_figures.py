@@ -34,7 +34,7 @@ import keras_vae
 from keras_vae import data
 from keras_vae.arguments import check_int, check_int_list
 from keras_vae.evaluation.latents import latent_codes
-from keras_vae.plotting import _tile
+from keras_vae.plotting import tile_images
 
 HIDDEN = [500]
 LATENT_SIZES = (2, 5, 10, 20)
@@ -76,7 +76,7 @@ def save_sample_panels(panels, path):
     fig = Figure(figsize=(4 * len(panels), 4.4))
     axes = fig.subplots(1, len(panels))
     for ax, (title, images) in zip(axes, panels):
-        ax.imshow(np.clip(_tile(np.asarray(images), 10), 0, 1)[..., 0], cmap="gray",
+        ax.imshow(np.clip(tile_images(np.asarray(images), 10), 0, 1)[..., 0], cmap="gray",
                   vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(title, fontsize=10)
         ax.axis("off")

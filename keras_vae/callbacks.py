@@ -14,7 +14,7 @@ from keras_vae.arguments import check_int
 from keras_vae.atomic import atomic_write
 from keras_vae.data.conditions import as_tensors, model_examples
 from keras_vae.evaluation.likelihood import importance_sampled_log_likelihood
-from keras_vae.plotting import _tile
+from keras_vae.plotting import tile_images
 
 
 class ImageLogger(keras.callbacks.Callback):
@@ -44,7 +44,7 @@ class ImageLogger(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(f"{log_dir}/images")
 
     def _grid(self, images):
-        grid = np.clip(_tile(np.asarray(images), 8), 0.0, 1.0)
+        grid = np.clip(tile_images(np.asarray(images), 8), 0.0, 1.0)
         return grid[None]
 
     def on_epoch_end(self, epoch, logs=None):

@@ -11,8 +11,17 @@ import numpy as np
 from keras_vae.data.conditions import as_tensors, images_of, take
 
 
-def _tile(images, ncols):
-    """Tiles `(n, h, w, c)` images into one `(rows*h, ncols*w, c)` array (blank cells white)."""
+def tile_images(images, ncols):
+    """Tiles images into one array, row by row, one white pixel between cells.
+
+    Args:
+        images: array of shape `(n, height, width, channels)`.
+        ncols: int. Images per row.
+
+    Returns:
+        A float32 array of shape `(rows * (height + 1) - 1, ncols * (width + 1) - 1,
+        channels)`, `rows = ceil(n / ncols)`; cells past the last image are white (1).
+    """
     images = np.asarray(images, dtype=np.float32)
     n, h, w, c = images.shape
     rows = math.ceil(n / ncols)
@@ -25,7 +34,7 @@ def _tile(images, ncols):
 
 def save_image_grid(images, path, title, ncols=10):
     """Saves `(n, height, width, channels)` images in [0, 1] as a grid in a PNG file."""
-    grid = np.clip(_tile(images, ncols), 0.0, 1.0)
+    grid = np.clip(tile_images(images, ncols), 0.0, 1.0)
     cmap = "gray" if grid.shape[-1] == 1 else None
     grid = grid[..., 0] if grid.shape[-1] == 1 else grid
     height, width = grid.shape[:2]
@@ -221,7 +230,7 @@ def save_latent_traversals(model, images, importance, path, steps=9, max_dims=16
     order = np.argsort(-importance)[:max_dims]
     rows = np.asarray(decoded)[order]  # (dims, images, steps, h, w, c)
     dims, count = rows.shape[:2]
-    grid = np.clip(_tile(rows.reshape(-1, *rows.shape[3:]), count * steps), 0.0, 1.0)
+    grid = np.clip(tile_images(rows.reshape(-1, *rows.shape[3:]), count * steps), 0.0, 1.0)
     height = rows.shape[3] + 1
     cmap = "gray" if grid.shape[-1] == 1 else None
     grid = grid[..., 0] if grid.shape[-1] == 1 else grid

@@ -345,7 +345,7 @@ def test_models_with_several_optimizers_train_under_mirrored_strategy(mirrored):
 
 
 @pytest.mark.parametrize("name", ["VAE", "VAEGAN"])
-def test_fit_traces_the_training_step_once(name, monkeypatch):
+def test_fit_and_train_on_batch_trace_the_training_step_once(name, monkeypatch):
     """Each optimizer is built before the first trace (`build_optimizers`): built inside it,
     as Keras' TensorFlow trainer leaves it, TensorFlow traced `train_step` twice (variables
     created in the first trace), doubling the start-up of every `fit`
@@ -361,3 +361,9 @@ def test_fit_traces_the_training_step_once(name, monkeypatch):
     model.fit(binary_images(40), batch_size=20, epochs=2, verbose=0)
     assert len(traces) == 1
     assert int(model.optimizer.iterations) == 4
+    fresh = getattr(__import__("keras_vae"), name).from_architecture(
+        (8, 8, 1), 3, hidden_units=[16], seed=1)
+    fresh.compile()
+    fresh.train_on_batch(binary_images(20))
+    fresh.train_on_batch(binary_images(20, seed=1))
+    assert len(traces) == 2 and int(fresh.optimizer.iterations) == 2

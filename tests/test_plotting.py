@@ -36,7 +36,7 @@ def test_every_figure_is_a_png(tmp_path):
 
 def test_image_grid_keeps_every_image_in_place():
     images = np.stack([np.full((3, 2, 1), i / 10, "float32") for i in range(7)])
-    grid = plotting._tile(images, ncols=3)
+    grid = plotting.tile_images(images, ncols=3)
     assert grid.shape == (3 * 4 - 1, 3 * 3 - 1, 1)
     np.testing.assert_allclose(grid[4:7, 3:5], 0.4)  # image 4: row 1, column 1
     np.testing.assert_allclose(grid[8:11, 6:8], 1.0)  # empty cell stays white

@@ -106,6 +106,13 @@ class CheckedEntryPoints:
                 "an input that yielded none")
         return history
 
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
+                       return_dict=False):
+        # The optimizers first, as in `fit` (`build_optimizers`: one trace of the step).
+        self.build_optimizers()
+        return super().train_on_batch(x, y, sample_weight=sample_weight,
+                                      class_weight=class_weight, return_dict=return_dict)
+
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, **kwargs):
         self.check_condition(x, y, "x")
