@@ -166,3 +166,18 @@ def test_colour_images_get_the_colour_recipe_from_the_command(tmp_path, capsys):
     file_values, args = train.parse_args(["--data-dir", str(folder), "--model", "hvae"])
     config = load_run_data(train.config_from_args(file_values, args), verbose=0).config
     assert config.latent_dim == 8 and config.model_settings["latent_layout"] == "feature_maps"
+
+
+def test_the_recipe_line_names_the_settings_flags_gave_otherwise():
+    """The line describes the recipe, then names what it set and what flags replaced."""
+    from keras_vae.app.runs import resolve_recipe
+
+    file_values, args = train.parse_args(["--architecture", "conv", "--hidden-units", "8", "16",
+                                          "--latent-dim", "20", "--beta", "2"])
+    config, line = resolve_recipe(train.config_from_args(file_values, args), mnist_like())
+    assert (config.architecture, config.hidden_units, config.latent_dim) == ("conv", [8, 16], 20)
+    assert "mlp 500" in line  # the recipe's description
+    # latent_dim=20 is the recipe's own value: not named as given otherwise.
+    assert line.endswith("; flags gave architecture, hidden_units (flags override each)")
+    _, line = resolve_recipe(train.config_from_args(*train.parse_args([])), mnist_like())
+    assert "flags gave" not in line

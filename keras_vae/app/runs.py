@@ -274,6 +274,14 @@ def resolve_recipe(config: TrainConfig, images):
             None, config.model_settings["latent_layout"]):
         recipe = data_recipe(recipe.kind)  # the model's recipe is for its own layout
     proposed = recipe.settings()
+    # The recipe's settings that flags gave other values (the line names them, since its
+    # description of the recipe still shows the recipe's).
+    overridden = sorted(
+        key for key, value in proposed.items()
+        if (key in RECIPE_SETTINGS and getattr(config, key) is not None
+            and _differs(getattr(config, key), value))
+        or (key in given_model and key in config.model_settings
+            and _differs(config.model_settings[key], value)))
     decay = proposed.pop("free_bits_decay", None)
     no_floor = "free_bits" in given_model and not config.model_settings["free_bits"]
     if decay is not None and not no_floor:  # a floor given as 0 has nothing to lower
@@ -307,8 +315,15 @@ def resolve_recipe(config: TrainConfig, images):
         key for key, value in model_values.items() if value != own[key])
     line = f"Recipe for {recipe.reason()}" + (
         f"; it set {', '.join(chosen)}" if chosen else "; every setting given") + (
+        f"; flags gave {', '.join(overridden)}" if overridden else "") + (
         " (flags override each)")
     return resolved, line
+
+
+def _differs(given, proposed):
+    """Whether a flag's value departs from the recipe's (lists and tuples alike)."""
+    as_list = (lambda value: list(value) if isinstance(value, (list, tuple)) else value)
+    return as_list(given) != as_list(proposed)
 
 
 def check_config(config: TrainConfig) -> None:
