@@ -100,3 +100,57 @@ def test_resnet_vae_round_trips_keras_and_serves_colour_images_after_a_strategy(
                                model.loss_terms(x, seed=tf.constant(3))["elbo"], rtol=1e-4)
     assert served.signatures["sample"](n=tf.constant(2), seed=tf.constant(1))[
         "images"].shape == (2, 8, 8, 3)
+
+
+def conv_parameters(kernel, channels_in, filters):
+    return kernel * kernel * channels_in * filters + filters
+
+
+def test_disentanglement_libs_network_has_its_parameter_count():
+    """disentanglement_lib's encoder for 64x64 sprites (Locatello et al. 2019): 4x4 stride-2
+    convolutions of 32, 32, 64, 64 filters (64 -> 4 pixels a side), 256 dense units, two heads
+    of 10; the decoder the mirror image, then this package's 3x3 output convolution."""
+    encoder = networks.conv_encoder((64, 64, 1), 10, [32, 32, 64, 64], kernel_size=4,
+                                    dense_units=[256])
+    expected = (conv_parameters(4, 1, 32) + conv_parameters(4, 32, 32)
+                + conv_parameters(4, 32, 64) + conv_parameters(4, 64, 64)
+                + (4 * 4 * 64 * 256 + 256) + 2 * (256 * 10 + 10))
+    assert encoder.count_params() == expected == 382_932
+    decoder = networks.conv_decoder((64, 64, 1), 10, [32, 32, 64, 64], kernel_size=4,
+                                    dense_units=[256])
+    expected = ((10 * 256 + 256) + (256 * 4 * 4 * 64 + 4 * 4 * 64)
+                + conv_parameters(4, 64, 64) + conv_parameters(4, 64, 64)
+                + conv_parameters(4, 64, 32) + conv_parameters(4, 32, 32)
+                + conv_parameters(3, 32, 1))
+    assert decoder.count_params() == expected
+    assert decoder(np.zeros((2, 10), "float32")).shape == (2, 64, 64, 1)
+    with pytest.raises(ValueError, match=r"`kernel_size` must be an int >= 1.*kernel_size=0"):
+        networks.conv_encoder((64, 64, 1), 10, kernel_size=0)
+    with pytest.raises(ValueError,
+                       match=r"`dense_units` must be an int >= 1 in each entry \(of \[256, 0\]"):
+        networks.conv_decoder((64, 64, 1), 10, dense_units=[256, 0])
+
+
+def test_the_command_builds_the_conv_options_and_refuses_them_elsewhere():
+    from keras_vae.app.commands import train
+    from keras_vae.app.runs import check_config
+    from keras_vae.app.training import build_model, load_run_data
+
+    flags = ["--dataset", "sprites", "--num-images", "50", "--architecture", "conv",
+             "--hidden-units", "8", "8", "--kernel-size", "4", "--dense-units", "16",
+             "--latent-dim", "3"]
+    run_data = load_run_data(train.config_from_args(*train.parse_args(flags)), verbose=0)
+    model = build_model(run_data.config, run_data, tf.distribute.get_strategy())
+    kernels = [layer.kernel.shape for layer in model.encoder.layers
+               if isinstance(layer, keras.layers.Conv2D)]
+    assert kernels == [(4, 4, 1, 8), (4, 4, 8, 8)]
+    assert model.encoder.get_layer("dense_0").units == 16
+    assert model.decoder.get_layer("dense_0").units == 16
+    for flag, value in (("--kernel-size", "4"), ("--dense-units", "16")):
+        config = train.config_from_args(*train.parse_args(["--architecture", "mlp", flag,
+                                                           value]))
+        name = flag[2:].replace("-", "_")
+        with pytest.raises(ValueError, match=f"`{name}` applies to the conv architecture only"):
+            check_config(config)
+    with pytest.raises(ValueError, match="`kernel_size` applies to the conv"):
+        keras_vae.VAE.from_architecture((8, 8, 1), 2, architecture="resnet", kernel_size=4)

@@ -246,3 +246,16 @@ def test_runs_of_other_seeds_are_scored_on_the_same_binary_images():
     np.testing.assert_array_equal(seed_0.train_images(0), seed_1.train_images(0))
     # Another split seed holds out other images, binarized with their own seed.
     assert not np.array_equal(seed_0.x_val, held_out(split_seed=1).x_val)
+
+
+def test_an_abbreviated_flag_is_refused_not_taken_for_another(capsys):
+    """argparse takes a prefix of one flag for it: `--k` of a model without it became
+    `--kernel-size`, `--latent` `--latent-dim`. Only whole flags are read."""
+    from keras_vae.app.commands import evaluate, train
+
+    for parse, argv in ((train.parse_args, ["--latent", "5"]),
+                        (train.parse_args, ["--model", "vqvae", "--kernel", "5"]),
+                        (evaluate.parse_args, ["run", "--eval", "5"])):
+        with pytest.raises(SystemExit):
+            parse(argv)
+        assert f"unrecognized arguments: {argv[-2]}" in capsys.readouterr().err

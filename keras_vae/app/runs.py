@@ -63,6 +63,8 @@ class TrainConfig:
         architecture, hidden_units, blocks, activation, latent_dim, likelihood: the model's
             networks and likelihood (`BaseAutoencoder.from_architecture`); None: the recipe's
             (`resolve_recipe`).
+        kernel_size, dense_units: the conv architecture's kernel size and dense widths
+            (`BaseAutoencoder.from_architecture`); None: its builders' defaults.
         model_settings: dict. The model's own settings (`ModelEntry.settings`).
         binarize: bool or None. Dynamic binarization; None: the recipe's, or where the
             likelihood asks for it (Bernoulli).
@@ -118,6 +120,8 @@ class TrainConfig:
     architecture: str = None
     hidden_units: list = None
     blocks: int = None
+    kernel_size: int = None
+    dense_units: list = None
     activation: str = None
     latent_dim: int = None
     likelihood: str = None
@@ -352,9 +356,14 @@ def check_config(config: TrainConfig) -> None:
     if config.likelihood is not None:
         get_likelihood(config.likelihood)
     if config.architecture is not None:
-        architecture_options(config.architecture, blocks=config.blocks)
+        architecture_options(config.architecture, blocks=config.blocks,
+                             kernel_size=config.kernel_size, dense_units=config.dense_units)
     if config.blocks is not None:
         check_int("blocks", config.blocks, 1)
+    if config.kernel_size is not None:
+        check_int("kernel_size", config.kernel_size, 1)
+    if config.dense_units is not None:
+        check_int_list("dense_units", config.dense_units, 1)
     data.check_source(config.dataset, config.data_dir)
     data.check_options(config.dataset, config.data_options())
     if config.image_size is not None:

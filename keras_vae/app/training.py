@@ -214,6 +214,8 @@ def build_model(config: TrainConfig, run_data: RunData, strategy):
             architecture=config.architecture,
             hidden_units=config.hidden_units,
             blocks=config.blocks,
+            kernel_size=config.kernel_size,
+            dense_units=config.dense_units,
             activation=config.activation,
             likelihood=config.likelihood,
             seed=config.seed,

@@ -75,7 +75,7 @@ class BaseAutoencoder(CheckedEntryPoints, Servable, KerasSteps, keras.Model):
     @classmethod
     def from_architecture(cls, input_shape, latent_dim, architecture="mlp", hidden_units=None,
                           activation="relu", likelihood="bernoulli", seed=None, blocks=None,
-                          **kwargs):
+                          kernel_size=None, dense_units=None, **kwargs):
         """Builds the model with a ready-made MLP, convolutional or residual encoder and
         decoder (`keras_vae.networks`).
 
@@ -90,6 +90,12 @@ class BaseAutoencoder(CheckedEntryPoints, Servable, KerasSteps, keras.Model):
             likelihood: as for the model. Defaults to `"bernoulli"`.
             blocks: int or None. Residual blocks per resolution (resnet only; refused for
                 the others). Defaults to the builder's (2).
+            kernel_size: int or None. Kernel size of the convolutions (conv only). Defaults
+                to the builder's (3).
+            dense_units: list of ints or None. Dense widths between the convolutions and the
+                latent code (conv only). Defaults to none; `kernel_size=4`,
+                `hidden_units=[32, 32, 64, 64]`, `dense_units=[256]` is disentanglement_lib's
+                network (Locatello et al. 2019).
             seed: int or None. Seed of the model's noise. Weight initialization follows
                 Keras' global seed (`keras.utils.set_random_seed`).
             **kwargs: the model's own arguments (a `VAE`'s `prior`, `posterior`,
@@ -100,7 +106,8 @@ class BaseAutoencoder(CheckedEntryPoints, Servable, KerasSteps, keras.Model):
         encoder, decoder = cls.build_networks(
             architecture, tuple(input_shape), latent_dim, hidden_units, activation, heads,
             likelihood.output_channels(tuple(input_shape)[-1]), kwargs,
-            **architecture_options(architecture, blocks=blocks))
+            **architecture_options(architecture, blocks=blocks, kernel_size=kernel_size,
+                                   dense_units=dense_units))
         return cls(encoder, decoder, likelihood=likelihood, seed=seed, **kwargs)
 
     def describe(self) -> str:

@@ -17,7 +17,7 @@ ARCHITECTURES = {
     "resnet": (resnet_encoder, resnet_decoder),
 }
 # Settings of one architecture only: refused for the others, never ignored.
-ARCHITECTURE_OPTIONS = {"blocks": ("resnet",)}
+ARCHITECTURE_OPTIONS = {"blocks": ("resnet",), "kernel_size": ("conv",), "dense_units": ("conv",)}
 
 
 def _builders(architecture):
@@ -29,12 +29,12 @@ def _builders(architecture):
     return ARCHITECTURES[architecture]
 
 
-def architecture_options(architecture, blocks=None) -> dict:
+def architecture_options(architecture, blocks=None, kernel_size=None, dense_units=None) -> dict:
     """The keyword arguments of `architecture`'s builders among its own options (`blocks`:
-    residual blocks per resolution, resnet only); an option given to another architecture is
-    refused, naming it."""
+    residual blocks per resolution, resnet only; `kernel_size` and `dense_units`, conv only);
+    an option given to another architecture is refused, naming it."""
     _builders(architecture)
-    given = {"blocks": blocks}
+    given = {"blocks": blocks, "kernel_size": kernel_size, "dense_units": dense_units}
     for name, value in given.items():
         if value is not None and architecture not in ARCHITECTURE_OPTIONS[name]:
             raise ValueError(

@@ -17,7 +17,8 @@ from keras_vae.app.reporting import evaluate_path
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False)
     add = parser.add_argument
     add("model", help="a run directory or a .keras file")
     add("--dataset", help="default: the run's dataset, else digits")

@@ -13,7 +13,8 @@ from keras_vae.export import export_version
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     allow_abbrev=False)
     parser.add_argument("model", help="a .keras file or a run directory holding model.keras")
     parser.add_argument("--name", required=True, help="model name: saved_models/<name>/")
     parser.add_argument("--version", type=int, default=None,

@@ -36,7 +36,8 @@ def run_parser(model_name):
     which model's flags there are; `--help` with `--model NAME` lists that model's); without
     a model (None), those of the models the recipe chooses among."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     argument_default=argparse.SUPPRESS)
+                                     argument_default=argparse.SUPPRESS,
+                                     allow_abbrev=False)
     add = parser.add_argument
     add("--config", help="JSON file of settings with the keys below (underscores for dashes)")
     add("--model", help=f"one of {available_models()} (default: the recipe's for the images, "
@@ -70,6 +71,11 @@ def run_parser(model_name):
         help="hidden widths (mlp) or filters per resolution (conv, resnet)")
     add("--blocks", type=int, help="residual blocks per resolution (resnet only; default: "
         "the recipe's 1, or 2)")
+    add("--kernel-size", type=int, help="kernel size of the convolutions (conv only; "
+        "default 3)")
+    add("--dense-units", type=int, nargs="+", help="dense widths between the convolutions "
+        "and the latent code (conv only; default none). disentanglement_lib's network: "
+        "--architecture conv --hidden-units 32 32 64 64 --kernel-size 4 --dense-units 256")
     add("--activation", help="hidden activation (default: the recipe's, relu)")
     add("--latent-dim", type=int, help="size of z (default: the recipe's; 20 for binary "
         "images, 128 for 8-bit ones)")
@@ -154,7 +160,8 @@ def parse_args(argv):
     """`(file values, flag values)`: the `--config` file's settings and the flags given.
     The flags are those of the run and of the model chosen by `--model` (or the config
     file's model); another model's flag is refused, naming its model."""
-    first = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    first = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS,
+                                    allow_abbrev=False)
     first.add_argument("--config")
     first.add_argument("--model")
     known, _ = first.parse_known_args(argv)
