@@ -204,7 +204,7 @@ def test_disentanglement_comparison_tables_metrics_over_seeds_and_draws_traversa
     output, figures = str(tmp_path / "table.md"), str(tmp_path / "figures")
     argv = ["--rows", "vae", "--epochs", "1", "--num-images", "100", "--seeds", "1",
             "--points", "20", "--mig-sap-points", "40", "--runs-dir", str(tmp_path / "runs"),
-            "--output", output, "--figures", figures]
+            "--output", output, "--figures", figures, "--network", "disentanglement_lib"]
     disentanglement.main(argv)
     lines = open(output).read().splitlines()
     row = [line for line in lines if line.startswith("| VAE (ELBO) | 1 |")][0]
@@ -214,6 +214,8 @@ def test_disentanglement_comparison_tables_metrics_over_seeds_and_draws_traversa
     assert os.path.getsize(os.path.join(figures, "traversals_vae.png")) > 5_000
     config = json.load(open(tmp_path / "runs" / "vae-s1" / "config.json"))
     assert config["model"] == "vae" and config["seed"] == 1
+    assert (config["hidden_units"], config["kernel_size"], config["dense_units"]) == (
+        [32, 32, 64, 64], 4, [256])  # disentanglement_lib's network
     # Over seeds: each figure's mean and standard deviation.
     runs = [{**{key: 0.1 * seed + i for i, key in enumerate(disentanglement.METRICS)},
              "elbo": -100.0 - seed} for seed in (1, 2, 4)]
