@@ -39,7 +39,8 @@ COMMON = {"dataset": "sprites", "architecture": "conv", "latent_dim": 10,
           "learning_rate": 1e-3, "eval_k": 20}
 # `--network`: the encoder's and decoder's shape. "half": 3x3 convolutions of 16, 32, 32, 64
 # filters (the runs so far); "disentanglement_lib": Locatello et al.'s 4x4 convolutions of
-# 32, 32, 64, 64 filters and 256 dense units.
+# 32, 32, 64, 64 filters and 256 dense units (the decoder their mirror image, then this
+# package's 3x3 output convolution where disentanglement_lib ends on a 4x4 transposed one).
 NETWORKS = {"half": {"hidden_units": [16, 32, 32, 64]},
             "disentanglement_lib": {"hidden_units": [32, 32, 64, 64], "kernel_size": 4,
                                     "dense_units": [256]}}

@@ -95,7 +95,7 @@ class BaseAutoencoder(CheckedEntryPoints, Servable, KerasSteps, keras.Model):
             dense_units: list of ints or None. Dense widths between the convolutions and the
                 latent code (conv only). Defaults to none; `kernel_size=4`,
                 `hidden_units=[32, 32, 64, 64]`, `dense_units=[256]` is disentanglement_lib's
-                network (Locatello et al. 2019).
+                encoder (Locatello et al. 2019), the decoder its mirror image.
             seed: int or None. Seed of the model's noise. Weight initialization follows
                 Keras' global seed (`keras.utils.set_random_seed`).
             **kwargs: the model's own arguments (a `VAE`'s `prior`, `posterior`,

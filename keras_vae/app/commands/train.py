@@ -74,7 +74,8 @@ def run_parser(model_name):
     add("--kernel-size", type=int, help="kernel size of the convolutions (conv only; "
         "default 3)")
     add("--dense-units", type=int, nargs="+", help="dense widths between the convolutions "
-        "and the latent code (conv only; default none). disentanglement_lib's network: "
+        "and the latent code (conv only; default none). disentanglement_lib's encoder (the "
+        "decoder its mirror image, with a 3x3 output convolution): "
         "--architecture conv --hidden-units 32 32 64 64 --kernel-size 4 --dense-units 256")
     add("--activation", help="hidden activation (default: the recipe's, relu)")
     add("--latent-dim", type=int, help="size of z (default: the recipe's; 20 for binary "
